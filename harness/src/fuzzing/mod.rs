@@ -1,0 +1,1 @@
+//! Program generators, oracles and shrinking for the differential fuzzer. (stub)

@@ -1,0 +1,21 @@
+//! Runs autograd conformance cases on the engine and on libtorch 2.13 and diffs every observable.
+//!
+//! The pieces, in the order data flows through them:
+//! - [`program`]: the IR, its parser and printer (cases, fuzzer and report share them);
+//! - [`case`]: the YAML envelope around a program (`cases/FORMAT.md`);
+//! - [`interp`]: runs a program on a [`backend::Backend`] and records observations;
+//! - [`compare`]: diffs two runs (and document claims) into a verdict;
+//! - [`runner`]: runs many cases, applies known divergences and goldens, makes [`results`];
+//! - [`report`]: HTML, JSON and JUnit output;
+//! - [`fuzzing`]: program generators, oracles and shrinking for the differential fuzzer.
+
+pub mod backend;
+pub mod case;
+pub mod compare;
+pub mod error_kind;
+pub mod fuzzing;
+pub mod interp;
+pub mod program;
+pub mod report;
+pub mod results;
+pub mod runner;

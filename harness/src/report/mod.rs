@@ -1,0 +1,1 @@
+//! HTML, JSON and JUnit reports. (stub)
