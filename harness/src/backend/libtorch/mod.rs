@@ -1,4 +1,6 @@
-//! libtorch 2.13 through tch, plus a C++ shim for what tch lacks. (stub: owned by the libtorch work)
+//! libtorch 2.13 through tch, plus a C++ shim for what tch lacks.
+
+pub mod ffi;
 
 pub fn smoke() -> f64 {
     let t = tch::Tensor::from_slice(&[1.0f64, 2.0]).set_requires_grad(true);

@@ -1,0 +1,447 @@
+//! Declarations of the C++ shim's entry points (`shim.cpp`) and safe wrappers over them.
+//!
+//! Every entry point that can fail returns a malloc'd message (the libtorch text without the C++
+//! backtrace) or NULL; [`check`] turns that into a `Result`. Tensors cross as tch's raw
+//! `C_tensor` pointers; a tensor the shim returns through an out-parameter is a fresh handle that
+//! `tch::Tensor::from_ptr` takes ownership of.
+
+use std::ffi::{CStr, c_char, c_int, c_void};
+use tch::Tensor;
+use torch_sys::C_tensor;
+
+type StrSink = extern "C" fn(ctx: *mut c_void, s: *const c_char);
+type NodeSink =
+    extern "C" fn(ctx: *mut c_void, name: *const c_char, leaf_shape: *const i64, leaf_ndim: i64);
+type EdgeSink = extern "C" fn(ctx: *mut c_void, from: usize, to: usize);
+
+unsafe extern "C" {
+    fn shim_free(s: *mut c_char);
+    fn shim_install_warning_handler();
+    fn shim_take_warnings(sink: StrSink, ctx: *mut c_void);
+    fn shim_impl_ptr(t: *const C_tensor) -> *const c_void;
+    fn shim_defined(t: *const C_tensor) -> c_int;
+    fn shim_grad_fn_name(t: *const C_tensor, sink: StrSink, ctx: *mut c_void) -> *mut c_char;
+    fn shim_graph(
+        t: *const C_tensor,
+        node_sink: NodeSink,
+        edge_sink: EdgeSink,
+        ctx: *mut c_void,
+    ) -> *mut c_char;
+    fn shim_backward(
+        root: *const C_tensor,
+        grad: *const C_tensor,
+        retain_graph: c_int,
+        create_graph: c_int,
+    ) -> *mut c_char;
+    fn shim_retain_grad(t: *const C_tensor) -> *mut c_char;
+    fn shim_flags(
+        t: *const C_tensor,
+        requires_grad: *mut c_int,
+        is_leaf: *mut c_int,
+        retains_grad: *mut c_int,
+        is_view: *mut c_int,
+        version: *mut i64,
+    ) -> *mut c_char;
+    fn shim_requires_grad_(t: *const C_tensor, flag: c_int) -> *mut c_char;
+    fn shim_set_requires_grad(t: *const C_tensor, flag: c_int) -> *mut c_char;
+    fn shim_detach_(t: *mut C_tensor) -> *mut c_char;
+    fn shim_variable_data(t: *const C_tensor, out: *mut *mut C_tensor) -> *mut c_char;
+    fn shim_set_data(t: *const C_tensor, data: *const C_tensor) -> *mut c_char;
+    fn shim_grad(t: *const C_tensor, warn: c_int, out: *mut *mut C_tensor) -> *mut c_char;
+    fn shim_set_grad(t: *const C_tensor, grad: *const C_tensor) -> *mut c_char;
+    fn shim_wrapped_scalar(kind: c_int, f: f64, i: i64, out: *mut *mut C_tensor) -> *mut c_char;
+    fn shim_get_item(
+        t: *const C_tensor,
+        kinds: *const i32,
+        a: *const i64,
+        b: *const i64,
+        c: *const i64,
+        has_a: *const u8,
+        has_b: *const u8,
+        n: usize,
+        out: *mut *mut C_tensor,
+    ) -> *mut c_char;
+    fn shim_set_item(
+        t: *const C_tensor,
+        kinds: *const i32,
+        a: *const i64,
+        b: *const i64,
+        c: *const i64,
+        has_a: *const u8,
+        has_b: *const u8,
+        n: usize,
+        value: *const C_tensor,
+        scalar_kind: c_int,
+        f: f64,
+        i: i64,
+    ) -> *mut c_char;
+    fn shim_item(t: *const C_tensor, kind: *mut c_int, f: *mut f64, i: *mut i64) -> *mut c_char;
+    fn shim_set_grad_enabled(enabled: c_int) -> c_int;
+    fn shim_is_grad_enabled() -> c_int;
+    fn shim_sgd_step(
+        params: *const *mut C_tensor,
+        bufs: *const *mut C_tensor,
+        n: usize,
+        lr: f64,
+        momentum: f64,
+        dampening: f64,
+        weight_decay: f64,
+        nesterov: c_int,
+    ) -> *mut c_char;
+}
+
+/// A libtorch error message, backtrace already stripped.
+pub type ShimResult<T> = Result<T, String>;
+
+fn check(err: *mut c_char) -> ShimResult<()> {
+    if err.is_null() {
+        return Ok(());
+    }
+    // SAFETY: a non-null return is a NUL-terminated malloc'd string that we now own.
+    let msg = unsafe { CStr::from_ptr(err) }
+        .to_string_lossy()
+        .into_owned();
+    unsafe { shim_free(err) };
+    Err(msg)
+}
+
+/// Takes ownership of a tensor handle the shim allocated; NULL means None.
+fn owned(ptr: *mut C_tensor) -> Option<Tensor> {
+    // SAFETY: the shim hands over a fresh `new at::Tensor`, which tch frees on drop.
+    (!ptr.is_null()).then(|| unsafe { Tensor::from_ptr(ptr) })
+}
+
+extern "C" fn push_string(ctx: *mut c_void, s: *const c_char) {
+    // SAFETY: ctx is the `&mut Vec<String>` passed below, s a valid C string for this call.
+    let out = unsafe { &mut *(ctx as *mut Vec<String>) };
+    out.push(unsafe { CStr::from_ptr(s) }.to_string_lossy().into_owned());
+}
+
+/// Routes libtorch warnings raised on this thread into the shim's collector.
+pub fn install_warning_handler() {
+    unsafe { shim_install_warning_handler() }
+}
+
+/// Warnings raised on this thread since the last call, oldest first.
+pub fn take_warnings() -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    unsafe { shim_take_warnings(push_string, &mut out as *mut _ as *mut c_void) };
+    out
+}
+
+/// The TensorImpl behind a handle: equal for the same Python tensor object.
+pub fn impl_ptr(t: &Tensor) -> *const c_void {
+    unsafe { shim_impl_ptr(t.as_ptr()) }
+}
+
+pub fn defined(t: &Tensor) -> bool {
+    unsafe { shim_defined(t.as_ptr()) != 0 }
+}
+
+pub fn grad_fn_name(t: &Tensor) -> ShimResult<Option<String>> {
+    let mut out: Vec<String> = Vec::new();
+    check(unsafe {
+        shim_grad_fn_name(t.as_ptr(), push_string, &mut out as *mut _ as *mut c_void)
+    })?;
+    Ok(out.pop())
+}
+
+/// One node of the graph behind a `grad_fn`, as the shim reports it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RawNode {
+    pub name: String,
+    pub leaf_shape: Option<Vec<usize>>,
+}
+
+#[derive(Default)]
+struct GraphSink {
+    nodes: Vec<RawNode>,
+    edges: Vec<(usize, usize)>,
+}
+
+extern "C" fn push_node(ctx: *mut c_void, name: *const c_char, shape: *const i64, ndim: i64) {
+    // SAFETY: ctx is the `&mut GraphSink` passed below; shape has `ndim` entries when ndim >= 0.
+    let sink = unsafe { &mut *(ctx as *mut GraphSink) };
+    let name = unsafe { CStr::from_ptr(name) }
+        .to_string_lossy()
+        .into_owned();
+    let leaf_shape = (ndim >= 0).then(|| {
+        (0..ndim as usize)
+            .map(|k| unsafe { *shape.add(k) } as usize)
+            .collect()
+    });
+    sink.nodes.push(RawNode { name, leaf_shape });
+}
+
+extern "C" fn push_edge(ctx: *mut c_void, from: usize, to: usize) {
+    // SAFETY: ctx is the `&mut GraphSink` passed below.
+    let sink = unsafe { &mut *(ctx as *mut GraphSink) };
+    sink.edges.push((from, to));
+}
+
+/// Nodes reachable from `t.grad_fn` (first is the root) and `next_functions` edges.
+pub fn graph(t: &Tensor) -> ShimResult<(Vec<RawNode>, Vec<(usize, usize)>)> {
+    let mut sink = GraphSink::default();
+    check(unsafe {
+        shim_graph(
+            t.as_ptr(),
+            push_node,
+            push_edge,
+            &mut sink as *mut _ as *mut c_void,
+        )
+    })?;
+    Ok((sink.nodes, sink.edges))
+}
+
+pub fn backward(
+    root: &Tensor,
+    grad: Option<&Tensor>,
+    retain_graph: bool,
+    create_graph: bool,
+) -> ShimResult<()> {
+    let g = grad.map_or(std::ptr::null(), |g| g.as_ptr());
+    check(unsafe {
+        shim_backward(
+            root.as_ptr(),
+            g,
+            retain_graph as c_int,
+            create_graph as c_int,
+        )
+    })
+}
+
+pub fn retain_grad(t: &Tensor) -> ShimResult<()> {
+    check(unsafe { shim_retain_grad(t.as_ptr()) })
+}
+
+/// The autograd flags of a tensor, read without side effects.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Flags {
+    pub requires_grad: bool,
+    pub is_leaf: bool,
+    pub retains_grad: bool,
+    pub is_view: bool,
+    pub version: u64,
+}
+
+pub fn flags(t: &Tensor) -> ShimResult<Flags> {
+    let (mut rg, mut leaf, mut rt, mut view, mut version) = (0, 0, 0, 0, 0i64);
+    check(unsafe {
+        shim_flags(
+            t.as_ptr(),
+            &mut rg,
+            &mut leaf,
+            &mut rt,
+            &mut view,
+            &mut version,
+        )
+    })?;
+    Ok(Flags {
+        requires_grad: rg != 0,
+        is_leaf: leaf != 0,
+        retains_grad: rt != 0,
+        is_view: view != 0,
+        version: version.max(0) as u64,
+    })
+}
+
+/// `x.requires_grad_(flag)`.
+pub fn requires_grad_(t: &Tensor, flag: bool) -> ShimResult<()> {
+    check(unsafe { shim_requires_grad_(t.as_ptr(), flag as c_int) })
+}
+
+/// `x.requires_grad = flag` (Python's setter).
+pub fn set_requires_grad(t: &Tensor, flag: bool) -> ShimResult<()> {
+    check(unsafe { shim_set_requires_grad(t.as_ptr(), flag as c_int) })
+}
+
+pub fn detach_(t: &Tensor) -> ShimResult<()> {
+    // The shim mutates the TensorImpl the handle points at, never the handle itself.
+    check(unsafe { shim_detach_(t.as_ptr() as *mut C_tensor) })
+}
+
+pub fn variable_data(t: &Tensor) -> ShimResult<Tensor> {
+    let mut out = std::ptr::null_mut();
+    check(unsafe { shim_variable_data(t.as_ptr(), &mut out) })?;
+    owned(out).ok_or_else(|| "variable_data returned no tensor".to_owned())
+}
+
+pub fn set_data(t: &Tensor, data: &Tensor) -> ShimResult<()> {
+    check(unsafe { shim_set_data(t.as_ptr(), data.as_ptr()) })
+}
+
+/// `.grad`; with `warn`, raises libtorch's non-leaf warning as Python's getter does.
+pub fn grad(t: &Tensor, warn: bool) -> ShimResult<Option<Tensor>> {
+    let mut out = std::ptr::null_mut();
+    check(unsafe { shim_grad(t.as_ptr(), warn as c_int, &mut out) })?;
+    Ok(owned(out))
+}
+
+/// `x.grad = g` (Python's setter checks) or `x.grad = None`.
+pub fn set_grad(t: &Tensor, g: Option<&Tensor>) -> ShimResult<()> {
+    let g = g.map_or(std::ptr::null(), |g| g.as_ptr());
+    check(unsafe { shim_set_grad(t.as_ptr(), g) })
+}
+
+/// How a scalar crosses to the shim: (kind, float value, int value).
+pub fn scalar_parts(s: crate::backend::Scalar) -> (c_int, f64, i64) {
+    match s {
+        crate::backend::Scalar::Bool(b) => (0, 0.0, b as i64),
+        crate::backend::Scalar::Int(i) => (1, 0.0, i),
+        crate::backend::Scalar::Float(f) => (2, f, 0),
+    }
+}
+
+/// A Python number as CPython passes it to a Tensor parameter: a wrapped-number 0-dim tensor.
+pub fn wrapped_scalar(s: crate::backend::Scalar) -> ShimResult<Tensor> {
+    let (kind, f, i) = scalar_parts(s);
+    let mut out = std::ptr::null_mut();
+    check(unsafe { shim_wrapped_scalar(kind, f, i, &mut out) })?;
+    owned(out).ok_or_else(|| "wrapped_scalar returned no tensor".to_owned())
+}
+
+/// Index items laid out as the shim's parallel arrays.
+struct RawIndices {
+    kinds: Vec<i32>,
+    a: Vec<i64>,
+    b: Vec<i64>,
+    c: Vec<i64>,
+    has_a: Vec<u8>,
+    has_b: Vec<u8>,
+}
+
+fn raw_indices(items: &[crate::backend::Index]) -> RawIndices {
+    use crate::backend::Index;
+    let mut r = RawIndices {
+        kinds: Vec::new(),
+        a: Vec::new(),
+        b: Vec::new(),
+        c: Vec::new(),
+        has_a: Vec::new(),
+        has_b: Vec::new(),
+    };
+    for item in items {
+        let (kind, a, b, c, ha, hb) = match *item {
+            Index::Int(i) => (0, i, 0, 0, 1, 0),
+            Index::Slice { start, stop, step } => (
+                1,
+                start.unwrap_or(0),
+                stop.unwrap_or(0),
+                step,
+                start.is_some() as u8,
+                stop.is_some() as u8,
+            ),
+            Index::NewAxis => (2, 0, 0, 0, 0, 0),
+            Index::Ellipsis => (3, 0, 0, 0, 0, 0),
+        };
+        r.kinds.push(kind);
+        r.a.push(a);
+        r.b.push(b);
+        r.c.push(c);
+        r.has_a.push(ha);
+        r.has_b.push(hb);
+    }
+    r
+}
+
+/// `x[items]`, as Python's `__getitem__`.
+pub fn get_item(t: &Tensor, items: &[crate::backend::Index]) -> ShimResult<Tensor> {
+    let r = raw_indices(items);
+    let mut out = std::ptr::null_mut();
+    check(unsafe {
+        shim_get_item(
+            t.as_ptr(),
+            r.kinds.as_ptr(),
+            r.a.as_ptr(),
+            r.b.as_ptr(),
+            r.c.as_ptr(),
+            r.has_a.as_ptr(),
+            r.has_b.as_ptr(),
+            items.len(),
+            &mut out,
+        )
+    })?;
+    owned(out).ok_or_else(|| "get_item returned no tensor".to_owned())
+}
+
+/// `x[items] = value`, as Python's `__setitem__`: a tensor, or a number (`Err` side unused).
+pub fn set_item(
+    t: &Tensor,
+    items: &[crate::backend::Index],
+    value: Result<&Tensor, crate::backend::Scalar>,
+) -> ShimResult<()> {
+    let r = raw_indices(items);
+    let (vptr, (kind, f, i)) = match value {
+        Ok(v) => (v.as_ptr(), (0, 0.0, 0)),
+        Err(s) => (std::ptr::null(), scalar_parts(s)),
+    };
+    check(unsafe {
+        shim_set_item(
+            t.as_ptr(),
+            r.kinds.as_ptr(),
+            r.a.as_ptr(),
+            r.b.as_ptr(),
+            r.c.as_ptr(),
+            r.has_a.as_ptr(),
+            r.has_b.as_ptr(),
+            items.len(),
+            vptr,
+            kind,
+            f,
+            i,
+        )
+    })
+}
+
+/// `x.item()`, typed by x's dtype as Python's is.
+pub fn item(t: &Tensor) -> ShimResult<crate::backend::Scalar> {
+    let (mut kind, mut f, mut i) = (0, 0.0, 0i64);
+    check(unsafe { shim_item(t.as_ptr(), &mut kind, &mut f, &mut i) })?;
+    Ok(match kind {
+        0 => crate::backend::Scalar::Bool(i != 0),
+        1 => crate::backend::Scalar::Int(i),
+        _ => crate::backend::Scalar::Float(f),
+    })
+}
+
+/// Sets this thread's grad mode; returns the previous one.
+pub fn set_grad_enabled(enabled: bool) -> bool {
+    unsafe { shim_set_grad_enabled(enabled as c_int) != 0 }
+}
+
+pub fn is_grad_enabled() -> bool {
+    unsafe { shim_is_grad_enabled() != 0 }
+}
+
+/// Hyper-parameters of one `torch.optim.SGD`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct SgdOptions {
+    pub lr: f64,
+    pub momentum: f64,
+    pub dampening: f64,
+    pub weight_decay: f64,
+    pub nesterov: bool,
+}
+
+/// One `opt.step()`; `bufs` (one per param, initially undefined) hold the momentum buffers.
+pub fn sgd_step(params: &[Tensor], bufs: &mut [Tensor], o: SgdOptions) -> ShimResult<()> {
+    assert_eq!(
+        params.len(),
+        bufs.len(),
+        "one momentum buffer per parameter"
+    );
+    let p: Vec<*mut C_tensor> = params.iter().map(|t| t.as_ptr() as *mut C_tensor).collect();
+    let b: Vec<*mut C_tensor> = bufs.iter_mut().map(|t| t.as_mut_ptr()).collect();
+    check(unsafe {
+        shim_sgd_step(
+            p.as_ptr(),
+            b.as_ptr(),
+            p.len(),
+            o.lr,
+            o.momentum,
+            o.dampening,
+            o.weight_decay,
+            o.nesterov as c_int,
+        )
+    })
+}
