@@ -23,6 +23,9 @@ pub struct RunMeta {
     pub duration_ms: u64,
     /// `k/n` when this is one shard of a larger run.
     pub shard: Option<String>,
+    /// Remarks the report shows under the summary (`report merge` notes shards and duplicates).
+    #[serde(default)]
+    pub notes: Vec<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]

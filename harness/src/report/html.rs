@@ -1,0 +1,445 @@
+//! Renders a [`SuiteResult`] as one self-contained HTML page: inline CSS and JS, no network.
+//!
+//! The summary and a list of the cases that need attention are plain HTML, readable without
+//! script. The case table and each case's details are built by `app.js` from JSON embedded in
+//! the page, so a thousand-case report stays small and opens fast; the autograd graphs are drawn
+//! here as SVG and parked in inert `<template>` elements until a case is opened.
+
+use super::{
+    Summary, case_summary, divergence_line, document_of, escape_html, status_name, status_rank, svg,
+};
+use crate::backend::Failure;
+use crate::results::{CaseResult, CaseStatus, DocClaimCheck, SuiteResult};
+use serde::Serialize;
+use std::fmt::Write as _;
+
+const STYLE: &str = include_str!("style.css");
+const APP: &str = include_str!("app.js");
+
+#[derive(Serialize)]
+struct ViewCase<'a> {
+    path: &'a str,
+    name: &'a str,
+    source: &'a str,
+    document: &'a str,
+    tags: &'a [String],
+    status: &'static str,
+    program: &'a str,
+    program_line: u32,
+    statements: u64,
+    observables: u64,
+    duration_ms: u64,
+    summary: String,
+    divergences: Vec<ViewDivergence<'a>>,
+    claims: &'a [DocClaimCheck],
+    drift: &'a [DocClaimCheck],
+    xfail_reason: Option<&'a str>,
+    message: Option<&'a str>,
+}
+
+#[derive(Serialize)]
+struct ViewDivergence<'a> {
+    line: u32,
+    statement: &'a str,
+    variable: Option<&'a str>,
+    observable: &'a str,
+    engine: &'a str,
+    libtorch: &'a str,
+    engine_error: Option<&'a Failure>,
+    libtorch_error: Option<&'a Failure>,
+    /// What the document claims about this variable at this line, when it says anything.
+    doc: Option<ViewDoc<'a>>,
+    /// The id of the `<template>` holding both graphs, when either side has one.
+    graph: Option<String>,
+}
+
+#[derive(Serialize)]
+struct ViewDoc<'a> {
+    observable: &'a str,
+    value: &'a str,
+}
+
+#[derive(Serialize)]
+struct ViewData<'a> {
+    cases: Vec<ViewCase<'a>>,
+}
+
+/// The document's claim that speaks about a divergence: same line, and about the same variable
+/// (`x.grad` for a divergence on `x`'s `grad`), or the outcome claim for an outcome divergence.
+fn doc_for<'a>(
+    c: &'a CaseResult,
+    line: u32,
+    variable: Option<&str>,
+    observable: &str,
+) -> Option<ViewDoc<'a>> {
+    let about = |claim: &DocClaimCheck| match variable {
+        Some(v) => {
+            claim.observable == v
+                || claim
+                    .observable
+                    .strip_prefix(v)
+                    .is_some_and(|rest| rest.starts_with('.') || rest.starts_with('['))
+        }
+        None => observable == "outcome" && claim.observable == "raises",
+    };
+    let field = observable.split('.').next().unwrap_or(observable);
+    let candidates: Vec<&DocClaimCheck> = c
+        .claims
+        .iter()
+        .filter(|k| k.line == line && about(k))
+        .collect();
+    let best = candidates
+        .iter()
+        .find(|k| variable.is_some_and(|v| k.observable == format!("{v}.{field}")))
+        .or_else(|| candidates.first())?;
+    Some(ViewDoc {
+        observable: &best.observable,
+        value: &best.doc,
+    })
+}
+
+/// Embeds JSON in a `<script>` element: `<` never appears raw, so neither `</script>` nor `<!--`
+/// can end or confuse the element. `\u003c` is the same string to `JSON.parse`.
+fn script_json(json: &str) -> String {
+    json.replace('<', "\\u003c")
+        .replace('\u{2028}', "\\u2028")
+        .replace('\u{2029}', "\\u2029")
+}
+
+fn format_duration(ms: u64) -> String {
+    match ms {
+        0..=999 => format!("{ms} ms"),
+        1000..=59_999 => format!("{:.1} s", ms as f64 / 1000.0),
+        _ => format!("{} min {} s", ms / 60_000, (ms % 60_000) / 1000),
+    }
+}
+
+fn plural(n: u64, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
+pub fn render_html(result: &SuiteResult) -> String {
+    let sum = Summary::of(result);
+    let mut order: Vec<&CaseResult> = result.cases.iter().collect();
+    order.sort_by(|a, b| {
+        status_rank(a)
+            .cmp(&status_rank(b))
+            .then_with(|| a.path.cmp(&b.path))
+    });
+
+    let mut templates = String::new();
+    let mut view = ViewData {
+        cases: Vec::with_capacity(order.len()),
+    };
+    for (ci, c) in order.iter().enumerate() {
+        let mut divergences = Vec::with_capacity(c.divergences.len());
+        for (di, d) in c.divergences.iter().enumerate() {
+            let graph = if d.engine_graph.is_some() || d.libtorch_graph.is_some() {
+                let id = format!("g{ci}-{di}");
+                let var = d.variable.as_deref().unwrap_or("the result");
+                let (e, l) =
+                    svg::render_pair(d.engine_graph.as_ref(), d.libtorch_graph.as_ref(), var);
+                let _ = write!(
+                    templates,
+                    r#"<template id="{id}"><div class="gside"><h5>engine</h5>{e}</div><div class="gside"><h5>libtorch</h5>{l}</div></template>"#
+                );
+                Some(id)
+            } else {
+                None
+            };
+            divergences.push(ViewDivergence {
+                line: d.line,
+                statement: &d.statement,
+                variable: d.variable.as_deref(),
+                observable: &d.observable,
+                engine: &d.engine,
+                libtorch: &d.libtorch,
+                engine_error: d.engine_error.as_ref(),
+                libtorch_error: d.libtorch_error.as_ref(),
+                doc: doc_for(c, d.line, d.variable.as_deref(), &d.observable),
+                graph,
+            });
+        }
+        view.cases.push(ViewCase {
+            path: &c.path,
+            name: &c.name,
+            source: &c.source,
+            document: document_of(&c.source),
+            tags: &c.tags,
+            status: status_name(c.status),
+            program: &c.program,
+            program_line: c.program_line,
+            statements: c.statements,
+            observables: c.observables,
+            duration_ms: c.duration_ms,
+            summary: case_summary(c),
+            divergences,
+            claims: &c.claims,
+            drift: &c.drift,
+            xfail_reason: c.xfail_reason.as_deref(),
+            message: c.message.as_deref(),
+        });
+    }
+    // Serialising borrowed strings and plain numbers cannot fail; an empty list is the fallback
+    // that keeps the page's summary usable all the same.
+    let json = serde_json::to_string(&view).unwrap_or_else(|_| r#"{"cases":[]}"#.to_string());
+
+    let attention = sum.failed + sum.errors;
+    let verdict = if sum.cases == 0 {
+        ("none", "No cases were run.".to_string())
+    } else if attention > 0 {
+        let mut v = format!(
+            "{} of {} cases diverge from libtorch",
+            sum.failed, sum.cases
+        );
+        if sum.errors > 0 {
+            let _ = write!(v, ", {} could not be run", sum.errors);
+        }
+        ("bad", v)
+    } else {
+        let mut v = format!(
+            "The engine matches libtorch on all {} cases",
+            sum.cases - sum.xfail
+        );
+        if sum.xfail > 0 {
+            let _ = write!(v, " but {} known divergences", sum.xfail);
+        }
+        ("good", v)
+    };
+    let meta = &result.meta;
+    let title = format!(
+        "Autograd conformance: {} failed, {} passed of {}",
+        sum.failed + sum.errors,
+        sum.passed,
+        sum.cases
+    );
+
+    let mut h = String::with_capacity(json.len() + templates.len() + 32_768);
+    h.push_str("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n");
+    h.push_str("<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n");
+    // No network: the page may not load anything, even by accident.
+    h.push_str("<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'; img-src data:\">\n");
+    let _ = writeln!(h, "<title>{}</title>", escape_html(&title));
+    let _ = writeln!(h, "<style>\n{STYLE}</style>\n</head>\n<body>");
+
+    h.push_str("<header><h1>Autograd conformance report</h1>\n");
+    let _ = writeln!(
+        h,
+        "<p class=\"lede\">Each case is a short PyTorch program. It runs on the Rust <b>engine</b> and on <b>{}</b>; after every statement, every observable (success or error kind, shape, dtype, values, <code>requires_grad</code>, <code>is_leaf</code>, <code>grad_fn</code>, <code>.grad</code>, <code>_version</code>, warnings) is compared. A case <b>fails</b> at the first observable where the two disagree. Cases transcribed from a document also check what the document printed: where libtorch itself now disagrees with the document, that is <b>document drift</b>, shown but never failing.</p></header>",
+        escape_html(meta.libtorch_version.as_deref().unwrap_or("libtorch"))
+    );
+
+    h.push_str("<main>\n<section id=\"summary\">\n");
+    let _ = writeln!(
+        h,
+        "<p class=\"verdict {}\" id=\"verdict\">{}</p>",
+        verdict.0,
+        escape_html(&verdict.1)
+    );
+    h.push_str("<div class=\"cards\">\n");
+    let card = |h: &mut String, key: &str, class: &str, value: String, label: &str, help: &str| {
+        let _ = writeln!(
+            h,
+            "<div class=\"card {class}\" title=\"{help}\"><span class=\"fig\" data-fig=\"{key}\">{value}</span><span class=\"label\">{label}</span><span class=\"help\">{help}</span></div>"
+        );
+    };
+    card(
+        &mut h,
+        "cases",
+        "",
+        sum.cases.to_string(),
+        "cases",
+        "YAML programs run",
+    );
+    card(
+        &mut h,
+        "statements",
+        "",
+        sum.statements.to_string(),
+        "statements",
+        "executed, loop bodies each time",
+    );
+    card(
+        &mut h,
+        "observables",
+        "",
+        sum.observables.to_string(),
+        "observables compared",
+        "engine vs libtorch, after each statement",
+    );
+    card(
+        &mut h,
+        "passed",
+        "pass",
+        sum.passed.to_string(),
+        "passed",
+        "every observable agrees",
+    );
+    card(
+        &mut h,
+        "failed",
+        "fail",
+        sum.failed.to_string(),
+        "failed",
+        "engine and libtorch disagree",
+    );
+    card(
+        &mut h,
+        "xfail",
+        "xfail",
+        sum.xfail.to_string(),
+        "known divergences",
+        "listed in cases/known_divergences.yaml",
+    );
+    card(
+        &mut h,
+        "errors",
+        "error",
+        sum.errors.to_string(),
+        "case errors",
+        "the case file could not be run",
+    );
+    card(
+        &mut h,
+        "drift",
+        "drift",
+        sum.drift_claims.to_string(),
+        "document drift",
+        &format!(
+            "claims libtorch now contradicts, in {}",
+            plural(sum.drift_cases as u64, "case", "cases")
+        ),
+    );
+    h.push_str("</div>\n");
+
+    if sum.cases > 0 {
+        h.push_str("<div class=\"bar\" aria-hidden=\"true\">");
+        for (n, class) in [
+            (sum.failed, "fail"),
+            (sum.errors, "error"),
+            (sum.xfail, "xfail"),
+            (sum.passed, "pass"),
+        ] {
+            if n > 0 {
+                let _ = write!(h, "<span class=\"{class}\" style=\"flex-grow:{n}\"></span>");
+            }
+        }
+        h.push_str("</div>\n");
+    }
+
+    h.push_str("<dl class=\"meta\">\n");
+    let mut meta_row = |k: &str, v: &str| {
+        let _ = writeln!(
+            h,
+            "<div><dt>{}</dt><dd>{}</dd></div>",
+            escape_html(k),
+            escape_html(v)
+        );
+    };
+    meta_row("engine", &meta.engine_version);
+    meta_row(
+        "reference",
+        meta.libtorch_version
+            .as_deref()
+            .unwrap_or("none (engine checked against recorded results)"),
+    );
+    if !meta.backends.is_empty() {
+        meta_row("backends", &meta.backends.join(" vs "));
+    }
+    meta_row("started", &meta.started);
+    meta_row("duration", &format_duration(meta.duration_ms));
+    if let Some(shard) = &meta.shard {
+        meta_row("shard", shard);
+    }
+    for note in &meta.notes {
+        meta_row("note", note);
+    }
+    h.push_str("</dl>\n");
+    h.push_str("<details class=\"help\"><summary>How to read this report</summary><ul>\
+<li><b class=\"st fail\">fail</b> the engine and libtorch disagree; the first disagreement is named: the statement, the variable and the observable, with both values.</li>\
+<li><b class=\"st error\">error</b> the case file itself could not be run (YAML, syntax, an unknown name): fix the case.</li>\
+<li><b class=\"st xfail\">xfail</b> a known divergence, listed with a reason in <code>cases/known_divergences.yaml</code>. If it starts agreeing it turns into a failure, so the list stays true.</li>\
+<li><b class=\"st pass\">pass</b> every observable agrees after every statement.</li>\
+<li><b class=\"st drift\">drift</b> the source document printed something that libtorch 2.13 no longer does (PyTorch changed since). Recorded, never failing; the engine follows libtorch.</li>\
+<li>Open a case to see its program with the diverging line marked, an engine | libtorch | document table for each divergence, the error kinds and messages, and both autograd graphs. In the graphs, <span class=\"key only\">red</span> nodes and edges exist on one side only and <span class=\"key differs\">amber</span> nodes differ in name, leaf shape or saved-tensor versions.</li>\
+</ul></details>\n");
+    h.push_str("</section>\n");
+
+    // The cases needing attention, for readers without script (and for text search of the file).
+    if attention + sum.xfail > 0 {
+        h.push_str("<noscript><section><h2>Cases needing attention</h2><ul class=\"plain\">");
+        for c in order.iter().filter(|c| c.status != CaseStatus::Pass) {
+            let first = c
+                .divergences
+                .first()
+                .map(divergence_line)
+                .unwrap_or_else(|| case_summary(c));
+            let _ = write!(
+                h,
+                "<li><b class=\"st {st}\">{st}</b> {name} <code>{path}</code><br>{first}</li>",
+                st = status_name(c.status),
+                name = escape_html(&c.name),
+                path = escape_html(&c.path),
+                first = escape_html(&first)
+            );
+        }
+        h.push_str("</ul></section></noscript>\n");
+    }
+
+    h.push_str("<section id=\"cases\">\n<h2>Cases</h2>\n<div class=\"filters\" role=\"group\" aria-label=\"filters\">\n");
+    let chips = [
+        ("failing", sum.failed, "fail"),
+        ("error", sum.errors, "error"),
+        ("xfail", sum.xfail, "xfail"),
+        ("drift", sum.drift_cases, "drift"),
+        ("passing", sum.passed, "pass"),
+    ];
+    for (cat, n, class) in chips {
+        let _ = writeln!(
+            h,
+            "<button type=\"button\" class=\"chip {class}\" data-cat=\"{cat}\" aria-pressed=\"true\">{cat} <span class=\"n\">{n}</span></button>"
+        );
+    }
+    h.push_str("<select id=\"f-doc\" aria-label=\"document\"><option value=\"\">all documents</option></select>\n");
+    h.push_str(
+        "<select id=\"f-tag\" aria-label=\"tag\"><option value=\"\">all tags</option></select>\n",
+    );
+    h.push_str("<input id=\"f-q\" type=\"search\" placeholder=\"search name or path\" aria-label=\"search\">\n");
+    h.push_str("<button type=\"button\" id=\"f-open\">open all shown</button> <button type=\"button\" id=\"f-close\">close all</button>\n");
+    h.push_str("<span id=\"f-count\" class=\"count\"></span>\n</div>\n");
+    h.push_str("<table id=\"case-table\"><thead><tr><th>status</th><th>case</th><th>document</th><th>tags</th><th>what happened</th><th class=\"num\">time</th></tr></thead><tbody id=\"case-rows\"></tbody></table>\n");
+    h.push_str("</section>\n</main>\n");
+    let _ = writeln!(
+        h,
+        "<footer>Generated by the autograd conformance harness. <span id=\"ready\"></span></footer>"
+    );
+    h.push_str(&templates);
+    h.push('\n');
+    let _ = writeln!(
+        h,
+        "<script type=\"application/json\" id=\"report-data\">{}</script>",
+        script_json(&json)
+    );
+    let _ = writeln!(h, "<script>\n{APP}</script>\n</body>\n</html>");
+    h
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn script_json_never_closes_the_element() {
+        let s = script_json(r#"{"a":"</script><!--"}"#);
+        assert!(!s.contains('<'));
+        let back: serde_json::Value = serde_json::from_str(&s).unwrap();
+        assert_eq!(back["a"], "</script><!--");
+    }
+
+    #[test]
+    fn durations_read_naturally() {
+        assert_eq!(format_duration(12), "12 ms");
+        assert_eq!(format_duration(1530), "1.5 s");
+        assert_eq!(format_duration(125_000), "2 min 5 s");
+    }
+}
