@@ -3,12 +3,14 @@
 //! ([`strategy`]).
 
 pub mod ast;
+pub mod check;
 pub mod lexer;
 pub mod names;
 pub mod parser;
 pub mod printer;
 
 pub use ast::*;
+pub use check::{CheckError, check, check_all, check_claim};
 pub use parser::{SyntaxError, parse, parse_expr};
 pub use printer::{print, print_expr, print_stmt, print_target};
 
