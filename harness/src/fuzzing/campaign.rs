@@ -1,0 +1,449 @@
+//! Fuzz campaigns without libFuzzer: `harness fuzz --seed S --time 60`.
+//!
+//! One worker per core, each with its own pair of backends (libtorch handles are not shared
+//! across threads). Program `i` of a campaign is generated from seed `S + i`, so any finding can
+//! be regenerated from its seed alone. Every tenth program is a differentiable one and goes
+//! through gradcheck as well. Findings are deduplicated by [`Key`] (first divergent observable,
+//! op); the first program with a new key is shrunk and written as a case under
+//! `cases/regressions/`. A watchdog reports a program that runs for more than 10 s as a hang
+//! (it is written out and the campaign stops without waiting for that worker).
+//!
+//! `harness fuzz reduce FILE` shrinks a given case against the same oracle.
+
+use super::generate::{self, GenConfig};
+use super::oracle::{Differential, Finding, Key, Mutant, Mutation};
+use super::shrink;
+use crate::backend::Backend;
+use crate::backend::engine::EngineBackend;
+use crate::program::Program;
+use indicatif::{ProgressBar, ProgressStyle};
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// The reference backend: libtorch.
+pub type Reference = EngineBackend; // TEMP until LibtorchBackend lands
+
+/// A fresh reference backend.
+pub fn reference() -> Reference {
+    EngineBackend::default()
+}
+
+/// The backend under test; the reference is always libtorch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Subject {
+    Engine,
+    /// libtorch against itself: a campaign that must come out clean.
+    Libtorch,
+    /// libtorch with `a - b` computing `a + b`: a campaign that must find divergences.
+    MutantSub,
+    /// libtorch whose implicit backward seeds 2: only gradcheck can tell.
+    MutantSeed,
+}
+
+#[derive(Debug, Clone, clap::Args)]
+pub struct FuzzArgs {
+    #[command(subcommand)]
+    pub cmd: Option<FuzzCmd>,
+    /// The campaign's first program seed.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Time budget in seconds.
+    #[arg(long, default_value_t = 60)]
+    pub time: u64,
+    /// Stop after this many programs (default: only the time budget).
+    #[arg(long)]
+    pub programs: Option<u64>,
+    /// Worker threads (default: one per core).
+    #[arg(long)]
+    pub workers: Option<usize>,
+    /// Where shrunk findings are written.
+    #[arg(long, default_value = "cases/regressions")]
+    pub out: PathBuf,
+    /// The backend under test.
+    #[arg(long, value_enum, default_value_t = Subject::Engine)]
+    pub subject: Subject,
+    /// Oracle calls the shrinker may spend on one finding.
+    #[arg(long, default_value_t = 2000)]
+    pub shrink_budget: usize,
+}
+
+#[derive(Debug, Clone, clap::Subcommand)]
+pub enum FuzzCmd {
+    /// Shrink a case file against the oracle and write the result as a regression case.
+    Reduce {
+        file: PathBuf,
+        #[arg(long, default_value = "cases/regressions")]
+        out: PathBuf,
+        #[arg(long, value_enum, default_value_t = Subject::Engine)]
+        subject: Subject,
+    },
+}
+
+/// A clap wrapper so the CLI can forward raw arguments: `harness fuzz <ARGS>`.
+#[derive(Debug, clap::Parser)]
+#[command(
+    name = "harness fuzz",
+    about = "Differential fuzz campaign: engine vs libtorch"
+)]
+struct FuzzCli {
+    #[command(flatten)]
+    args: FuzzArgs,
+}
+
+/// Entry point for a CLI that forwards `harness fuzz`'s arguments as strings.
+pub fn main_from_args(args: Vec<String>) -> ExitCode {
+    use clap::Parser;
+    let argv = std::iter::once("harness fuzz".to_string()).chain(args);
+    match FuzzCli::try_parse_from(argv) {
+        Ok(c) => cli(c.args),
+        Err(e) => {
+            let _ = e.print();
+            ExitCode::from(2)
+        }
+    }
+}
+
+/// Entry point for a CLI that embeds [`FuzzArgs`] in its own clap tree.
+pub fn cli(args: FuzzArgs) -> ExitCode {
+    if let Some(FuzzCmd::Reduce { file, out, subject }) = &args.cmd {
+        return match reduce(file, out, *subject, args.shrink_budget) {
+            Ok(msg) => {
+                println!("{msg}");
+                ExitCode::SUCCESS
+            }
+            Err(msg) => {
+                eprintln!("harness fuzz reduce: {msg}");
+                ExitCode::from(2)
+            }
+        };
+    }
+    let opts = Options {
+        seed: args.seed,
+        time: Duration::from_secs(args.time),
+        programs: args.programs,
+        workers: args
+            .workers
+            .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get())),
+        out: Some(args.out.clone()),
+        progress: true,
+        shrink_budget: args.shrink_budget,
+    };
+    let report = run_subject(&opts, args.subject);
+    println!(
+        "{} programs in {:.1} s ({:.0} programs/s), {} distinct findings",
+        report.programs,
+        report.elapsed.as_secs_f64(),
+        report.rate(),
+        report.findings.len()
+    );
+    for f in &report.findings {
+        let path = f
+            .path
+            .as_ref()
+            .map_or("(not written)".into(), |p| p.display().to_string());
+        println!(
+            "  {} x{}  seed {}  {}\n    {}",
+            f.key, f.count, f.seed, path, f.description
+        );
+    }
+    if report.findings.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Options {
+    pub seed: u64,
+    pub time: Duration,
+    pub programs: Option<u64>,
+    pub workers: usize,
+    /// Where to write shrunk findings; `None` keeps them in memory (tests).
+    pub out: Option<PathBuf>,
+    pub progress: bool,
+    pub shrink_budget: usize,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            seed: 0,
+            time: Duration::from_secs(60),
+            programs: None,
+            workers: 2,
+            out: None,
+            progress: false,
+            shrink_budget: 2000,
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Found {
+    pub key: Key,
+    /// The seed of the first program that showed it.
+    pub seed: u64,
+    /// How many programs showed it.
+    pub count: u64,
+    /// The finding on the shrunk program.
+    pub description: String,
+    pub program: Program,
+    pub path: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct Report {
+    pub programs: u64,
+    pub elapsed: Duration,
+    pub findings: Vec<Found>,
+    /// Seeds of programs that ran past the watchdog's limit.
+    pub hangs: Vec<u64>,
+}
+
+impl Report {
+    pub fn rate(&self) -> f64 {
+        self.programs as f64 / self.elapsed.as_secs_f64().max(1e-9)
+    }
+}
+
+/// Program `seed`'s generator configuration: every tenth is differentiable.
+pub fn config_for(seed: u64) -> GenConfig {
+    if seed % 10 == 9 {
+        GenConfig::differentiable()
+    } else {
+        GenConfig::default()
+    }
+}
+
+/// The data seed for `randn`/`rand` in program `seed` (kept small so cases stay readable).
+pub fn data_seed(seed: u64) -> u64 {
+    seed % 1000
+}
+
+fn run_subject(opts: &Options, subject: Subject) -> Report {
+    match subject {
+        Subject::Engine => run_with(opts, EngineBackend::default, reference),
+        Subject::Libtorch => run_with(opts, reference, reference),
+        Subject::MutantSub => run_with(
+            opts,
+            || Mutant::new(reference(), Mutation::SubIsAdd),
+            reference,
+        ),
+        Subject::MutantSeed => run_with(
+            opts,
+            || Mutant::new(reference(), Mutation::DoubleSeed),
+            reference,
+        ),
+    }
+}
+
+/// Runs a campaign of `opts` with `test()` against `reference()`, one pair per worker.
+pub fn run_with<A, B, FA, FB>(opts: &Options, test: FA, reference: FB) -> Report
+where
+    A: Backend + 'static,
+    B: Backend + 'static,
+    FA: Fn() -> A + Send + Sync + 'static + Clone,
+    FB: Fn() -> B + Send + Sync + 'static + Clone,
+{
+    let start = Instant::now();
+    let next = Arc::new(AtomicU64::new(0));
+    let done = Arc::new(AtomicU64::new(0));
+    let stop = Arc::new(AtomicBool::new(false));
+    let found: Arc<Mutex<BTreeMap<Key, Found>>> = Arc::default();
+    let busy: Arc<Mutex<Vec<Option<(u64, Instant)>>>> =
+        Arc::new(Mutex::new(vec![None; opts.workers.max(1)]));
+    let mut handles = Vec::new();
+    for w in 0..opts.workers.max(1) {
+        let (next, done, stop, found, busy) = (
+            next.clone(),
+            done.clone(),
+            stop.clone(),
+            found.clone(),
+            busy.clone(),
+        );
+        let (test, reference, opts) = (test.clone(), reference.clone(), opts.clone());
+        handles.push(std::thread::spawn(move || {
+            // Workers are the parallelism; intra-op threads would only fight them for cores.
+            tch::set_num_threads(1);
+            let mut diff = Differential::new(test(), reference());
+            loop {
+                if stop.load(Ordering::Relaxed) || start.elapsed() >= opts.time {
+                    break;
+                }
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                if opts.programs.is_some_and(|n| i >= n) {
+                    break;
+                }
+                let seed = opts.seed.wrapping_add(i);
+                busy.lock().unwrap_or_else(|e| e.into_inner())[w] = Some((seed, Instant::now()));
+                let program = generate::program_from_seed(seed, &config_for(seed));
+                diff.data_seed = data_seed(seed);
+                if let Some(f) = diff.check(&program) {
+                    record(&mut diff, &opts, &found, seed, &program, f);
+                }
+                busy.lock().unwrap_or_else(|e| e.into_inner())[w] = None;
+                done.fetch_add(1, Ordering::Relaxed);
+            }
+        }));
+    }
+    let bar = if opts.progress {
+        let b = ProgressBar::new(opts.time.as_secs().max(1));
+        b.set_style(
+            ProgressStyle::with_template("{spinner} [{elapsed_precise}] {bar:30} {msg}")
+                .unwrap_or_else(|_| ProgressStyle::default_bar()),
+        );
+        b
+    } else {
+        ProgressBar::hidden()
+    };
+    let mut hangs = Vec::new();
+    while handles.iter().any(|h| !h.is_finished()) {
+        std::thread::sleep(Duration::from_millis(100));
+        let n = done.load(Ordering::Relaxed);
+        let k = found.lock().unwrap_or_else(|e| e.into_inner()).len();
+        let secs = start.elapsed().as_secs_f64();
+        bar.set_position(start.elapsed().as_secs());
+        bar.set_message(format!(
+            "{n} programs, {:.0}/s, {k} distinct divergences",
+            n as f64 / secs.max(1e-9)
+        ));
+        let stuck: Vec<u64> = busy
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .iter()
+            .flatten()
+            .filter(|(_, t)| t.elapsed() > Duration::from_secs(10))
+            .map(|(s, _)| *s)
+            .collect();
+        if !stuck.is_empty() {
+            hangs = stuck;
+            stop.store(true, Ordering::Relaxed);
+            for &s in &hangs {
+                bar.println(format!(
+                    "program seed {s} has run for more than 10 s: a hang"
+                ));
+                if let Some(dir) = &opts.out {
+                    let p = generate::program_from_seed(s, &config_for(s));
+                    let _ = std::fs::create_dir_all(dir);
+                    let _ =
+                        std::fs::write(dir.join(format!("hang-{s}.py")), crate::program::print(&p));
+                }
+            }
+            break;
+        }
+    }
+    bar.finish_and_clear();
+    if hangs.is_empty() {
+        for h in handles {
+            let _ = h.join();
+        }
+    }
+    let findings = found
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .values()
+        .cloned()
+        .collect();
+    Report {
+        programs: done.load(Ordering::Relaxed),
+        elapsed: start.elapsed(),
+        findings,
+        hangs,
+    }
+}
+
+fn record<A: Backend, B: Backend>(
+    diff: &mut Differential<A, B>,
+    opts: &Options,
+    found: &Mutex<BTreeMap<Key, Found>>,
+    seed: u64,
+    program: &Program,
+    f: Finding,
+) {
+    {
+        let mut map = found.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(old) = map.get_mut(&f.key) {
+            old.count += 1;
+            return;
+        }
+        // Claim the key before the slow shrink, so other workers only count it.
+        map.insert(
+            f.key.clone(),
+            Found {
+                key: f.key.clone(),
+                seed,
+                count: 1,
+                description: f.to_string(),
+                program: program.clone(),
+                path: None,
+            },
+        );
+    }
+    let (small, sf) = shrink::shrink(program, &f.key, |q| diff.check(q), opts.shrink_budget)
+        .unwrap_or_else(|| (program.clone(), f.clone()));
+    let path = opts.out.as_ref().and_then(|dir| {
+        shrink::write_case(
+            dir,
+            &mut diff.reference,
+            &small,
+            &sf,
+            &format!("fuzz {seed}"),
+            diff.data_seed,
+        )
+        .ok()
+    });
+    let mut map = found.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some(entry) = map.get_mut(&f.key) {
+        entry.description = sf.to_string();
+        entry.program = small;
+        entry.path = path;
+    }
+}
+
+/// `harness fuzz reduce FILE`: shrink a case's program against the oracle.
+fn reduce(
+    file: &std::path::Path,
+    out: &std::path::Path,
+    subject: Subject,
+    budget: usize,
+) -> Result<String, String> {
+    let case = crate::case::load(file).map_err(|e| e.to_string())?;
+    let go = |diff: &mut dyn FnMut(&Program) -> Option<Finding>| -> Option<(Program, Finding)> {
+        let f = diff(&case.program)?;
+        shrink::shrink(&case.program, &f.key, diff, budget)
+    };
+    let origin = format!("{} (reduced)", case.source);
+    macro_rules! with {
+        ($test:expr) => {{
+            let mut d = Differential::new($test, reference());
+            d.data_seed = case.seed;
+            let r = go(&mut |q| d.check(q));
+            match r {
+                None => Err(format!("{}: no divergence to reduce", file.display())),
+                Some((p, f)) => {
+                    let path =
+                        shrink::write_case(out, &mut d.reference, &p, &f, &origin, case.seed)
+                            .map_err(|e| e.to_string())?;
+                    Ok(format!(
+                        "{} statements -> {}: {}\n{}",
+                        case.program.stmts.len(),
+                        p.stmts.len(),
+                        path.display(),
+                        f
+                    ))
+                }
+            }
+        }};
+    }
+    match subject {
+        Subject::Engine => with!(EngineBackend::default()),
+        Subject::Libtorch => with!(reference()),
+        Subject::MutantSub => with!(Mutant::new(reference(), Mutation::SubIsAdd)),
+        Subject::MutantSeed => with!(Mutant::new(reference(), Mutation::DoubleSeed)),
+    }
+}

@@ -1,0 +1,377 @@
+//! The differential oracle: one program, two backends, one verdict.
+//!
+//! Outcomes are classified the way wasmtime's differential oracle classifies them. The
+//! interpreter records each statement's outcome and every observable after it, and the harness
+//! comparator judges the two runs: both succeed, so every observable must agree; both fail, so
+//! the error kinds must agree; only one fails, which is a divergence. On top of that a backend
+//! must not panic (caught with `catch_unwind` and reported as a finding of its own), and, for
+//! programs of gradcheck's shape, each backend's gradients must agree with finite differences.
+//!
+//! A [`Finding`] carries a [`Key`]: the first divergent observable and the op of the statement
+//! where it showed. The campaign deduplicates by key and the shrinker keeps a program only while
+//! its key stays the same.
+
+use super::gradcheck::{self, Verdict};
+use crate::backend::{
+    Backend, BinaryOp, Call, Failure, GraphObs, Scalar, TensorObs, UnaryOp as BUnary, Value,
+};
+use crate::interp::{self, Options, Run};
+use crate::program::ast::{Expr, ExprKind, Program, Stmt, StmtKind, Target};
+use crate::results::Divergence;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+
+/// What identifies a finding across programs: the first divergent observable and the op.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Key {
+    /// `outcome`, `values`, `grad_fn`, `grad.values`, ..., or `panic`, `gradcheck`.
+    pub observable: String,
+    /// The op of the statement where it showed: `exp`, `backward`, `iadd`, `setitem`, ...
+    pub op: String,
+}
+
+impl std::fmt::Display for Key {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} after {}", self.observable, self.op)
+    }
+}
+
+#[derive(Debug, Clone)]
+pub enum FindingKind {
+    /// The comparator's first divergence between the backend under test and the reference.
+    Divergence(Box<Divergence>),
+    /// A backend panicked (a panic is a bug whatever the program).
+    Panic { backend: String, message: String },
+    /// A backend's gradient disagrees with finite differences.
+    Gradcheck(gradcheck::Mismatch),
+}
+
+#[derive(Debug, Clone)]
+pub struct Finding {
+    pub key: Key,
+    pub kind: FindingKind,
+}
+
+impl std::fmt::Display for Finding {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.kind {
+            FindingKind::Divergence(d) => {
+                write!(
+                    f,
+                    "statement {} `{}`: {}",
+                    d.stmt_index, d.statement, d.observable
+                )?;
+                if let Some(v) = &d.variable {
+                    write!(f, " of {v}")?;
+                }
+                write!(f, ": engine {} vs libtorch {}", d.engine, d.libtorch)
+            }
+            FindingKind::Panic { backend, message } => write!(f, "{backend} panicked: {message}"),
+            FindingKind::Gradcheck(m) => write!(f, "gradcheck: {m}"),
+        }
+    }
+}
+
+/// The op a statement performs, for dedup keys: the outermost call's name, or the kind of
+/// assignment (`setitem`, `iadd`, `setattr_grad`).
+pub fn stmt_op(s: &Stmt) -> String {
+    fn expr_op(e: &Expr) -> String {
+        match &e.kind {
+            ExprKind::Call { func, .. } => match &func.kind {
+                ExprKind::Name(n) => n.clone(),
+                ExprKind::Attr(_, m) => m.clone(),
+                _ => "call".into(),
+            },
+            ExprKind::Binary(op, ..) => format!("{op:?}").to_lowercase(),
+            ExprKind::Compare(op, ..) => format!("{op:?}").to_lowercase(),
+            ExprKind::Unary(op, x) => match &x.kind {
+                ExprKind::Int(_) | ExprKind::Float(_) => "literal".into(),
+                _ => format!("{op:?}").to_lowercase(),
+            },
+            ExprKind::Attr(_, a) => a.clone(),
+            ExprKind::Index(..) => "getitem".into(),
+            ExprKind::Name(_) => "name".into(),
+            _ => "literal".into(),
+        }
+    }
+    match &s.kind {
+        StmtKind::Assign { target, value } => match target {
+            Target::Index(..) => "setitem".into(),
+            Target::Attr(_, a) => format!("set_{a}"),
+            _ => expr_op(value),
+        },
+        StmtKind::AugAssign { target, op, .. } => {
+            let what = match target {
+                Target::Attr(_, a) => format!(".{a}"),
+                _ => String::new(),
+            };
+            format!("i{}{what}", format!("{op:?}").to_lowercase())
+        }
+        StmtKind::Expr(e) => expr_op(e),
+        StmtKind::With { body, .. } => match body.first() {
+            Some(s) => format!("no_grad:{}", stmt_op(s)),
+            None => "with".into(),
+        },
+        StmtKind::For { .. } => "for".into(),
+        StmtKind::If { .. } => "if".into(),
+        StmtKind::Import(_) | StmtKind::Pass => "pass".into(),
+    }
+}
+
+fn panic_message(p: &(dyn std::any::Any + Send)) -> String {
+    if let Some(s) = p.downcast_ref::<&str>() {
+        s.to_string()
+    } else if let Some(s) = p.downcast_ref::<String>() {
+        s.clone()
+    } else {
+        "non-string panic".into()
+    }
+}
+
+/// Runs `p` on `b`, turning a panic into a message.
+pub fn run_guarded<B: Backend>(
+    b: &mut B,
+    p: &Program,
+    seed: u64,
+    opts: &Options,
+) -> Result<Run, String> {
+    catch_unwind(AssertUnwindSafe(|| interp::run(b, p, seed, opts))).map_err(|e| panic_message(&*e))
+}
+
+/// The comparator's first divergence between the run under test and the reference run.
+pub fn first_divergence(test: &Run, reference: &Run) -> Option<Divergence> {
+    crate::compare::compare(test, reference, None, false)
+        .into_iter()
+        .next()
+}
+
+/// Engine (or any backend under test) against a reference backend (libtorch).
+pub struct Differential<A: Backend, B: Backend> {
+    pub test: A,
+    pub reference: B,
+    /// Also run gradcheck on both backends for programs of gradcheck's shape.
+    pub gradcheck: bool,
+    /// The seed for `randn`/`rand` inside programs.
+    pub data_seed: u64,
+}
+
+impl<A: Backend, B: Backend> Differential<A, B> {
+    pub fn new(test: A, reference: B) -> Self {
+        Differential {
+            test,
+            reference,
+            gradcheck: true,
+            data_seed: 0,
+        }
+    }
+
+    /// The oracles' verdict on one program: `None` when everything agrees.
+    pub fn check(&mut self, p: &Program) -> Option<Finding> {
+        let opts = Options::default();
+        let test = match run_guarded(&mut self.test, p, self.data_seed, &opts) {
+            Ok(r) => r,
+            Err(message) => return Some(panic_finding(self.test.name(), message)),
+        };
+        let reference = match run_guarded(&mut self.reference, p, self.data_seed, &opts) {
+            Ok(r) => r,
+            Err(message) => return Some(panic_finding(self.reference.name(), message)),
+        };
+        if let Some(d) = first_divergence(&test, &reference) {
+            let op = p.stmts.get(d.stmt_index).map(stmt_op).unwrap_or_default();
+            return Some(Finding {
+                key: Key {
+                    observable: d.observable.clone(),
+                    op,
+                },
+                kind: FindingKind::Divergence(Box::new(d)),
+            });
+        }
+        if self.gradcheck && gradcheck::is_differentiable(p) {
+            for side in 0..2 {
+                let verdict = catch_unwind(AssertUnwindSafe(|| {
+                    if side == 0 {
+                        gradcheck::check(&mut self.test, p, self.data_seed, Default::default())
+                    } else {
+                        gradcheck::check(&mut self.reference, p, self.data_seed, Default::default())
+                    }
+                }));
+                match verdict {
+                    Err(e) => {
+                        let name = if side == 0 {
+                            self.test.name()
+                        } else {
+                            self.reference.name()
+                        };
+                        return Some(panic_finding(name, panic_message(&*e)));
+                    }
+                    Ok(Verdict::Mismatch(m)) => {
+                        return Some(Finding {
+                            key: Key {
+                                observable: "gradcheck".into(),
+                                op: m.backend.clone(),
+                            },
+                            kind: FindingKind::Gradcheck(m),
+                        });
+                    }
+                    Ok(_) => {}
+                }
+            }
+        }
+        None
+    }
+}
+
+fn panic_finding(backend: &str, message: String) -> Finding {
+    // Panic messages carry values and line numbers; the first line up to a colon names the site.
+    let site = message
+        .lines()
+        .next()
+        .unwrap_or("")
+        .split(':')
+        .next()
+        .unwrap_or("")
+        .to_string();
+    Finding {
+        key: Key {
+            observable: "panic".into(),
+            op: format!("{backend}: {site}"),
+        },
+        kind: FindingKind::Panic {
+            backend: backend.to_string(),
+            message,
+        },
+    }
+}
+
+/// A deliberately wrong backend: wraps a correct one and breaks one rule, so that tests can
+/// check that the oracles notice (a fuzzer that finds nothing may just be blind).
+pub struct Mutant<B: Backend> {
+    pub inner: B,
+    pub mutation: Mutation,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mutation {
+    /// `a - b` computes `a + b`: wrong values and grad_fn.
+    SubIsAdd,
+    /// `exp` computes `sigmoid`.
+    ExpIsSigmoid,
+    /// `backward` always retains the graph: a second backward does not fail.
+    AlwaysRetainGraph,
+    /// In-place ops on leaves that require grad succeed under grad mode (as `.data` would).
+    NoLeafCheck,
+    /// An implicit scalar backward seeds the gradient with 2 instead of 1: values and graph are
+    /// right, only the gradients are doubled (gradcheck's business).
+    DoubleSeed,
+}
+
+impl<B: Backend> Mutant<B> {
+    pub fn new(inner: B, mutation: Mutation) -> Self {
+        Mutant { inner, mutation }
+    }
+}
+
+impl<B: Backend> Backend for Mutant<B> {
+    type Tensor = B::Tensor;
+
+    fn name(&self) -> &'static str {
+        "engine"
+    }
+    fn version(&self) -> String {
+        format!("mutant {:?} of {}", self.mutation, self.inner.version())
+    }
+    fn call(&mut self, call: Call<B::Tensor>) -> Result<Value<B::Tensor>, Failure> {
+        let call = match (self.mutation, call) {
+            (
+                Mutation::SubIsAdd,
+                Call::Binary {
+                    op: BinaryOp::Sub,
+                    a,
+                    b,
+                },
+            ) => Call::Binary {
+                op: BinaryOp::Add,
+                a,
+                b,
+            },
+            (Mutation::ExpIsSigmoid, Call::Unary { op: BUnary::Exp, x }) => Call::Unary {
+                op: BUnary::Sigmoid,
+                x,
+            },
+            (
+                Mutation::AlwaysRetainGraph,
+                Call::Backward {
+                    root,
+                    gradient,
+                    create_graph,
+                    ..
+                },
+            ) => Call::Backward {
+                root,
+                gradient,
+                retain_graph: Some(true),
+                create_graph,
+            },
+            (Mutation::NoLeafCheck, Call::Inplace { op, x, other }) => {
+                let obs = self.inner.observe(&x);
+                if obs.is_leaf && obs.requires_grad {
+                    // Write through a detached alias: same storage, no leaf check.
+                    let d = match self.inner.call(Call::Detach { x: x.clone() })? {
+                        Value::Tensor(d) => d,
+                        other => return Ok(other),
+                    };
+                    self.inner.call(Call::Inplace { op, x: d, other })?;
+                    return Ok(Value::Tensor(x));
+                }
+                Call::Inplace { op, x, other }
+            }
+            (
+                Mutation::DoubleSeed,
+                Call::Backward {
+                    root,
+                    gradient: None,
+                    retain_graph,
+                    create_graph,
+                },
+            ) => {
+                let obs: TensorObs = self.inner.observe(&root);
+                if obs.data.shape.is_empty() && obs.data.dtype.is_float() {
+                    let g = match self.inner.call(Call::Full {
+                        shape: vec![],
+                        value: Scalar::Float(2.0),
+                        dtype: obs.data.dtype,
+                    })? {
+                        Value::Tensor(g) => g,
+                        other => return Ok(other),
+                    };
+                    Call::Backward {
+                        root,
+                        gradient: Some(g),
+                        retain_graph,
+                        create_graph,
+                    }
+                } else {
+                    Call::Backward {
+                        root,
+                        gradient: None,
+                        retain_graph,
+                        create_graph,
+                    }
+                }
+            }
+            (_, c) => c,
+        };
+        self.inner.call(call)
+    }
+    fn observe(&mut self, x: &B::Tensor) -> TensorObs {
+        self.inner.observe(x)
+    }
+    fn same(&self, a: &B::Tensor, b: &B::Tensor) -> bool {
+        self.inner.same(a, b)
+    }
+    fn graph(&mut self, x: &B::Tensor) -> GraphObs {
+        self.inner.graph(x)
+    }
+    fn take_warnings(&mut self) -> Vec<String> {
+        self.inner.take_warnings()
+    }
+}
