@@ -1,0 +1,313 @@
+//! Graph nodes, edges and saved tensors, and the [`Recorder`] every differentiable op uses to
+//! attach its backward rule to its outputs.
+//!
+//! A node is libtorch's `Node`: a name (`MulBackward0`), edges to the nodes that produced its
+//! inputs (`next_functions`), saved tensors, and a backward closure. Nodes have exactly one
+//! differentiable output here (true of every op the engine implements), so the closure maps the
+//! incoming gradient to one optional gradient per input edge. Shapes are fixed up by the engine
+//! (`sum_to` over broadcast dims, cast to the input's dtype), as libtorch's `validate_outputs`
+//! does, so rules may return broadcast-shaped gradients.
+
+use crate::error::{Error, Result};
+use crate::tensor::{Tensor, TensorImpl};
+use crate::DType;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, Weak};
+
+static NEXT_SEQ: AtomicU64 = AtomicU64::new(0);
+
+/// The backward closure: saved tensors come through the context, the gradient of the op's
+/// output is the second argument; returns one entry per input edge.
+pub type BackwardFn =
+    dyn Fn(&BackwardCtx<'_>, Tensor) -> Result<Vec<Option<Tensor>>> + Send + Sync + 'static;
+
+/// An edge to the node that takes the gradient of an input (`(next_function, input_nr)`).
+#[derive(Clone)]
+pub struct Edge {
+    pub node: Arc<Node>,
+    pub input_nr: usize,
+}
+
+/// Shape and dtype of an input at record time: what its gradient must be reduced/cast to.
+#[derive(Clone, Debug)]
+pub struct InputMeta {
+    pub shape: Vec<usize>,
+    pub dtype: DType,
+}
+
+pub(crate) enum NodeKind {
+    Op(Box<BackwardFn>),
+    /// libtorch holds the leaf strongly from its accumulator; the leaf holds the node weakly.
+    AccumulateGrad(Tensor),
+    /// An in-place op on a view, seen from the base: `inner` is the op's own node.
+    CopySlices {
+        base: crate::layout::Layout,
+        view: crate::layout::Layout,
+        inner: Arc<Node>,
+    },
+}
+
+pub struct Node {
+    pub(crate) name: &'static str,
+    pub(crate) seq_nr: u64,
+    pub(crate) next: Vec<Option<Edge>>,
+    pub(crate) input_meta: Vec<InputMeta>,
+    pub(crate) saved: Mutex<SavedState>,
+    pub(crate) kind: NodeKind,
+    /// Tensors whose `retain_grad()` hooks sit on this node's output.
+    pub(crate) retains: Mutex<Vec<Weak<TensorImpl>>>,
+}
+
+#[derive(Default)]
+pub(crate) struct SavedState {
+    pub(crate) tensors: Vec<SavedTensor>,
+    pub(crate) released: bool,
+}
+
+/// A tensor saved for backward: an alias of its data (sharing storage and version counter,
+/// without autograd metadata, so an output saved by its own node makes no cycle) and the
+/// version it was saved at.
+pub(crate) struct SavedTensor {
+    data: Tensor,
+    version: u64,
+    /// `(output_nr, node name)` of the tensor when it was saved, for the error message.
+    output_of: Option<(usize, &'static str)>,
+}
+
+/// Index of a saved tensor in its node, handed to the backward closure.
+#[derive(Clone, Copy, Debug)]
+pub struct SavedId(usize);
+
+impl std::fmt::Debug for Node {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "<{}>", self.name)
+    }
+}
+
+/// The name libtorch's "modified by an inplace operation" message uses for a node:
+/// `MulBackward0` becomes `Mul`, other nodes are qualified (`torch::autograd::CopySlices`).
+pub(crate) fn message_name(name: &str) -> String {
+    if let Some(pos) = name.rfind("Backward") {
+        let tail = &name[pos + "Backward".len()..];
+        if !tail.is_empty() && tail.bytes().all(|b| b.is_ascii_digit()) {
+            return name[..pos].to_string();
+        }
+    }
+    format!("torch::autograd::{name}")
+}
+
+impl Node {
+    pub(crate) fn new(
+        name: &'static str,
+        next: Vec<Option<Edge>>,
+        input_meta: Vec<InputMeta>,
+        saved: Vec<SavedTensor>,
+        kind: NodeKind,
+    ) -> Arc<Node> {
+        let seq_nr = match kind {
+            // libtorch gives accumulators the highest priority so leaves are filled as soon
+            // as they are ready.
+            NodeKind::AccumulateGrad(_) => u64::MAX,
+            _ => NEXT_SEQ.fetch_add(1, Ordering::Relaxed),
+        };
+        Arc::new(Node {
+            name,
+            seq_nr,
+            next,
+            input_meta,
+            saved: Mutex::new(SavedState {
+                tensors: saved,
+                released: false,
+            }),
+            kind,
+            retains: Mutex::new(Vec::new()),
+        })
+    }
+    /// libtorch's node name: `MulBackward0`, `AccumulateGrad`, `CopySlices`.
+    pub fn name(&self) -> &'static str {
+        self.name
+    }
+    /// `next_functions`: `None` for inputs that need no gradient.
+    pub fn next_functions(&self) -> &[Option<Edge>] {
+        &self.next
+    }
+    /// For `AccumulateGrad`: the leaf it accumulates into.
+    pub fn variable(&self) -> Option<&Tensor> {
+        match &self.kind {
+            NodeKind::AccumulateGrad(t) => Some(t),
+            _ => None,
+        }
+    }
+    /// Versions the node's saved tensors were saved at (empty once freed).
+    pub fn saved_versions(&self) -> Vec<u64> {
+        let s = self.saved.lock().unwrap();
+        let mut v: Vec<u64> = s.tensors.iter().map(|t| t.version).collect();
+        if let NodeKind::CopySlices { inner, .. } = &self.kind {
+            v.extend(inner.saved_versions());
+        }
+        v
+    }
+    /// Frees the saved tensors (what `retain_graph=False` does after a node ran).
+    pub(crate) fn release(&self) {
+        let mut s = self.saved.lock().unwrap();
+        s.tensors.clear();
+        s.released = true;
+        drop(s);
+        if let NodeKind::CopySlices { inner, .. } = &self.kind {
+            inner.release();
+        }
+    }
+    pub(crate) fn add_retains(&self, t: &Tensor) {
+        self.retains.lock().unwrap().push(Arc::downgrade(&t.0));
+    }
+    pub(crate) fn remove_retains(&self, t: &Tensor) {
+        let p = Arc::as_ptr(&t.0);
+        self.retains
+            .lock()
+            .unwrap()
+            .retain(|w| !std::ptr::eq(w.as_ptr(), p));
+    }
+}
+
+/// What a backward closure sees: the saved tensors of its node.
+pub struct BackwardCtx<'a> {
+    pub(crate) node: &'a Node,
+}
+
+impl BackwardCtx<'_> {
+    /// The saved tensor, checked like libtorch's `SavedVariable::unpack`: freed tensors and
+    /// tensors modified in place since they were saved are errors.
+    pub fn unpack(&self, id: SavedId) -> Result<Tensor> {
+        let s = self.node.saved.lock().unwrap();
+        if s.released {
+            return Err(Error::BackwardTwice);
+        }
+        let st = &s.tensors[id.0];
+        let current = st.data.version();
+        if current != st.version {
+            return Err(Error::modified(
+                st.data.dtype(),
+                &st.data.shape(),
+                st.output_of.map(|(nr, n)| (nr, message_name(n))),
+                current,
+                st.version,
+            ));
+        }
+        Ok(st.data.clone())
+    }
+}
+
+/// Builds the node of one differentiable op. `Recorder::new` returns `None` when nothing needs
+/// a gradient (grad mode off, or no input requires grad): the op then records nothing.
+///
+/// ```ignore
+/// let out = forward(...);
+/// if let Some(mut rec) = Recorder::new("MulBackward0", &[a, b])? {
+///     let sb = rec.needs(0).then(|| rec.save(b));
+///     let sa = rec.needs(1).then(|| rec.save(a));
+///     rec.finish(&out, move |ctx, g| Ok(vec![
+///         sb.map(|s| g.mul(&ctx.unpack(s)?)).transpose()?,
+///         sa.map(|s| g.mul(&ctx.unpack(s)?)).transpose()?,
+///     ]));
+/// }
+/// ```
+pub struct Recorder {
+    name: &'static str,
+    next: Vec<Option<Edge>>,
+    meta: Vec<InputMeta>,
+    saved: Vec<SavedTensor>,
+}
+
+impl Recorder {
+    pub fn new(name: &'static str, inputs: &[&Tensor]) -> Result<Option<Recorder>> {
+        if !crate::grad_mode::is_grad_enabled() {
+            return Ok(None);
+        }
+        let mut any = false;
+        for t in inputs {
+            if t.requires_grad() {
+                any = true;
+                break;
+            }
+        }
+        if !any {
+            return Ok(None);
+        }
+        let mut next = Vec::with_capacity(inputs.len());
+        let mut meta = Vec::with_capacity(inputs.len());
+        for t in inputs {
+            next.push(t.gradient_edge()?);
+            meta.push(InputMeta {
+                shape: t.shape(),
+                dtype: t.dtype(),
+            });
+        }
+        Ok(Some(Recorder {
+            name,
+            next,
+            meta,
+            saved: Vec::new(),
+        }))
+    }
+    /// Like [`Recorder::new`] with explicit edges (used by in-place ops, whose `self` edge is
+    /// the tensor's history before the write).
+    pub(crate) fn with_edges(
+        name: &'static str,
+        next: Vec<Option<Edge>>,
+        meta: Vec<InputMeta>,
+    ) -> Recorder {
+        Recorder {
+            name,
+            next,
+            meta,
+            saved: Vec::new(),
+        }
+    }
+    /// Whether input `i` needs a gradient (libtorch's `should_compute_output`).
+    pub fn needs(&self, i: usize) -> bool {
+        self.next.get(i).is_some_and(|e| e.is_some())
+    }
+    /// Saves an input (or any tensor that is not this node's output).
+    pub fn save(&mut self, t: &Tensor) -> SavedId {
+        let output_of = t.grad_fn_unchecked().map(|n| (t.output_nr(), n.name));
+        self.push(t, output_of)
+    }
+    /// Saves the op's output (call before `finish`).
+    pub fn save_output(&mut self, out: &Tensor) -> SavedId {
+        let name = self.name;
+        self.push(out, Some((0, name)))
+    }
+    fn push(&mut self, t: &Tensor, output_of: Option<(usize, &'static str)>) -> SavedId {
+        self.saved.push(SavedTensor {
+            data: t.alias_for_save(),
+            version: t.version(),
+            output_of,
+        });
+        SavedId(self.saved.len() - 1)
+    }
+    /// Makes the node and sets it as `out`'s `grad_fn`.
+    pub fn finish<F>(self, out: &Tensor, f: F)
+    where
+        F: Fn(&BackwardCtx<'_>, Tensor) -> Result<Vec<Option<Tensor>>> + Send + Sync + 'static,
+    {
+        let node = self.into_node(f);
+        out.set_grad_fn(Some(node), 0);
+    }
+    pub(crate) fn into_node<F>(self, f: F) -> Arc<Node>
+    where
+        F: Fn(&BackwardCtx<'_>, Tensor) -> Result<Vec<Option<Tensor>>> + Send + Sync + 'static,
+    {
+        Node::new(
+            self.name,
+            self.next,
+            self.meta,
+            self.saved,
+            NodeKind::Op(Box::new(f)),
+        )
+    }
+}
+
+/// Helper for rules: `Option<Result<T>>` → `Result<Option<T>>` over a closure.
+pub fn opt<T>(cond: bool, f: impl FnOnce() -> Result<T>) -> Result<Option<T>> {
+    if cond { f().map(Some) } else { Ok(None) }
+}

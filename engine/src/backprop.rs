@@ -1,0 +1,195 @@
+//! The backward pass: dependency counting over the graph reachable from the root, then a ready
+//! queue ordered like libtorch's (highest sequence number first, accumulators before all), with
+//! gradients accumulated into leaves as `AccumulateGrad` does.
+
+use crate::autograd::{BackwardCtx, Edge, InputMeta, Node, NodeKind};
+use crate::error::{Error, Result, Shape};
+use crate::tensor::Tensor;
+use std::collections::{BinaryHeap, HashMap};
+use std::sync::Arc;
+
+struct Ready(Arc<Node>);
+impl PartialEq for Ready {
+    fn eq(&self, o: &Self) -> bool {
+        self.0.seq_nr == o.0.seq_nr
+    }
+}
+impl Eq for Ready {}
+impl PartialOrd for Ready {
+    fn partial_cmp(&self, o: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(o))
+    }
+}
+impl Ord for Ready {
+    fn cmp(&self, o: &Self) -> std::cmp::Ordering {
+        self.0.seq_nr.cmp(&o.0.seq_nr)
+    }
+}
+
+fn key(n: &Arc<Node>) -> usize {
+    Arc::as_ptr(n) as usize
+}
+
+/// libtorch's `validate_outputs` for one gradient: reduce a broadcast-shaped gradient to the
+/// input's shape and cast it to the input's dtype.
+pub(crate) fn fit_grad(g: Tensor, meta: &InputMeta, index: usize) -> Result<Tensor> {
+    let mut g = g;
+    if g.shape() != meta.shape {
+        if !crate::ops::shape::expandable_to(&meta.shape, &g.shape()) {
+            return Err(Error::GradShape {
+                index,
+                got: Shape(g.shape()),
+                expected: Shape(meta.shape.clone()),
+            });
+        }
+        g = g.sum_to(&meta.shape)?;
+    }
+    if g.dtype() != meta.dtype {
+        g = g.to_dtype(meta.dtype)?;
+    }
+    Ok(g)
+}
+
+impl Tensor {
+    /// `backward(gradient, retain_graph, create_graph)`. `create_graph=True` is not supported and
+    /// fails with [`Error::CreateGraphUnsupported`].
+    pub fn backward_with(
+        &self,
+        gradient: Option<&Tensor>,
+        retain_graph: Option<bool>,
+        create_graph: bool,
+    ) -> Result<()> {
+        if create_graph {
+            return Err(Error::CreateGraphUnsupported);
+        }
+        let retain = retain_graph.unwrap_or(create_graph);
+        let requires = self.requires_grad();
+        let grad = match gradient {
+            None => {
+                if requires && self.numel() != 1 {
+                    return Err(Error::ImplicitGradNonScalar);
+                }
+                if requires && !self.dtype().is_float() {
+                    return Err(Error::ImplicitGradDtype(crate::error::DTypeName(self.dtype())));
+                }
+                None
+            }
+            Some(g) => Some(g.clone()),
+        };
+        let Some(edge) = self.gradient_edge()?.filter(|_| requires) else {
+            return Err(Error::NoGradFn(0));
+        };
+        let root_meta = InputMeta {
+            shape: self.shape(),
+            dtype: self.dtype(),
+        };
+        let grad = match grad {
+            None => Tensor::ones_like(self)?,
+            Some(g) => fit_grad(g, &root_meta, 0)?,
+        };
+        let _mode = crate::grad_mode::no_grad();
+        run(edge, grad, retain)
+    }
+
+    /// `backward()` on a scalar.
+    pub fn backward(&self) -> Result<()> {
+        self.backward_with(None, None, false)
+    }
+}
+
+fn run(root: Edge, root_grad: Tensor, retain: bool) -> Result<()> {
+    // Dependencies: how many edges of the reachable graph point at each node.
+    let mut deps: HashMap<usize, usize> = HashMap::new();
+    let mut stack = vec![root.node.clone()];
+    let mut seen: HashMap<usize, ()> = HashMap::new();
+    seen.insert(key(&root.node), ());
+    while let Some(n) = stack.pop() {
+        for e in n.next.iter().flatten() {
+            *deps.entry(key(&e.node)).or_insert(0) += 1;
+            if seen.insert(key(&e.node), ()).is_none() {
+                stack.push(e.node.clone());
+            }
+        }
+    }
+    let mut buffers: HashMap<usize, Tensor> = HashMap::new();
+    buffers.insert(key(&root.node), root_grad);
+    let mut ready = BinaryHeap::new();
+    ready.push(Ready(root.node.clone()));
+    while let Some(Ready(node)) = ready.pop() {
+        let k = key(&node);
+        // A node whose inputs all got no gradient still passes "nothing" on, so that the
+        // dependency counts of the nodes below it reach zero.
+        let outs = match buffers.remove(&k) {
+            Some(grad) => execute(&node, grad, retain)?,
+            None => vec![None; node.next.len()],
+        };
+        for (i, (edge, g)) in node.next.iter().zip(outs).enumerate() {
+            let Some(edge) = edge else { continue };
+            let ek = key(&edge.node);
+            if let Some(g) = g {
+                let g = fit_grad(g, &node.input_meta[i], i)?;
+                match buffers.remove(&ek) {
+                    Some(prev) => {
+                        buffers.insert(ek, prev.add(&g)?);
+                    }
+                    None => {
+                        buffers.insert(ek, g);
+                    }
+                }
+            }
+            let d = deps.get_mut(&ek).expect("counted");
+            *d -= 1;
+            if *d == 0 {
+                ready.push(Ready(edge.node.clone()));
+            }
+        }
+    }
+    Ok(())
+}
+
+fn execute(node: &Arc<Node>, grad: Tensor, retain: bool) -> Result<Vec<Option<Tensor>>> {
+    // retain_grad hooks see the gradient of the tensor before the node runs.
+    let retains: Vec<_> = node.retains.lock().unwrap().clone();
+    for w in retains {
+        if let Some(imp) = w.upgrade() {
+            let t = Tensor(imp);
+            let mut m = t.0.meta.lock().unwrap();
+            m.grad = Some(match m.grad.take() {
+                None => grad.clone_detached()?,
+                Some(prev) => prev.add(&grad)?,
+            });
+        }
+    }
+    let out = match &node.kind {
+        NodeKind::AccumulateGrad(leaf) => {
+            accumulate(leaf, grad)?;
+            Vec::new()
+        }
+        NodeKind::Op(f) => f(&BackwardCtx { node }, grad)?,
+        NodeKind::CopySlices { base, view, inner } => {
+            crate::ops::inplace::copy_slices_backward(base, view, inner, grad)?
+        }
+    };
+    if !retain {
+        node.release();
+    }
+    Ok(out)
+}
+
+/// `AccumulateGrad`: the first gradient is stored, later ones are added in place (grad mode is
+/// off during backward), so the `.grad` tensor keeps its identity.
+fn accumulate(leaf: &Tensor, new: Tensor) -> Result<()> {
+    let existing = leaf.0.meta.lock().unwrap().grad.clone();
+    match existing {
+        None => {
+            // Steal the buffer when nothing else can see it; otherwise store a copy.
+            let stolen = Arc::strong_count(&new.0) == 1 && new.is_contiguous() && !new.is_view();
+            let g = if stolen { new } else { new.clone_detached()? };
+            leaf.0.meta.lock().unwrap().grad = Some(g);
+        }
+        Some(g) => {
+            g.add_(&new)?;
+        }
+    }
+    Ok(())
+}

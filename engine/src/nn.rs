@@ -1,0 +1,1 @@
+//! (owned by the engine compute helper; placeholder until it lands)

@@ -1,0 +1,593 @@
+//! Elementwise ops with broadcasting and PyTorch's type promotion, and their backward rules
+//! (derivatives.yaml). Python scalars are wrapped into 0-dim tensors, as libtorch does, so
+//! `x * 2` saves the wrapped `2`.
+
+use super::{cast, check_same_device, float_map, map1, map2, num_map2};
+use crate::autograd::{Recorder, opt};
+use crate::dtype::{Scalar, promote_tensors, promote_with_scalar};
+use crate::error::{Error, Result};
+use crate::tensor::Tensor;
+use crate::DType;
+
+/// The right-hand side of a binary op: a tensor or a Python number.
+#[derive(Debug, Clone)]
+pub enum Operand {
+    Tensor(Tensor),
+    Scalar(Scalar),
+}
+
+impl From<&Tensor> for Operand {
+    fn from(t: &Tensor) -> Self {
+        Operand::Tensor(t.clone())
+    }
+}
+impl From<Tensor> for Operand {
+    fn from(t: Tensor) -> Self {
+        Operand::Tensor(t)
+    }
+}
+impl From<Scalar> for Operand {
+    fn from(s: Scalar) -> Self {
+        Operand::Scalar(s)
+    }
+}
+impl From<f64> for Operand {
+    fn from(v: f64) -> Self {
+        Operand::Scalar(Scalar::Float(v))
+    }
+}
+impl From<i64> for Operand {
+    fn from(v: i64) -> Self {
+        Operand::Scalar(Scalar::Int(v))
+    }
+}
+impl From<bool> for Operand {
+    fn from(v: bool) -> Self {
+        Operand::Scalar(Scalar::Bool(v))
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Cmp {
+    Eq,
+    Ne,
+    Lt,
+    Le,
+    Gt,
+    Ge,
+}
+
+/// The other operand as a tensor, and the dtype the op computes in.
+fn promote(a: &Tensor, b: Operand) -> Result<(Tensor, DType)> {
+    Ok(match b {
+        Operand::Tensor(t) => {
+            check_same_device(a, &t)?;
+            let d = promote_tensors(a.dtype(), a.ndim(), t.dtype(), t.ndim());
+            (t, d)
+        }
+        Operand::Scalar(s) => {
+            let d = promote_with_scalar(a.dtype(), s);
+            (Tensor::scalar(s, d), d)
+        }
+    })
+}
+
+fn unary_rule(
+    x: &Tensor,
+    out: Tensor,
+    name: &'static str,
+    save_output: bool,
+    rule: fn(&Tensor, &Tensor) -> Result<Tensor>,
+) -> Result<Tensor> {
+    if let Some(mut rec) = Recorder::new(name, &[x])? {
+        let id = if save_output {
+            rec.save_output(&out)
+        } else {
+            rec.save(x)
+        };
+        rec.finish(&out, move |ctx, g| Ok(vec![Some(rule(&g, &ctx.unpack(id)?)?)]));
+    }
+    Ok(out)
+}
+
+impl Tensor {
+    // ---------------------------------------------------------------- arithmetic
+
+    pub fn add(&self, other: impl Into<Operand>) -> Result<Tensor> {
+        let (b, dt) = promote(self, other.into())?;
+        let out = match dt {
+            DType::Bool => map2::<bool, bool, bool>(&cast(self, dt)?, &cast(&b, dt)?, |x, y| x | y)?,
+            _ => num_map2!(&cast(self, dt)?, &cast(&b, dt)?, "add", |x, y| x + y)?,
+        };
+        if let Some(rec) = Recorder::new("AddBackward0", &[self, &b])? {
+            rec.finish(&out, |_, g| Ok(vec![Some(g.clone()), Some(g)]));
+        }
+        Ok(out)
+    }
+
+    pub fn sub(&self, other: impl Into<Operand>) -> Result<Tensor> {
+        let (b, dt) = promote(self, other.into())?;
+        if dt == DType::Bool {
+            return Err(Error::InvalidArgument("Subtraction, the `-` operator, with two bool tensors is not supported. Use the `^` or `logical_xor()` operator instead.".into()));
+        }
+        let out = num_map2!(&cast(self, dt)?, &cast(&b, dt)?, "sub", |x, y| x - y)?;
+        if let Some(rec) = Recorder::new("SubBackward0", &[self, &b])? {
+            let nb = rec.needs(1);
+            rec.finish(&out, move |_, g| Ok(vec![Some(g.clone()), opt(nb, || g.neg())?]));
+        }
+        Ok(out)
+    }
+
+    /// `s - self` (Python's `1 - x`).
+    pub fn rsub(&self, s: impl Into<Scalar>) -> Result<Tensor> {
+        let s = s.into();
+        let dt = promote_with_scalar(self.dtype(), s);
+        let b = Tensor::scalar(s, dt);
+        let out = num_map2!(&b, &cast(self, dt)?, "rsub", |x, y| x - y)?;
+        if let Some(rec) = Recorder::new("RsubBackward1", &[self])? {
+            rec.finish(&out, |_, g| Ok(vec![Some(g.neg()?)]));
+        }
+        Ok(out)
+    }
+
+    pub fn mul(&self, other: impl Into<Operand>) -> Result<Tensor> {
+        let (b, dt) = promote(self, other.into())?;
+        let out = match dt {
+            DType::Bool => map2::<bool, bool, bool>(&cast(self, dt)?, &cast(&b, dt)?, |x, y| x & y)?,
+            _ => num_map2!(&cast(self, dt)?, &cast(&b, dt)?, "mul", |x, y| x * y)?,
+        };
+        if let Some(mut rec) = Recorder::new("MulBackward0", &[self, &b])? {
+            let sb = rec.needs(0).then(|| rec.save(&b));
+            let sa = rec.needs(1).then(|| rec.save(self));
+            rec.finish(&out, move |ctx, g| {
+                Ok(vec![
+                    opt(sb.is_some(), || g.mul(&ctx.unpack(sb.unwrap())?))?,
+                    opt(sa.is_some(), || g.mul(&ctx.unpack(sa.unwrap())?))?,
+                ])
+            });
+        }
+        Ok(out)
+    }
+
+    pub fn div(&self, other: impl Into<Operand>) -> Result<Tensor> {
+        let (b, dt) = promote(self, other.into())?;
+        let dt = dt.to_float();
+        let out = num_map2!(&cast(self, dt)?, &cast(&b, dt)?, "div", |x, y| x / y)?;
+        if let Some(mut rec) = Recorder::new("DivBackward0", &[self, &b])? {
+            let sb = rec.save(&b);
+            let sa = rec.needs(1).then(|| rec.save(self));
+            let na = rec.needs(0);
+            rec.finish(&out, move |ctx, g| {
+                let other = ctx.unpack(sb)?;
+                Ok(vec![
+                    opt(na, || g.div(&other))?,
+                    opt(sa.is_some(), || {
+                        let s = ctx.unpack(sa.unwrap())?;
+                        g.neg()?.mul(&s)?.div(&other.mul(&other)?)
+                    })?,
+                ])
+            });
+        }
+        Ok(out)
+    }
+
+    pub fn neg(&self) -> Result<Tensor> {
+        if self.dtype() == DType::Bool {
+            return Err(Error::NegBool);
+        }
+        let out = match self.dtype() {
+            DType::I64 => map1::<i64, i64>(self, |v| v.wrapping_neg())?,
+            _ => float_map!(self, "neg", |v| -v)?,
+        };
+        if let Some(rec) = Recorder::new("NegBackward0", &[self])? {
+            rec.finish(&out, |_, g| Ok(vec![Some(g.neg()?)]));
+        }
+        Ok(out)
+    }
+
+    /// `self ** exponent`: a scalar exponent gives `PowBackward0`, a tensor `PowBackward1`.
+    pub fn pow(&self, exponent: impl Into<Operand>) -> Result<Tensor> {
+        match exponent.into() {
+            Operand::Scalar(e) => self.pow_scalar(e),
+            Operand::Tensor(t) => self.pow_tensor(&t),
+        }
+    }
+
+    fn pow_scalar(&self, e: Scalar) -> Result<Tensor> {
+        let dt = promote_with_scalar(self.dtype(), e);
+        let x = cast(self, dt)?;
+        let out = match dt {
+            DType::I64 => {
+                let p = e.as_f64() as i64;
+                if p < 0 {
+                    return Err(Error::NegativeIntPower);
+                }
+                map1::<i64, i64>(&x, |v| v.wrapping_pow(p as u32))?
+            }
+            DType::Bool => cast(&map1::<bool, i64>(&x, |v| v as i64)?, DType::Bool)?,
+            _ => {
+                let p = e.as_f64();
+                float_map!(&x, "pow", |v| v.powf(p as _))?
+            }
+        };
+        if let Some(mut rec) = Recorder::new("PowBackward0", &[self])? {
+            let s = rec.save(self);
+            let p = e.as_f64();
+            rec.finish(&out, move |ctx, g| {
+                if p == 0.0 {
+                    return Ok(vec![Some(g.zeros_like()?)]);
+                }
+                let x = ctx.unpack(s)?;
+                Ok(vec![Some(g.mul(&x.pow(p - 1.0)?.mul(p)?)?)])
+            });
+        }
+        Ok(out)
+    }
+
+    fn pow_tensor(&self, e: &Tensor) -> Result<Tensor> {
+        check_same_device(self, e)?;
+        let dt = promote_tensors(self.dtype(), self.ndim(), e.dtype(), e.ndim());
+        let (a, b) = (cast(self, dt)?, cast(e, dt)?);
+        let out = match dt {
+            DType::I64 => map2::<i64, i64, i64>(&a, &b, |x, y| {
+                if y < 0 { if x == 1 { 1 } else if x == -1 { if y % 2 == 0 { 1 } else { -1 } } else { 0 } } else { x.wrapping_pow(y as u32) }
+            })?,
+            DType::F32 => map2::<f32, f32, f32>(&a, &b, |x, y| x.powf(y))?,
+            _ => map2::<f64, f64, f64>(&a, &b, |x, y| x.powf(y))?,
+        };
+        if let Some(mut rec) = Recorder::new("PowBackward1", &[self, e])? {
+            let (na, nb) = (rec.needs(0), rec.needs(1));
+            let ss = rec.save(self);
+            let se = rec.save(e);
+            let so = nb.then(|| rec.save_output(&out));
+            rec.finish(&out, move |ctx, g| {
+                let x = ctx.unpack(ss)?;
+                let p = ctx.unpack(se)?;
+                let ga = opt(na, || {
+                    // d/dx x^p = p x^(p-1), and exactly 0 where p == 0.
+                    let d = p.mul(&x.pow(&p.sub(1.0)?)?)?;
+                    g.mul(&p.eq_(0.0)?.where_(&Operand::Scalar(Scalar::Float(0.0)), &d.into())?)
+                })?;
+                let gb = opt(nb, || {
+                    // d/dp x^p = x^p ln x, masked to 0 where x == 0 and p >= 0.
+                    let r = ctx.unpack(so.unwrap())?;
+                    let d = r.mul(&x.log()?)?;
+                    let mask = x.eq_(0.0)?.mul(&p.ge(0.0)?)?;
+                    g.mul(&mask.where_(&Operand::Scalar(Scalar::Float(0.0)), &d.into())?)
+                })?;
+                Ok(vec![ga, gb])
+            });
+        }
+        Ok(out)
+    }
+
+    /// `base ** self` for a Python number `base` (`PowBackward2`).
+    pub fn pow_scalar_base(&self, base: impl Into<Scalar>) -> Result<Tensor> {
+        let base = base.into();
+        let dt = promote_with_scalar(self.dtype(), base);
+        let b = Tensor::scalar(base, dt);
+        let out = match dt {
+            DType::I64 => {
+                let bv = base.as_f64() as i64;
+                map1::<i64, i64>(&cast(self, dt)?, |y| {
+                    if y < 0 { if bv == 1 { 1 } else { 0 } } else { bv.wrapping_pow(y as u32) }
+                })?
+            }
+            _ => {
+                let bv = base.as_f64();
+                float_map!(&cast(self, dt)?, "pow", |y| num_traits::Float::powf(num_traits::cast(bv).unwrap(), y))?
+            }
+        };
+        let _ = b;
+        if let Some(mut rec) = Recorder::new("PowBackward2", &[self])? {
+            let so = rec.save_output(&out);
+            let se = rec.save(self);
+            let bv = base.as_f64();
+            rec.finish(&out, move |ctx, g| {
+                let r = ctx.unpack(so)?;
+                let d = r.mul(bv.ln())?;
+                if bv == 0.0 {
+                    let e = ctx.unpack(se)?;
+                    let d = e.ge(0.0)?.where_(&Operand::Scalar(Scalar::Float(0.0)), &d.into())?;
+                    return Ok(vec![Some(g.mul(&d)?)]);
+                }
+                Ok(vec![Some(g.mul(&d)?)])
+            });
+        }
+        Ok(out)
+    }
+
+    // ---------------------------------------------------------------- unary math
+
+    pub fn exp(&self) -> Result<Tensor> {
+        let out = float_map!(&cast(self, self.dtype().to_float())?, "exp", |v| v.exp())?;
+        unary_rule(self, out, "ExpBackward0", true, |g, r| g.mul(r))
+    }
+    pub fn log(&self) -> Result<Tensor> {
+        let out = float_map!(&cast(self, self.dtype().to_float())?, "log", |v| v.ln())?;
+        unary_rule(self, out, "LogBackward0", false, |g, x| g.div(x))
+    }
+    pub fn sqrt(&self) -> Result<Tensor> {
+        let out = float_map!(&cast(self, self.dtype().to_float())?, "sqrt", |v| v.sqrt())?;
+        unary_rule(self, out, "SqrtBackward0", true, |g, r| g.div(&r.mul(2.0)?))
+    }
+    pub fn sin(&self) -> Result<Tensor> {
+        let out = float_map!(&cast(self, self.dtype().to_float())?, "sin", |v| v.sin())?;
+        unary_rule(self, out, "SinBackward0", false, |g, x| g.mul(&x.cos()?))
+    }
+    pub fn cos(&self) -> Result<Tensor> {
+        let out = float_map!(&cast(self, self.dtype().to_float())?, "cos", |v| v.cos())?;
+        unary_rule(self, out, "CosBackward0", false, |g, x| g.mul(&x.sin()?.neg()?))
+    }
+    pub fn tanh(&self) -> Result<Tensor> {
+        let out = float_map!(&cast(self, self.dtype().to_float())?, "tanh", |v| v.tanh())?;
+        unary_rule(self, out, "TanhBackward0", true, |g, r| g.mul(&r.mul(r)?.rsub(1.0)?))
+    }
+    pub fn sigmoid(&self) -> Result<Tensor> {
+        let out = float_map!(&cast(self, self.dtype().to_float())?, "sigmoid", |v| 1.0 / (1.0 + (-v).exp()))?;
+        unary_rule(self, out, "SigmoidBackward0", true, |g, r| g.mul(&r.mul(&r.rsub(1.0)?)?))
+    }
+    pub fn reciprocal(&self) -> Result<Tensor> {
+        let out = float_map!(&cast(self, self.dtype().to_float())?, "reciprocal", |v| 1.0 / v)?;
+        unary_rule(self, out, "ReciprocalBackward0", true, |g, r| g.neg()?.mul(&r.mul(r)?))
+    }
+    pub fn abs(&self) -> Result<Tensor> {
+        let out = match self.dtype() {
+            DType::I64 => map1::<i64, i64>(self, |v| v.wrapping_abs())?,
+            DType::Bool => self.clone_detached()?,
+            _ => float_map!(self, "abs", |v| v.abs())?,
+        };
+        unary_rule(self, out, "AbsBackward0", false, |g, x| g.mul(&x.sgn()?))
+    }
+    pub fn relu(&self) -> Result<Tensor> {
+        let out = match self.dtype() {
+            DType::I64 => map1::<i64, i64>(self, |v| v.max(0))?,
+            DType::Bool => {
+                return Err(Error::DtypeNotSupported {
+                    op: "clamp_min_scalar_cpu",
+                    dtype: "Bool",
+                });
+            }
+            _ => float_map!(self, "relu", |v| if v > 0.0 { v } else if v.is_nan() { v } else { 0.0 })?,
+        };
+        unary_rule(self, out, "ReluBackward0", true, |g, r| g.mul(&r.gt(0.0)?))
+    }
+    /// The sign (-1, 0, 1), as the same dtype; no autograd.
+    pub fn sgn(&self) -> Result<Tensor> {
+        match self.dtype() {
+            DType::I64 => map1::<i64, i64>(self, |v| v.signum()),
+            DType::Bool => self.clone_detached(),
+            _ => float_map!(self, "sgn", |v| if v > 0.0 { 1.0 } else if v < 0.0 { -1.0 } else { v * 0.0 }),
+        }
+    }
+
+    /// `clamp(min, max)` with Python-number bounds (`ClampBackward1`).
+    pub fn clamp(&self, min: Option<Scalar>, max: Option<Scalar>) -> Result<Tensor> {
+        if min.is_none() && max.is_none() {
+            return Err(Error::InvalidArgument(
+                "torch.clamp: At least one of 'min' or 'max' must not be None".into(),
+            ));
+        }
+        let mut dt = self.dtype();
+        for s in [min, max].into_iter().flatten() {
+            dt = promote_with_scalar(dt, s);
+        }
+        let (lo, hi) = (min.map(|s| s.as_f64()), max.map(|s| s.as_f64()));
+        let x = cast(self, dt)?;
+        let out = match dt {
+            DType::I64 => map1::<i64, i64>(&x, |v| {
+                let mut v = v;
+                if let Some(l) = lo { v = v.max(l as i64) }
+                if let Some(h) = hi { v = v.min(h as i64) }
+                v
+            })?,
+            _ => float_map!(&x, "clamp", |v| {
+                let mut v = v;
+                if v.is_nan() { return v; }
+                if let Some(l) = lo { if v < l as _ { v = l as _ } }
+                if let Some(h) = hi { if v > h as _ { v = h as _ } }
+                v
+            })?,
+        };
+        if let Some(mut rec) = Recorder::new("ClampBackward1", &[self])? {
+            let s = rec.save(self);
+            rec.finish(&out, move |ctx, g| {
+                let x = ctx.unpack(s)?;
+                Ok(vec![Some(g.mul(&clamp_mask(&x, lo, hi)?)?)])
+            });
+        }
+        Ok(out)
+    }
+
+    pub fn maximum(&self, other: &Tensor) -> Result<Tensor> {
+        self.min_max(other, true)
+    }
+    pub fn minimum(&self, other: &Tensor) -> Result<Tensor> {
+        self.min_max(other, false)
+    }
+    fn min_max(&self, other: &Tensor, is_max: bool) -> Result<Tensor> {
+        check_same_device(self, other)?;
+        let dt = promote_tensors(self.dtype(), self.ndim(), other.dtype(), other.ndim());
+        let (a, b) = (cast(self, dt)?, cast(other, dt)?);
+        let out = match dt {
+            DType::Bool => map2::<bool, bool, bool>(&a, &b, |x, y| if is_max { x | y } else { x & y })?,
+            _ => num_map2!(&a, &b, "maximum", |x, y| {
+                #[allow(clippy::eq_op)]
+                if x != x { x } else if y != y { y } else if (x > y) == is_max { x } else { y }
+            })?,
+        };
+        let name = if is_max { "MaximumBackward0" } else { "MinimumBackward0" };
+        if let Some(mut rec) = Recorder::new(name, &[self, other])? {
+            let (na, nb) = (rec.needs(0), rec.needs(1));
+            let sa = rec.save(self);
+            let sb = rec.save(other);
+            rec.finish(&out, move |ctx, g| {
+                let (x, y) = (ctx.unpack(sa)?, ctx.unpack(sb)?);
+                // Ties split the gradient in half, as in derivatives.yaml.
+                let half = g.mul(&x.eq_(&y)?)?.mul(0.5)?;
+                let (wa, wb) = if is_max { (x.gt(&y)?, x.lt(&y)?) } else { (x.lt(&y)?, x.gt(&y)?) };
+                Ok(vec![
+                    opt(na, || g.mul(&wa)?.add(&half))?,
+                    opt(nb, || g.mul(&wb)?.add(&half))?,
+                ])
+            });
+        }
+        Ok(out)
+    }
+
+    // ---------------------------------------------------------------- comparisons
+
+    pub fn compare(&self, other: impl Into<Operand>, op: Cmp) -> Result<Tensor> {
+        let (b, dt) = promote(self, other.into())?;
+        let (a, b) = (cast(self, dt)?, cast(&b, dt)?);
+        macro_rules! go {
+            ($t:ty) => {
+                map2::<$t, $t, bool>(&a, &b, |x, y| match op {
+                    Cmp::Eq => x == y,
+                    Cmp::Ne => x != y,
+                    Cmp::Lt => x < y,
+                    Cmp::Le => x <= y,
+                    Cmp::Gt => x > y,
+                    Cmp::Ge => x >= y,
+                })
+            };
+        }
+        match dt {
+            DType::F32 => go!(f32),
+            DType::F64 => go!(f64),
+            DType::I64 => go!(i64),
+            DType::Bool => go!(bool),
+        }
+    }
+    /// `self == other` elementwise (named `eq_` to leave `PartialEq`-like names free).
+    pub fn eq_(&self, other: impl Into<Operand>) -> Result<Tensor> {
+        self.compare(other, Cmp::Eq)
+    }
+    pub fn ne(&self, other: impl Into<Operand>) -> Result<Tensor> {
+        self.compare(other, Cmp::Ne)
+    }
+    pub fn lt(&self, other: impl Into<Operand>) -> Result<Tensor> {
+        self.compare(other, Cmp::Lt)
+    }
+    pub fn le(&self, other: impl Into<Operand>) -> Result<Tensor> {
+        self.compare(other, Cmp::Le)
+    }
+    pub fn gt(&self, other: impl Into<Operand>) -> Result<Tensor> {
+        self.compare(other, Cmp::Gt)
+    }
+    pub fn ge(&self, other: impl Into<Operand>) -> Result<Tensor> {
+        self.compare(other, Cmp::Ge)
+    }
+
+    /// `torch.where(self, a, b)` with `self` the condition.
+    pub fn where_(&self, a: &Operand, b: &Operand) -> Result<Tensor> {
+        let cond = cast(self, DType::Bool)?;
+        // Scalars take part in promotion as wrapped numbers.
+        let (ta, tb, dt) = match (a, b) {
+            (Operand::Tensor(x), Operand::Tensor(y)) => {
+                (x.clone(), y.clone(), promote_tensors(x.dtype(), x.ndim(), y.dtype(), y.ndim()))
+            }
+            (Operand::Tensor(x), Operand::Scalar(s)) => {
+                let d = promote_with_scalar(x.dtype(), *s);
+                (x.clone(), Tensor::scalar(*s, d), d)
+            }
+            (Operand::Scalar(s), Operand::Tensor(y)) => {
+                let d = promote_with_scalar(y.dtype(), *s);
+                (Tensor::scalar(*s, d), y.clone(), d)
+            }
+            (Operand::Scalar(s), Operand::Scalar(t)) => {
+                let d = DType::promote(s.wrapped_dtype(), t.wrapped_dtype());
+                (Tensor::scalar(*s, d), Tensor::scalar(*t, d), d)
+            }
+        };
+        let (ca, cb) = (cast(&ta, dt)?, cast(&tb, dt)?);
+        // Broadcast the branches first, then select by the condition.
+        let shape = crate::layout::broadcast_shapes(&crate::layout::broadcast_shapes(&cond.shape(), &ca.shape())?, &cb.shape())?;
+        let cv = cond.expand_raw(&shape)?.contiguous_vec::<bool>()?;
+        let (ea, eb) = (ca.expand_raw(&shape)?, cb.expand_raw(&shape)?);
+        macro_rules! select {
+            ($t:ty) => {{
+                let av = ea.contiguous_vec::<$t>()?;
+                let bv = eb.contiguous_vec::<$t>()?;
+                let v: Vec<$t> = cv
+                    .iter()
+                    .zip(av.iter().zip(&bv))
+                    .map(|(&c, (&x, &y))| if c { x } else { y })
+                    .collect();
+                Tensor::from_vec(v, &shape)?
+            }};
+        }
+        let out = match dt {
+            DType::F32 => select!(f32),
+            DType::F64 => select!(f64),
+            DType::I64 => select!(i64),
+            DType::Bool => select!(bool),
+        };
+        if let Some(mut rec) = Recorder::new("WhereBackward0", &[&ta, &tb])? {
+            let (na, nb) = (rec.needs(0), rec.needs(1));
+            let sc = rec.save(&cond);
+            rec.finish(&out, move |ctx, g| {
+                let c = ctx.unpack(sc)?;
+                let z = Operand::Scalar(Scalar::Float(0.0));
+                Ok(vec![
+                    opt(na, || c.where_(&Operand::Tensor(g.clone()), &z))?,
+                    opt(nb, || c.where_(&z, &Operand::Tensor(g.clone())))?,
+                ])
+            });
+        }
+        Ok(out)
+    }
+
+    // ---------------------------------------------------------------- copies and dtypes
+
+    /// `clone()` (`CloneBackward0`).
+    pub fn clone_tensor(&self) -> Result<Tensor> {
+        let out = super::copy_raw(self)?;
+        if let Some(rec) = Recorder::new("CloneBackward0", &[self])? {
+            rec.finish(&out, |_, g| Ok(vec![Some(g)]));
+        }
+        Ok(out)
+    }
+
+    /// A contiguous copy without autograd history.
+    pub fn clone_detached(&self) -> Result<Tensor> {
+        super::copy_raw(self)
+    }
+
+    /// `contiguous()`: the tensor itself when already contiguous, else a clone.
+    pub fn contiguous(&self) -> Result<Tensor> {
+        if self.is_contiguous() {
+            return Ok(self.clone());
+        }
+        self.clone_tensor()
+    }
+
+    /// `to(dtype)`: the tensor itself when the dtype matches, else a copy (`ToCopyBackward0`).
+    pub fn to_dtype(&self, dtype: DType) -> Result<Tensor> {
+        if dtype == self.dtype() {
+            return Ok(self.clone());
+        }
+        let out = cast(self, dtype)?;
+        if dtype.is_float()
+            && let Some(rec) = Recorder::new("ToCopyBackward0", &[self])?
+        {
+            rec.finish(&out, |_, g| Ok(vec![Some(g)]));
+        }
+        Ok(out)
+    }
+
+    pub fn zeros_like(&self) -> Result<Tensor> {
+        Tensor::full(&self.shape(), Scalar::Int(0), self.dtype())
+    }
+    pub fn ones_like(&self) -> Result<Tensor> {
+        Tensor::full(&self.shape(), Scalar::Int(1), self.dtype())
+    }
+}
+
+/// 1 where `lo <= x <= hi`, else 0 (the clamp gradient mask), in `x`'s dtype.
+fn clamp_mask(x: &Tensor, lo: Option<f64>, hi: Option<f64>) -> Result<Tensor> {
+    float_map!(x, "clamp_backward", |v| {
+        let ok = lo.is_none_or(|l| v >= l as _) && hi.is_none_or(|h| v <= h as _);
+        if ok { 1.0 } else { 0.0 }
+    })
+}

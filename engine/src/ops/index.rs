@@ -1,0 +1,129 @@
+//! Python basic indexing (`x[0, 1:3, None, ...]`) as chains of views, and `x[...] = v` as a
+//! view followed by `copy_`/`fill_`, following `THPVariable_getitem`/`setitem`.
+
+use crate::error::{Error, Result};
+use crate::layout::Layout;
+use crate::ops::elementwise::Operand;
+use crate::tensor::Tensor;
+
+/// One item of a basic-indexing expression.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IndexItem {
+    Int(i64),
+    Slice {
+        start: Option<i64>,
+        stop: Option<i64>,
+        step: i64,
+    },
+    NewAxis,
+    Ellipsis,
+}
+
+/// Python's slice bounds for a positive step, clamped to `[0, size]`.
+fn slice_bounds(start: Option<i64>, stop: Option<i64>, size: usize) -> (usize, usize) {
+    let n = size as i64;
+    let norm = |v: i64| (if v < 0 { v + n } else { v }).clamp(0, n) as usize;
+    let s = start.map_or(0, norm);
+    let e = stop.map_or(size, norm);
+    (s, e.max(s))
+}
+
+fn apply(x: &Tensor, items: &[IndexItem], skip_full_slices: bool) -> Result<Tensor> {
+    let ndim = x.ndim();
+    let specified = items
+        .iter()
+        .filter(|i| matches!(i, IndexItem::Int(_) | IndexItem::Slice { .. }))
+        .count();
+    if items.iter().filter(|i| **i == IndexItem::Ellipsis).count() > 1 {
+        return Err(Error::InvalidArgument("an index can only have a single ellipsis ('...')".into()));
+    }
+    if specified > ndim {
+        return Err(Error::InvalidArgument(format!(
+            "too many indices for tensor of dimension {ndim}"
+        )));
+    }
+    let mut r = x.clone();
+    let mut dim = 0usize;
+    for item in items {
+        match *item {
+            IndexItem::Int(i) => {
+                let size = r.shape()[dim];
+                if i < -(size as i64) || i >= size as i64 {
+                    return Err(Error::IndexOutOfRange { index: i, dim, size });
+                }
+                r = r.select(dim as i64, i)?;
+            }
+            IndexItem::Slice { start, stop, step } => {
+                if step <= 0 {
+                    return Err(Error::InvalidArgument("step must be greater than zero".into()));
+                }
+                let size = r.shape()[dim];
+                let (s, e) = slice_bounds(start, stop, size);
+                if !(skip_full_slices && s == 0 && e == size && step == 1) {
+                    r = r.slice(dim, s, e, step as usize)?;
+                }
+                dim += 1;
+            }
+            IndexItem::NewAxis => {
+                r = r.unsqueeze(dim as i64)?;
+                dim += 1;
+            }
+            IndexItem::Ellipsis => dim += ndim - specified,
+        }
+    }
+    Ok(r)
+}
+
+impl Tensor {
+    /// `x[items]`: a view. A lone slice is always a `SliceBackward0` view; an index that
+    /// selects everything returns an alias (`AliasBackward0`), as Python does.
+    pub fn index(&self, items: &[IndexItem]) -> Result<Tensor> {
+        if let [IndexItem::Slice { .. }] = items {
+            return apply(self, items, false);
+        }
+        let r = apply(self, items, true)?;
+        if r.same(self) {
+            return self.alias();
+        }
+        Ok(r)
+    }
+
+    /// `x[items] = value`: the indexed view (or `x` itself when everything is selected), then
+    /// `copy_` of a tensor or `fill_` of a number wrapped as a tensor (`FillBackward3`).
+    pub fn index_set(&self, items: &[IndexItem], value: impl Into<Operand>) -> Result<()> {
+        let dst = apply(self, items, true)?;
+        match value.into() {
+            Operand::Scalar(s) => {
+                let v = Tensor::scalar(s, dst.dtype());
+                dst.fill_tensor_(&v)?;
+            }
+            Operand::Tensor(v) => {
+                // Python drops leading size-1 dims of the value before copying.
+                let shape = v.shape();
+                let lead = shape.iter().take_while(|&&d| d == 1).count();
+                let v = if lead > 0 && shape.len() > dst.ndim() {
+                    let keep = lead.min(shape.len() - dst.ndim());
+                    let s: Vec<i64> = shape[keep..].iter().map(|&d| d as i64).collect();
+                    v.view(&s)?
+                } else {
+                    v
+                };
+                dst.copy_(&v)?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Gradient of a strided view (`AsStridedBackward0`): `g`, shaped like the view, added into
+/// zeros laid out like the base, returned with the base's shape.
+pub(crate) fn scatter_into_base(g: &Tensor, base: &Layout, view: &Layout) -> Result<Tensor> {
+    let span = |l: &Layout| l.indices().max().map_or(0, |m| m + 1);
+    let mut buf = vec![0f64; span(base).max(span(view))];
+    for (i, v) in view.indices().zip(g.to_vec_f64()) {
+        buf[i] += v;
+    }
+    let vals: Vec<f64> = base.indices().map(|i| buf[i]).collect();
+    Tensor::from_f64(&vals, &base.shape, g.dtype())
+}
+

@@ -1,0 +1,299 @@
+//! In-place ops: libtorch's `check_inplace` (leaf, view-of-leaf and no_grad-view rules), the
+//! version bump, and history rebasing (`CopySlices` on the base when a view is written).
+//!
+//! Each op computes its result out of place with grad mode off, writes it through the
+//! tensor's layout (so views write into their base's storage), bumps the shared version
+//! counter, and then records its node with the tensor's *previous* history as the `self` edge.
+
+use super::cast;
+use crate::autograd::{BackwardCtx, InputMeta, Node, NodeKind, Recorder, opt};
+use crate::error::{Error, Result, Shape};
+use crate::layout::Layout;
+use crate::ops::elementwise::Operand;
+use crate::tensor::{CreationMeta, Tensor};
+use crate::{DType, Scalar};
+use std::sync::Arc;
+
+/// libtorch's `check_inplace`.
+pub(crate) fn check_inplace(t: &Tensor, requires_grad: bool) -> Result<()> {
+    if requires_grad && crate::is_grad_enabled() {
+        if let Some(v) = t.view_info() {
+            if v.creation_meta != CreationMeta::Default {
+                return Err(Error::NoGradViewInplace);
+            }
+            if t.requires_grad() && v.base.is_leaf() {
+                return Err(Error::ViewOfLeafInplace);
+            }
+        }
+        if t.requires_grad() && t.is_leaf() {
+            return Err(Error::LeafInplace);
+        }
+    }
+    Ok(())
+}
+
+/// Whether a result of dtype `from` may be written into a tensor of dtype `to`.
+fn can_cast(from: DType, to: DType) -> bool {
+    !(from.is_float() && !to.is_float() || from != DType::Bool && to == DType::Bool)
+}
+
+/// Sets `node` as the new history of `t` (libtorch's `rebase_history`).
+fn rebase_history(t: &Tensor, node: Arc<Node>) -> Result<()> {
+    let Some(view) = t.view_info() else {
+        t.set_grad_fn(Some(node), 0);
+        return Ok(());
+    };
+    let base = view.base;
+    let mut next = vec![base.gradient_edge()?];
+    next.extend(node.next.iter().skip(1).cloned());
+    let mut meta = vec![InputMeta {
+        shape: base.shape(),
+        dtype: base.dtype(),
+    }];
+    meta.extend(node.input_meta.iter().skip(1).cloned());
+    let kind = NodeKind::CopySlices {
+        base: base.layout(),
+        view: t.layout(),
+        inner: node,
+    };
+    base.set_grad_fn(Some(Node::new("CopySlices", next, meta, Vec::new(), kind)), 0);
+    // The view's own grad_fn is regenerated (AsStridedBackward0) now that its version moved.
+    t.grad_fn()?;
+    Ok(())
+}
+
+/// The `CopySlices` backward: run the in-place op's own rule on the view's part of the
+/// gradient and put the result back into the base-shaped gradient.
+pub(crate) fn copy_slices_backward(
+    base: &Layout,
+    view: &Layout,
+    inner: &Arc<Node>,
+    grad: Tensor,
+) -> Result<Vec<Option<Tensor>>> {
+    let span = |l: &Layout| l.indices().max().map_or(0, |m| m + 1);
+    let mut buf = vec![0f64; span(base).max(span(view))];
+    for (i, v) in base.indices().zip(grad.to_vec_f64()) {
+        buf[i] = v;
+    }
+    let slice: Vec<f64> = view.indices().map(|i| buf[i]).collect();
+    let grad_slice = Tensor::from_f64(&slice, &view.shape, grad.dtype())?;
+    let NodeKind::Op(f) = &inner.kind else {
+        unreachable!("CopySlices wraps an op node")
+    };
+    let mut res = f(&BackwardCtx { node: inner }, grad_slice)?;
+    let first = if res.is_empty() { None } else { res.remove(0) };
+    let vals = match first {
+        Some(r) => r.sum_to(&view.shape)?.to_vec_f64(),
+        None => vec![0.0; view.numel()],
+    };
+    for (i, v) in view.indices().zip(vals) {
+        buf[i] = v;
+    }
+    let out: Vec<f64> = base.indices().map(|i| buf[i]).collect();
+    let mut all = vec![Some(Tensor::from_f64(&out, &base.shape, grad.dtype())?)];
+    all.extend(res);
+    Ok(all)
+}
+
+/// Runs one in-place op on `t`: checks, writes `result` (computed out of place), bumps the
+/// version, and if grad is needed records the node that `record` builds.
+fn inplace(
+    t: &Tensor,
+    others: &[&Tensor],
+    name: &'static str,
+    result: impl FnOnce() -> Result<Tensor>,
+    record: impl FnOnce(&mut Recorder) -> Box<crate::autograd::BackwardFn>,
+) -> Result<()> {
+    let requires_grad = t.requires_grad() || others.iter().any(|o| o.requires_grad());
+    check_inplace(t, requires_grad)?;
+    if t.layout().has_internal_overlap() {
+        return Err(Error::InplaceOverlap);
+    }
+    let r = crate::grad_mode::with_no_grad(result)?;
+    let shape = t.shape();
+    if r.shape() != shape {
+        return Err(Error::InplaceBroadcast {
+            output: Shape(shape),
+            broadcast: Shape(r.shape()),
+        });
+    }
+    if !can_cast(r.dtype(), t.dtype()) {
+        return Err(Error::CastInplace {
+            result: r.dtype().scalar_type_name(),
+            output: t.dtype().scalar_type_name(),
+        });
+    }
+    let mut rec = if requires_grad && crate::is_grad_enabled() {
+        let mut next = vec![t.gradient_edge()?];
+        let mut meta = vec![InputMeta {
+            shape: t.shape(),
+            dtype: t.dtype(),
+        }];
+        for o in others {
+            next.push(o.gradient_edge()?);
+            meta.push(InputMeta {
+                shape: o.shape(),
+                dtype: o.dtype(),
+            });
+        }
+        Some(Recorder::with_edges(name, next, meta))
+    } else {
+        None
+    };
+    // Saving happens before the write, so a saved `self` is the value before the op.
+    let f = rec.as_mut().map(record);
+    t.write_values(&cast(&r, t.dtype())?.contiguous_storage()?)?;
+    t.bump_version();
+    if let (Some(rec), Some(f)) = (rec, f) {
+        let node = rec.into_node(move |ctx, g| f(ctx, g));
+        rebase_history(t, node)?;
+    }
+    Ok(())
+}
+
+fn no_rule() -> Box<crate::autograd::BackwardFn> {
+    Box::new(|_, g| Ok(vec![Some(g.zeros_like()?)]))
+}
+
+impl Tensor {
+    fn other_tensor(&self, other: Operand) -> Tensor {
+        match other {
+            Operand::Tensor(t) => t,
+            Operand::Scalar(s) => Tensor::scalar(s, crate::dtype::promote_with_scalar(self.dtype(), s)),
+        }
+    }
+
+    /// `add_` / `+=`.
+    pub fn add_(&self, other: impl Into<Operand>) -> Result<&Self> {
+        let o = self.other_tensor(other.into());
+        inplace(self, &[&o], "AddBackward0", || self.add(&o), |_| {
+            Box::new(|_, g| Ok(vec![Some(g.clone()), Some(g)]))
+        })?;
+        Ok(self)
+    }
+
+    /// `sub_` / `-=`.
+    pub fn sub_(&self, other: impl Into<Operand>) -> Result<&Self> {
+        let o = self.other_tensor(other.into());
+        inplace(self, &[&o], "SubBackward0", || self.sub(&o), |_| {
+            Box::new(|_, g| Ok(vec![Some(g.clone()), Some(g.neg()?)]))
+        })?;
+        Ok(self)
+    }
+
+    /// `mul_` / `*=`.
+    pub fn mul_(&self, other: impl Into<Operand>) -> Result<&Self> {
+        let o = self.other_tensor(other.into());
+        inplace(self, &[&o], "MulBackward0", || self.mul(&o), |rec| {
+            let so = rec.needs(0).then(|| rec.save(&o));
+            let ss = match rec.needs(1) {
+                true => Some(rec.save(&self.clone_detached().expect("cpu tensor"))),
+                false => None,
+            };
+            Box::new(move |ctx, g| {
+                Ok(vec![
+                    opt(so.is_some(), || g.mul(&ctx.unpack(so.unwrap())?))?,
+                    opt(ss.is_some(), || g.mul(&ctx.unpack(ss.unwrap())?))?,
+                ])
+            })
+        })?;
+        Ok(self)
+    }
+
+    /// `div_` / `/=`.
+    pub fn div_(&self, other: impl Into<Operand>) -> Result<&Self> {
+        let o = self.other_tensor(other.into());
+        inplace(self, &[&o], "DivBackward0", || self.div(&o), |rec| {
+            let so = rec.save(&o);
+            let na = rec.needs(0);
+            let ss = match rec.needs(1) {
+                true => Some(rec.save(&self.clone_detached().expect("cpu tensor"))),
+                false => None,
+            };
+            Box::new(move |ctx, g| {
+                let other = ctx.unpack(so)?;
+                Ok(vec![
+                    opt(na, || g.div(&other))?,
+                    opt(ss.is_some(), || {
+                        let s = ctx.unpack(ss.unwrap())?;
+                        g.neg()?.mul(&s)?.div(&other.mul(&other)?)
+                    })?,
+                ])
+            })
+        })?;
+        Ok(self)
+    }
+
+    /// `zero_()` (`ZeroBackward0`).
+    pub fn zero_(&self) -> Result<&Self> {
+        inplace(self, &[], "ZeroBackward0", || self.zeros_like(), |_| no_rule())?;
+        Ok(self)
+    }
+
+    /// `fill_(number)` (`FillBackward2`).
+    pub fn fill_(&self, value: impl Into<Scalar>) -> Result<&Self> {
+        let v = value.into();
+        inplace(self, &[], "FillBackward2", || Tensor::full(&self.shape(), v, self.dtype()), |_| no_rule())?;
+        Ok(self)
+    }
+
+    /// `fill_(0-dim tensor)` (`FillBackward3`); what `x[i] = number` does.
+    pub fn fill_tensor_(&self, value: &Tensor) -> Result<&Self> {
+        if value.ndim() != 0 {
+            return Err(Error::InvalidArgument(format!(
+                "fill_ only supports 0-dimension value tensor but got tensor with {} dimensions.",
+                value.ndim()
+            )));
+        }
+        let v = value.item()?;
+        inplace(self, &[value], "FillBackward3", || Tensor::full(&self.shape(), v, self.dtype()), |_| {
+            Box::new(|_, g| Ok(vec![Some(g.zeros_like()?), Some(g.sum(None, false)?)]))
+        })?;
+        Ok(self)
+    }
+
+    /// `copy_(src)`, broadcasting `src` to `self`'s shape and casting to its dtype
+    /// (`CopyBackwards`).
+    pub fn copy_(&self, src: &Tensor) -> Result<&Self> {
+        super::check_same_device(self, src)?;
+        let shape = self.shape();
+        inplace(
+            self,
+            &[src],
+            "CopyBackwards",
+            || {
+                let b = crate::layout::broadcast_shapes(&shape, &src.shape())?;
+                if b != shape {
+                    return Err(Error::InplaceBroadcast {
+                        output: Shape(shape.clone()),
+                        broadcast: Shape(b),
+                    });
+                }
+                cast(&super::copy_raw(&src.expand_raw(&shape)?)?, self.dtype())
+            },
+            |_| Box::new(|_, g| Ok(vec![Some(g.zeros_like()?), Some(g)])),
+        )?;
+        Ok(self)
+    }
+
+    /// `clamp_(min, max)` (`ClampBackward1`).
+    pub fn clamp_(&self, min: Option<Scalar>, max: Option<Scalar>) -> Result<&Self> {
+        let (lo, hi) = (min.map(|s| s.as_f64()), max.map(|s| s.as_f64()));
+        inplace(self, &[], "ClampBackward1", || self.clamp(min, max), |rec| {
+            let ss = rec.save(&self.clone_detached().expect("cpu tensor"));
+            Box::new(move |ctx, g| {
+                let x = ctx.unpack(ss)?;
+                let lo_ok = match lo {
+                    Some(l) => x.ge(l)?,
+                    None => x.ge(f64::NEG_INFINITY)?,
+                };
+                let hi_ok = match hi {
+                    Some(h) => x.le(h)?,
+                    None => x.le(f64::INFINITY)?,
+                };
+                Ok(vec![Some(g.mul(&lo_ok.mul(&hi_ok)?)?)])
+            })
+        })?;
+        Ok(self)
+    }
+}

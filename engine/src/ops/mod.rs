@@ -1,0 +1,190 @@
+//! Every op, its forward kernel and its backward rule side by side. Kernels here are plain
+//! strided loops over the storage; elementwise kernels take a contiguous fast path.
+
+pub mod elementwise;
+pub mod index;
+pub mod inplace;
+pub mod linalg;
+pub mod reduce;
+pub mod shape;
+
+use crate::error::{Error, Result};
+use crate::layout::{Layout, broadcast_shapes};
+use crate::storage::StorageElem;
+use crate::tensor::Tensor;
+use crate::DType;
+
+/// Calls `f(ia, ib)` for the storage indices of two layouts over the same logical `shape`, in
+/// row-major order.
+#[inline]
+pub(crate) fn for_each2(
+    shape: &[usize],
+    sa: &[isize],
+    oa: usize,
+    sb: &[isize],
+    ob: usize,
+    mut f: impl FnMut(usize, usize),
+) {
+    if shape.contains(&0) {
+        return;
+    }
+    let n = shape.len();
+    if n == 0 {
+        f(oa, ob);
+        return;
+    }
+    let mut idx = vec![0usize; n];
+    let (mut pa, mut pb) = (oa as isize, ob as isize);
+    let inner = shape[n - 1];
+    let (ia, ib) = (sa[n - 1], sb[n - 1]);
+    loop {
+        let (mut qa, mut qb) = (pa, pb);
+        for _ in 0..inner {
+            f(qa as usize, qb as usize);
+            qa += ia;
+            qb += ib;
+        }
+        // Advance the outer dims.
+        let mut d = n - 1;
+        loop {
+            if d == 0 {
+                return;
+            }
+            d -= 1;
+            idx[d] += 1;
+            pa += sa[d];
+            pb += sb[d];
+            if idx[d] < shape[d] {
+                break;
+            }
+            pa -= sa[d] * shape[d] as isize;
+            pb -= sb[d] * shape[d] as isize;
+            idx[d] = 0;
+        }
+    }
+}
+
+/// Elementwise map into a new contiguous tensor.
+pub(crate) fn map1<A: StorageElem, O: StorageElem>(x: &Tensor, f: impl Fn(A) -> O) -> Result<Tensor> {
+    let shape = x.shape();
+    let out: Vec<O> = x.with_slice(|s: &[A], l| {
+        if l.is_contiguous() {
+            s[l.offset..l.offset + l.numel()].iter().map(|&v| f(v)).collect()
+        } else {
+            l.indices().map(|i| f(s[i])).collect()
+        }
+    })?;
+    Tensor::from_vec(out, &shape)
+}
+
+/// Elementwise map of two same-dtype-class tensors with broadcasting.
+pub(crate) fn map2<A: StorageElem, B: StorageElem, O: StorageElem>(
+    a: &Tensor,
+    b: &Tensor,
+    f: impl Fn(A, B) -> O,
+) -> Result<Tensor> {
+    let la = a.layout();
+    let lb = b.layout();
+    let shape = broadcast_shapes(&la.shape, &lb.shape)?;
+    let n: usize = shape.iter().product();
+    let out: Vec<O> = a.with_slice(|sa: &[A], _| {
+        b.with_slice(|sb: &[B], _| {
+            if la.shape == lb.shape && la.is_contiguous() && lb.is_contiguous() {
+                let xa = &sa[la.offset..la.offset + n];
+                let xb = &sb[lb.offset..lb.offset + n];
+                xa.iter().zip(xb).map(|(&x, &y)| f(x, y)).collect()
+            } else {
+                let mut v = Vec::with_capacity(n);
+                let sta = la.broadcast_strides(&shape);
+                let stb = lb.broadcast_strides(&shape);
+                for_each2(&shape, &sta, la.offset, &stb, lb.offset, |i, j| v.push(f(sa[i], sb[j])));
+                v
+            }
+        })
+    })??;
+    Tensor::from_vec(out, &shape)
+}
+
+/// Dispatches a closure body over the float dtypes: `float_map!(x, |v| v.exp())`.
+macro_rules! float_map {
+    ($x:expr, $op:expr, |$v:ident| $body:expr) => {{
+        let x: &$crate::Tensor = $x;
+        match x.dtype() {
+            $crate::DType::F32 => $crate::ops::map1::<f32, f32>(x, |$v: f32| $body),
+            $crate::DType::F64 => $crate::ops::map1::<f64, f64>(x, |$v: f64| $body),
+            d => Err($crate::Error::DtypeNotSupported {
+                op: $op,
+                dtype: d.scalar_type_name(),
+            }),
+        }
+    }};
+}
+pub(crate) use float_map;
+
+/// Dispatches a binary closure over the numeric dtypes of already-cast operands.
+macro_rules! num_map2 {
+    ($a:expr, $b:expr, $op:expr, |$x:ident, $y:ident| $body:expr) => {{
+        let (a, b): (&$crate::Tensor, &$crate::Tensor) = ($a, $b);
+        match a.dtype() {
+            $crate::DType::F32 => $crate::ops::map2::<f32, f32, f32>(a, b, |$x, $y| $body),
+            $crate::DType::F64 => $crate::ops::map2::<f64, f64, f64>(a, b, |$x, $y| $body),
+            $crate::DType::I64 => $crate::ops::map2::<i64, i64, i64>(a, b, |$x, $y| $body),
+            d => Err($crate::Error::DtypeNotSupported {
+                op: $op,
+                dtype: d.scalar_type_name(),
+            }),
+        }
+    }};
+}
+pub(crate) use num_map2;
+
+/// Copy with a dtype conversion (no autograd); the same tensor when the dtype already matches.
+pub(crate) fn cast(x: &Tensor, dtype: DType) -> Result<Tensor> {
+    if x.dtype() == dtype {
+        return Ok(x.clone());
+    }
+    fn go<A: StorageElem>(x: &Tensor, dtype: DType) -> Result<Tensor> {
+        match dtype {
+            DType::F32 => map1::<A, f32>(x, |v| v.to_f64() as f32),
+            DType::F64 => map1::<A, f64>(x, |v| v.to_f64()),
+            DType::I64 => map1::<A, i64>(x, |v| v.to_f64() as i64),
+            DType::Bool => map1::<A, bool>(x, |v| v.to_f64() != 0.0),
+        }
+    }
+    match x.dtype() {
+        DType::F32 => go::<f32>(x, dtype),
+        DType::F64 => go::<f64>(x, dtype),
+        DType::I64 => go::<i64>(x, dtype),
+        DType::Bool => go::<bool>(x, dtype),
+    }
+}
+
+/// A plain contiguous copy (no autograd).
+pub(crate) fn copy_raw(x: &Tensor) -> Result<Tensor> {
+    Tensor::from_storage(x.contiguous_storage()?, &x.shape())
+}
+
+/// Strided layout of `l` with `dim` moved last: `(outer layout, inner length, inner stride)`.
+pub(crate) fn split_rows(l: &Layout, dim: usize) -> (Layout, usize, isize) {
+    let mut shape = l.shape.clone();
+    let mut strides = l.strides.clone();
+    let len = shape.remove(dim);
+    let stride = strides.remove(dim);
+    (
+        Layout {
+            shape,
+            strides,
+            offset: l.offset,
+        },
+        len,
+        stride,
+    )
+}
+
+pub(crate) fn check_same_device(a: &Tensor, b: &Tensor) -> Result<()> {
+    let (da, db) = (a.device(), b.device());
+    if da != db {
+        return Err(Error::DeviceMismatch(da, db));
+    }
+    Ok(())
+}

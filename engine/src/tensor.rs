@@ -1,0 +1,697 @@
+//! The tensor handle: an `Arc` onto storage + layout + version counter + autograd metadata.
+//! Cloning a `Tensor` is Python's assignment (`y = x`): the same tensor object.
+
+use crate::autograd::{Edge, InputMeta, Node, NodeKind};
+use crate::dtype::{Elem, Scalar};
+use crate::error::{Error, Result, Shape};
+use crate::layout::Layout;
+use crate::storage::{CpuStorage, Storage, StorageElem};
+use crate::{DType, Device};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, RwLock, Weak};
+
+/// Shared by every tensor of a storage-sharing group as libtorch defines it (views and
+/// `detach()`; not `.data`).
+#[derive(Debug, Default)]
+pub struct VersionCounter(AtomicU64);
+
+impl VersionCounter {
+    pub fn get(&self) -> u64 {
+        self.0.load(Ordering::Relaxed)
+    }
+    pub fn bump(&self) {
+        self.0.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+/// How a view was made; non-default views may not be modified in place with grad on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CreationMeta {
+    Default,
+    NoGradMode,
+}
+
+#[derive(Clone)]
+pub(crate) struct ViewInfo {
+    /// The root base (never itself a view).
+    pub(crate) base: Tensor,
+    pub(crate) creation_meta: CreationMeta,
+}
+
+#[derive(Clone)]
+pub(crate) struct DataRef {
+    pub(crate) storage: Arc<RwLock<Storage>>,
+    pub(crate) layout: Layout,
+    pub(crate) dtype: DType,
+}
+
+#[derive(Default)]
+pub(crate) struct AutogradMeta {
+    pub(crate) requires_grad: bool,
+    pub(crate) grad: Option<Tensor>,
+    pub(crate) grad_fn: Option<Arc<Node>>,
+    pub(crate) output_nr: usize,
+    pub(crate) retains_grad: bool,
+    pub(crate) grad_accumulator: Weak<Node>,
+    pub(crate) view: Option<ViewInfo>,
+    /// For views: the version at which `grad_fn` was last set or regenerated.
+    pub(crate) attr_version: u64,
+}
+
+pub struct TensorImpl {
+    pub(crate) data: RwLock<DataRef>,
+    pub(crate) version: Arc<VersionCounter>,
+    pub(crate) meta: Mutex<AutogradMeta>,
+}
+
+/// A tensor. `Send + Sync`; cheap to clone (the clone is the same tensor object).
+#[derive(Clone)]
+pub struct Tensor(pub(crate) Arc<TensorImpl>);
+
+impl std::fmt::Debug for Tensor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "Tensor({:?}, shape={:?}, dtype={:?}",
+            self.to_vec_f64(),
+            self.shape(),
+            self.dtype()
+        )?;
+        if let Some(n) = self.grad_fn_unchecked() {
+            write!(f, ", grad_fn=<{}>", n.name())?;
+        } else if self.requires_grad() {
+            write!(f, ", requires_grad=True")?;
+        }
+        write!(f, ")")
+    }
+}
+
+/// Nested-list output (`tolist()`).
+#[derive(Debug, Clone, PartialEq)]
+pub enum NestedList {
+    Scalar(Scalar),
+    List(Vec<NestedList>),
+}
+
+fn scalar_of(dtype: DType, v: f64) -> Scalar {
+    match dtype {
+        DType::Bool => Scalar::Bool(v != 0.0),
+        DType::I64 => Scalar::Int(v as i64),
+        DType::F32 | DType::F64 => Scalar::Float(v),
+    }
+}
+
+impl Tensor {
+    // ------------------------------------------------------------------ construction
+
+    pub(crate) fn from_parts(storage: Arc<RwLock<Storage>>, layout: Layout, dtype: DType) -> Self {
+        Tensor(Arc::new(TensorImpl {
+            data: RwLock::new(DataRef {
+                storage,
+                layout,
+                dtype,
+            }),
+            version: Arc::new(VersionCounter::default()),
+            meta: Mutex::new(AutogradMeta::default()),
+        }))
+    }
+
+    /// A new leaf tensor over a contiguous buffer.
+    pub fn from_storage(storage: CpuStorage, shape: &[usize]) -> Result<Self> {
+        let numel: usize = shape.iter().product();
+        if storage.len() != numel {
+            return Err(Error::InvalidArgument(format!(
+                "shape '{}' is invalid for input of size {}",
+                Shape(shape.to_vec()),
+                storage.len()
+            )));
+        }
+        let dtype = storage.dtype();
+        Ok(Self::from_parts(
+            Arc::new(RwLock::new(Storage::Cpu(storage))),
+            Layout::contiguous(shape),
+            dtype,
+        ))
+    }
+
+    /// `torch.tensor(data)` with data given row-major.
+    pub fn from_vec<T: StorageElem>(data: Vec<T>, shape: &[usize]) -> Result<Self> {
+        Self::from_storage(T::wrap(data), shape)
+    }
+
+    /// From f64 values, converted to `dtype` (integers and bools exactly).
+    pub fn from_f64(values: &[f64], shape: &[usize], dtype: DType) -> Result<Self> {
+        Self::from_storage(CpuStorage::from_f64(dtype, values.iter().copied()), shape)
+    }
+
+    /// A 0-dim tensor.
+    pub fn scalar(value: Scalar, dtype: DType) -> Self {
+        Self::from_storage(CpuStorage::from_f64(dtype, [value.as_f64()]), &[]).expect("one element")
+    }
+
+    /// `requires_grad=True` given at creation: integer and bool tensors fail with the factory
+    /// functions' message.
+    pub fn with_requires_grad(self, requires_grad: bool) -> Result<Self> {
+        if requires_grad {
+            if !self.dtype().is_float() {
+                return Err(Error::RequiresGradDtypeCreation);
+            }
+            self.0.meta.lock().unwrap().requires_grad = true;
+        }
+        Ok(self)
+    }
+
+    /// Places the tensor on `device`; without CUDA support compiled in, CUDA fails.
+    pub fn to_device(&self, device: Device) -> Result<Tensor> {
+        match device {
+            Device::Cpu => Ok(self.clone()),
+            Device::Cuda(_) => {
+                let cpu = self.contiguous_storage()?;
+                let _ = crate::cuda_backend::upload(&cpu, device)?;
+                Err(Error::NoCuda(device))
+            }
+        }
+    }
+
+    // ------------------------------------------------------------------ plain accessors
+
+    pub(crate) fn data_ref(&self) -> DataRef {
+        self.0.data.read().unwrap().clone()
+    }
+    pub fn layout(&self) -> Layout {
+        self.0.data.read().unwrap().layout.clone()
+    }
+    pub fn shape(&self) -> Vec<usize> {
+        self.0.data.read().unwrap().layout.shape.clone()
+    }
+    pub fn strides(&self) -> Vec<isize> {
+        self.0.data.read().unwrap().layout.strides.clone()
+    }
+    pub fn ndim(&self) -> usize {
+        self.0.data.read().unwrap().layout.shape.len()
+    }
+    pub fn numel(&self) -> usize {
+        self.0.data.read().unwrap().layout.numel()
+    }
+    pub fn dtype(&self) -> DType {
+        self.0.data.read().unwrap().dtype
+    }
+    pub fn device(&self) -> Device {
+        self.0.data.read().unwrap().storage.read().unwrap().device()
+    }
+    pub fn is_contiguous(&self) -> bool {
+        self.0.data.read().unwrap().layout.is_contiguous()
+    }
+    /// `._version`
+    pub fn version(&self) -> u64 {
+        self.0.version.get()
+    }
+    pub(crate) fn bump_version(&self) {
+        self.0.version.bump()
+    }
+    /// Python's `is`.
+    pub fn same(&self, other: &Tensor) -> bool {
+        Arc::ptr_eq(&self.0, &other.0)
+    }
+    /// Whether two tensors share one storage buffer.
+    pub fn shares_storage(&self, other: &Tensor) -> bool {
+        Arc::ptr_eq(&self.data_ref().storage, &other.data_ref().storage)
+    }
+    /// Whether two tensors share one version counter.
+    pub fn shares_version_counter(&self, other: &Tensor) -> bool {
+        Arc::ptr_eq(&self.0.version, &other.0.version)
+    }
+
+    /// Runs `f` on the typed storage slice and the layout (`Err` for device or dtype mismatch).
+    pub fn with_slice<T: StorageElem, R>(&self, f: impl FnOnce(&[T], &Layout) -> R) -> Result<R> {
+        let d = self.0.data.read().unwrap();
+        let s = d.storage.read().unwrap();
+        let cpu = s.cpu().ok_or(Error::DeviceUnsupported {
+            op: "host access",
+            device: s.device(),
+        })?;
+        let slice = T::slice(cpu).ok_or_else(|| {
+            Error::DtypeMismatch(format!(
+                "expected scalar type {} but found {}",
+                T::DTYPE.scalar_type_name(),
+                d.dtype.scalar_type_name()
+            ))
+        })?;
+        Ok(f(slice, &d.layout))
+    }
+
+    /// The elements in row-major order as `T` (which must be the tensor's dtype).
+    pub fn contiguous_vec<T: StorageElem>(&self) -> Result<Vec<T>> {
+        self.with_slice(|s: &[T], l| {
+            if l.is_contiguous() {
+                s[l.offset..l.offset + l.numel()].to_vec()
+            } else {
+                l.indices().map(|i| s[i]).collect()
+            }
+        })
+    }
+
+    /// The elements in row-major order as a fresh contiguous buffer of the tensor's dtype.
+    pub fn contiguous_storage(&self) -> Result<CpuStorage> {
+        Ok(match self.dtype() {
+            DType::F32 => CpuStorage::F32(self.contiguous_vec()?),
+            DType::F64 => CpuStorage::F64(self.contiguous_vec()?),
+            DType::I64 => CpuStorage::I64(self.contiguous_vec()?),
+            DType::Bool => CpuStorage::Bool(self.contiguous_vec()?),
+        })
+    }
+
+    /// All elements as f64, row-major (integers and bools exactly). Empty for device tensors.
+    pub fn to_vec_f64(&self) -> Vec<f64> {
+        let d = self.0.data.read().unwrap();
+        let s = d.storage.read().unwrap();
+        match s.cpu() {
+            Some(cpu) => d.layout.indices().map(|i| cpu.get_f64(i)).collect(),
+            None => Vec::new(),
+        }
+    }
+
+    /// `to_vec` in the tensor's own element type.
+    pub fn to_vec<T: StorageElem>(&self) -> Result<Vec<T>> {
+        self.contiguous_vec()
+    }
+
+    /// `item()`: exactly one element.
+    pub fn item(&self) -> Result<Scalar> {
+        let n = self.numel();
+        if n != 1 {
+            return Err(Error::ItemNumel(n));
+        }
+        Ok(scalar_of(self.dtype(), self.to_vec_f64()[0]))
+    }
+
+    /// `tolist()`
+    pub fn to_list(&self) -> NestedList {
+        fn build(vals: &[f64], shape: &[usize], dtype: DType) -> NestedList {
+            if shape.is_empty() {
+                return NestedList::Scalar(scalar_of(dtype, vals[0]));
+            }
+            let inner: usize = shape[1..].iter().product();
+            NestedList::List(
+                (0..shape[0])
+                    .map(|i| build(&vals[i * inner..(i + 1) * inner], &shape[1..], dtype))
+                    .collect(),
+            )
+        }
+        build(&self.to_vec_f64(), &self.shape(), self.dtype())
+    }
+
+    /// Like `numpy()`: refuses tensors that require grad.
+    pub fn to_ndarray<T: StorageElem>(&self) -> Result<ndarray::ArrayD<T>> {
+        if self.requires_grad() {
+            return Err(Error::NumpyRequiresGrad(
+                "Can't call to_ndarray() on Tensor that requires grad. Use tensor.detach().to_ndarray() instead.".into(),
+            ));
+        }
+        let v = self.contiguous_vec::<T>()?;
+        Ok(ndarray::ArrayD::from_shape_vec(ndarray::IxDyn(&self.shape()), v)
+            .expect("shape matches numel"))
+    }
+
+    /// A new leaf tensor with a copy of the array's elements.
+    pub fn from_ndarray<T: StorageElem>(a: &ndarray::ArrayD<T>) -> Result<Tensor> {
+        let shape = a.shape().to_vec();
+        Tensor::from_vec(a.iter().copied().collect(), &shape)
+    }
+
+    // ------------------------------------------------------------------ autograd metadata
+
+    /// Whether the tensor requires grad: its own flag, a `grad_fn`, or (for a view) its base's.
+    pub fn requires_grad(&self) -> bool {
+        let m = self.0.meta.lock().unwrap();
+        if m.requires_grad || m.grad_fn.is_some() {
+            return true;
+        }
+        match &m.view {
+            Some(v) => v.base.requires_grad(),
+            None => false,
+        }
+    }
+
+    /// `grad_fn`, regenerating a view's node when its storage was written since (libtorch's
+    /// `VariableHooks::grad_fn`).
+    pub fn grad_fn(&self) -> Result<Option<Arc<Node>>> {
+        let mut m = self.0.meta.lock().unwrap();
+        let Some(view) = m.view.clone() else {
+            return Ok(m.grad_fn.clone());
+        };
+        if m.grad_fn.is_none() && !view.base.requires_grad() {
+            return Ok(None);
+        }
+        let current = self.version();
+        if m.attr_version != current {
+            if view.creation_meta != CreationMeta::Default {
+                return Err(Error::NoGradViewBaseModified);
+            }
+            let base_edge = view.base.gradient_edge()?;
+            let base_layout = view.base.layout();
+            let view_layout = self.layout();
+            let meta = InputMeta {
+                shape: base_layout.shape.clone(),
+                dtype: view.base.dtype(),
+            };
+            let node = crate::autograd::Recorder::with_edges("AsStridedBackward0", vec![base_edge], vec![meta])
+                .into_node(move |_, g| {
+                    Ok(vec![Some(crate::ops::index::scatter_into_base(
+                        &g,
+                        &base_layout,
+                        &view_layout,
+                    )?)])
+                });
+            if let Some(old) = &m.grad_fn
+                && m.retains_grad
+            {
+                old.remove_retains(self);
+                node.add_retains(self);
+            }
+            m.grad_fn = Some(node);
+            m.output_nr = 0;
+            m.attr_version = current;
+        }
+        Ok(m.grad_fn.clone())
+    }
+
+    /// `grad_fn` without view regeneration (never fails); for display and graph walks.
+    pub fn grad_fn_unchecked(&self) -> Option<Arc<Node>> {
+        self.grad_fn().unwrap_or_else(|_| self.0.meta.lock().unwrap().grad_fn.clone())
+    }
+
+    /// The node's name, as libtorch prints it (`MulBackward0`), or `None` for leaves.
+    pub fn grad_fn_name(&self) -> Result<Option<&'static str>> {
+        Ok(self.grad_fn()?.map(|n| n.name()))
+    }
+
+    pub fn is_leaf(&self) -> bool {
+        self.grad_fn_unchecked().is_none()
+    }
+
+    pub fn output_nr(&self) -> usize {
+        self.0.meta.lock().unwrap().output_nr
+    }
+
+    pub fn retains_grad(&self) -> bool {
+        self.0.meta.lock().unwrap().retains_grad
+    }
+
+    /// Whether this tensor is a view (shares its base's storage through a view op).
+    pub fn is_view(&self) -> bool {
+        self.0.meta.lock().unwrap().view.is_some()
+    }
+
+    /// `._base`
+    pub fn base(&self) -> Option<Tensor> {
+        self.0.meta.lock().unwrap().view.as_ref().map(|v| v.base.clone())
+    }
+
+    pub(crate) fn view_info(&self) -> Option<ViewInfo> {
+        self.0.meta.lock().unwrap().view.clone()
+    }
+
+    pub(crate) fn set_grad_fn(&self, node: Option<Arc<Node>>, output_nr: usize) {
+        let mut m = self.0.meta.lock().unwrap();
+        if m.retains_grad {
+            if let Some(old) = &m.grad_fn {
+                old.remove_retains(self);
+            }
+            if let Some(n) = &node {
+                n.add_retains(self);
+            }
+        }
+        m.grad_fn = node;
+        m.output_nr = output_nr;
+        if m.view.is_some() {
+            m.attr_version = self.0.version.get();
+        }
+    }
+
+    /// The edge a consumer of this tensor points to: its `grad_fn`, or the accumulator of a leaf
+    /// that requires grad, or `None`.
+    pub(crate) fn gradient_edge(&self) -> Result<Option<Edge>> {
+        if let Some(node) = self.grad_fn()? {
+            return Ok(Some(Edge {
+                node,
+                input_nr: self.output_nr(),
+            }));
+        }
+        if !self.requires_grad() {
+            return Ok(None);
+        }
+        let mut m = self.0.meta.lock().unwrap();
+        if let Some(acc) = m.grad_accumulator.upgrade() {
+            return Ok(Some(Edge {
+                node: acc,
+                input_nr: 0,
+            }));
+        }
+        drop(m);
+        let meta = InputMeta {
+            shape: self.shape(),
+            dtype: self.dtype(),
+        };
+        let acc = Node::new(
+            "AccumulateGrad",
+            Vec::new(),
+            vec![meta],
+            Vec::new(),
+            NodeKind::AccumulateGrad(self.clone()),
+        );
+        m = self.0.meta.lock().unwrap();
+        m.grad_accumulator = Arc::downgrade(&acc);
+        Ok(Some(Edge {
+            node: acc,
+            input_nr: 0,
+        }))
+    }
+
+    /// `.grad`: reading it on a non-leaf that does not retain grad returns `None` and records
+    /// libtorch's warning (see [`crate::take_warnings`]).
+    pub fn grad(&self) -> Option<Tensor> {
+        let is_leaf = self.is_leaf();
+        let m = self.0.meta.lock().unwrap();
+        if !is_leaf && !m.retains_grad && m.grad.is_none() {
+            crate::warnings::warn(crate::warnings::NON_LEAF_GRAD);
+        }
+        m.grad.clone()
+    }
+
+    /// `.grad` without the warning (for observers).
+    pub fn grad_quiet(&self) -> Option<Tensor> {
+        self.0.meta.lock().unwrap().grad.clone()
+    }
+
+    /// `x.grad = g` / `x.grad = None`, with libtorch's size and dtype checks.
+    pub fn set_grad(&self, grad: Option<Tensor>) -> Result<()> {
+        if let Some(g) = &grad {
+            if g.shape() != self.shape() {
+                return Err(Error::GradAssignShape {
+                    got: Shape(g.shape()),
+                    expected: Shape(self.shape()),
+                });
+            }
+            if g.dtype() != self.dtype() {
+                return Err(Error::GradAssignDtype {
+                    got: g.dtype().c_name(),
+                    expected: self.dtype().scalar_type_name(),
+                });
+            }
+        }
+        self.0.meta.lock().unwrap().grad = grad;
+        Ok(())
+    }
+
+    /// `retain_grad()`: a no-op on leaves; fails on tensors that do not require grad.
+    pub fn retain_grad(&self) -> Result<()> {
+        if !self.requires_grad() {
+            return Err(Error::RetainGradNoGrad);
+        }
+        if self.is_leaf() {
+            return Ok(());
+        }
+        let node = self.grad_fn()?;
+        let mut m = self.0.meta.lock().unwrap();
+        if m.retains_grad {
+            return Ok(());
+        }
+        m.retains_grad = true;
+        if let Some(n) = node {
+            n.add_retains(self);
+        }
+        Ok(())
+    }
+
+    /// C++ `requires_grad_(flag)`: sets the flag on leaves; on a non-leaf, turning it on is a
+    /// no-op and turning it off fails.
+    pub fn requires_grad_(&self, flag: bool) -> Result<&Self> {
+        if !self.is_leaf() {
+            if flag {
+                return Ok(self);
+            }
+            return Err(Error::NonLeafRequiresGradOff);
+        }
+        if flag && !self.dtype().is_float() {
+            return Err(Error::RequiresGradDtype);
+        }
+        self.0.meta.lock().unwrap().requires_grad = flag;
+        Ok(self)
+    }
+
+    /// Python's `x.requires_grad = flag`: any change on a non-leaf fails.
+    pub fn set_requires_grad(&self, flag: bool) -> Result<()> {
+        if !self.is_leaf() {
+            return Err(if flag {
+                Error::NonLeafRequiresGrad
+            } else {
+                Error::NonLeafRequiresGradOff
+            });
+        }
+        self.requires_grad_(flag).map(|_| ())
+    }
+
+    /// `detach()`: shares storage and the version counter; no autograd history.
+    pub fn detach(&self) -> Tensor {
+        let d = self.data_ref();
+        Tensor(Arc::new(TensorImpl {
+            data: RwLock::new(d),
+            version: self.0.version.clone(),
+            meta: Mutex::new(AutogradMeta::default()),
+        }))
+    }
+
+    /// `detach_()`: fails on views.
+    pub fn detach_(&self) -> Result<&Self> {
+        if self.is_view() {
+            return Err(Error::DetachViewInplace);
+        }
+        let mut m = self.0.meta.lock().unwrap();
+        if let (true, Some(n)) = (m.retains_grad, &m.grad_fn) {
+            n.remove_retains(self);
+        }
+        m.grad_fn = None;
+        m.output_nr = 0;
+        m.requires_grad = false;
+        m.retains_grad = false;
+        Ok(self)
+    }
+
+    /// `.data`: shares storage, gets a fresh version counter, never requires grad.
+    pub fn data(&self) -> Tensor {
+        let d = self.data_ref();
+        Tensor(Arc::new(TensorImpl {
+            data: RwLock::new(d),
+            version: Arc::new(VersionCounter::default()),
+            meta: Mutex::new(AutogradMeta::default()),
+        }))
+    }
+
+    /// `x.data = y`: `x` now reads `y`'s storage and layout and keeps its own autograd
+    /// metadata and version counter (libtorch's `set_data`).
+    pub fn set_data(&self, new: &Tensor) -> Result<()> {
+        if new.dtype() != self.dtype() {
+            return Err(Error::DtypeMismatch(
+                "Attempted to call `variable.set_data(tensor)`, but `variable` and `tensor` have incompatible tensor type.".into(),
+            ));
+        }
+        let d = new.data_ref();
+        *self.0.data.write().unwrap() = d;
+        Ok(())
+    }
+
+    /// The alias a node saves: same storage and version counter, no autograd metadata.
+    pub(crate) fn alias_for_save(&self) -> Tensor {
+        self.detach()
+    }
+
+    /// A view of `self` with `layout` (same storage and version counter), recorded as a view
+    /// in libtorch's sense; the caller records its backward node.
+    pub(crate) fn make_view(&self, layout: Layout) -> Tensor {
+        let d = self.data_ref();
+        let (base, creation_meta) = match self.view_info() {
+            Some(v) => (
+                v.base,
+                if crate::is_grad_enabled() {
+                    v.creation_meta
+                } else {
+                    CreationMeta::NoGradMode
+                },
+            ),
+            None => (
+                self.clone(),
+                if crate::is_grad_enabled() {
+                    CreationMeta::Default
+                } else {
+                    CreationMeta::NoGradMode
+                },
+            ),
+        };
+        Tensor(Arc::new(TensorImpl {
+            data: RwLock::new(DataRef {
+                storage: d.storage,
+                layout,
+                dtype: d.dtype,
+            }),
+            version: self.0.version.clone(),
+            meta: Mutex::new(AutogradMeta {
+                view: Some(ViewInfo {
+                    base,
+                    creation_meta,
+                }),
+                attr_version: self.0.version.get(),
+                ..AutogradMeta::default()
+            }),
+        }))
+    }
+
+    /// Writes row-major `values` (already of this tensor's dtype and numel) into the tensor's
+    /// elements, through its layout.
+    pub(crate) fn write_values(&self, values: &CpuStorage) -> Result<()> {
+        let d = self.0.data.read().unwrap();
+        let mut s = d.storage.write().unwrap();
+        let cpu = s.cpu_mut().ok_or(Error::DeviceUnsupported {
+            op: "host write",
+            device: Device::Cpu,
+        })?;
+        fn write<T: StorageElem>(dst: &mut CpuStorage, src: &CpuStorage, l: &Layout) {
+            let (Some(dst), Some(src)) = (T::slice_mut(dst), T::slice(src)) else {
+                unreachable!("dtype checked by caller")
+            };
+            if l.is_contiguous() {
+                dst[l.offset..l.offset + src.len()].copy_from_slice(src);
+            } else {
+                for (i, v) in l.indices().zip(src) {
+                    dst[i] = *v;
+                }
+            }
+        }
+        match d.dtype {
+            DType::F32 => write::<f32>(cpu, values, &d.layout),
+            DType::F64 => write::<f64>(cpu, values, &d.layout),
+            DType::I64 => write::<i64>(cpu, values, &d.layout),
+            DType::Bool => write::<bool>(cpu, values, &d.layout),
+        }
+        Ok(())
+    }
+}
+
+/// `T` accessors for tests and callers that know the dtype.
+impl Tensor {
+    pub fn to_scalar<T: StorageElem>(&self) -> Result<T> {
+        let n = self.numel();
+        if n != 1 {
+            return Err(Error::ItemNumel(n));
+        }
+        Ok(T::from_f64(self.to_vec_f64()[0]))
+    }
+}
+
+#[allow(dead_code)]
+fn _assert_send_sync() {
+    fn is<T: Send + Sync>() {}
+    is::<Tensor>();
+    is::<Node>();
+    let _ = <f32 as Elem>::zero;
+}
