@@ -8,6 +8,7 @@ pub mod lexer;
 pub mod names;
 pub mod parser;
 pub mod printer;
+pub mod strategy;
 
 pub use ast::*;
 pub use check::{CheckError, check, check_all, check_claim};
