@@ -78,6 +78,28 @@ unsafe extern "C" {
     fn shim_item(t: *const C_tensor, kind: *mut c_int, f: *mut f64, i: *mut i64) -> *mut c_char;
     fn shim_set_grad_enabled(enabled: c_int) -> c_int;
     fn shim_is_grad_enabled() -> c_int;
+    fn shim_from_data(
+        values: *const f64,
+        shape: *const i64,
+        ndim: usize,
+        dtype: c_int,
+        out: *mut *mut C_tensor,
+    ) -> *mut c_char;
+    fn shim_clone(t: *const C_tensor, out: *mut *mut C_tensor) -> *mut c_char;
+    fn shim_clamp(
+        t: *const C_tensor,
+        has_min: c_int,
+        min_kind: c_int,
+        min_f: f64,
+        min_i: i64,
+        has_max: c_int,
+        max_kind: c_int,
+        max_f: f64,
+        max_i: i64,
+        inplace: c_int,
+        out: *mut *mut C_tensor,
+    ) -> *mut c_char;
+    fn shim_torch_version() -> *mut c_char;
     fn shim_sgd_step(
         params: *const *mut C_tensor,
         bufs: *const *mut C_tensor,
@@ -444,4 +466,78 @@ pub fn sgd_step(params: &[Tensor], bufs: &mut [Tensor], o: SgdOptions) -> ShimRe
             o.nesterov as c_int,
         )
     })
+}
+
+/// `torch.tensor(values).reshape(shape)` as one fresh leaf of `dtype`.
+pub fn from_data(
+    values: &[f64],
+    shape: &[usize],
+    dtype: crate::backend::DType,
+) -> ShimResult<Tensor> {
+    use crate::backend::DType;
+    let code = match dtype {
+        DType::Bool => 0,
+        DType::I64 => 1,
+        DType::F32 => 2,
+        DType::F64 => 3,
+    };
+    let numel: usize = shape.iter().product();
+    if numel != values.len() {
+        return Err(format!(
+            "tensor data has {} values but shape {:?} holds {}",
+            values.len(),
+            shape,
+            numel
+        ));
+    }
+    let dims: Vec<i64> = shape.iter().map(|&d| d as i64).collect();
+    let mut out = std::ptr::null_mut();
+    check(unsafe { shim_from_data(values.as_ptr(), dims.as_ptr(), dims.len(), code, &mut out) })?;
+    owned(out).ok_or_else(|| "from_data returned no tensor".to_owned())
+}
+
+/// `x.clone()`.
+pub fn clone(t: &Tensor) -> ShimResult<Tensor> {
+    let mut out = std::ptr::null_mut();
+    check(unsafe { shim_clone(t.as_ptr(), &mut out) })?;
+    owned(out).ok_or_else(|| "clone returned no tensor".to_owned())
+}
+
+/// `x.clamp(min, max)`, or `x.clamp_(min, max)` when `inplace` (then `Ok(None)`).
+pub fn clamp(
+    t: &Tensor,
+    min: Option<crate::backend::Scalar>,
+    max: Option<crate::backend::Scalar>,
+    inplace: bool,
+) -> ShimResult<Option<Tensor>> {
+    let (lk, lf, li) = min.map_or((0, 0.0, 0), scalar_parts);
+    let (hk, hf, hi) = max.map_or((0, 0.0, 0), scalar_parts);
+    let mut out = std::ptr::null_mut();
+    check(unsafe {
+        shim_clamp(
+            t.as_ptr(),
+            min.is_some() as c_int,
+            lk,
+            lf,
+            li,
+            max.is_some() as c_int,
+            hk,
+            hf,
+            hi,
+            inplace as c_int,
+            &mut out,
+        )
+    })?;
+    Ok(owned(out))
+}
+
+/// The libtorch version the shim was compiled against ("2.13.0").
+pub fn torch_version() -> String {
+    let p = unsafe { shim_torch_version() };
+    if p.is_null() {
+        return "unknown".to_owned();
+    }
+    let s = unsafe { CStr::from_ptr(p) }.to_string_lossy().into_owned();
+    unsafe { shim_free(p) };
+    s
 }

@@ -1,10 +1,813 @@
-//! libtorch 2.13 through tch, plus a C++ shim for what tch lacks.
+//! The reference backend: libtorch 2.13 through tch, plus a C++ shim (`shim.cpp`, bound in
+//! [`ffi`]) for the autograd surface tch lacks.
+//!
+//! Every [`Call`] is carried out the way CPython torch 2.13 carries out the Python line it stands
+//! for, because the Python behaviour is what the seed documents describe: a Python number given
+//! to `+ - * /` becomes a wrapped-number tensor (so `x * 2` is `MulBackward0`, which saves its
+//! operands), `x[i] = v` goes through Python's `__setitem__`, the `.grad` and `.requires_grad`
+//! setters apply Python's checks, `backward` applies `torch.autograd.backward`'s `_make_grads`,
+//! and `SGD` follows `torch.optim.SGD`'s single-tensor update. libtorch errors come back as
+//! [`Failure`]s classified by [`classify`]; no libtorch error can panic or abort.
 
+pub mod classify;
 pub mod ffi;
 
+use crate::backend::{
+    Backend, BinaryOp, Call, DType, Failure, GraphNode, GraphObs, InplaceOp, Operand, Reduction,
+    Scalar, TensorAttr, TensorData, TensorObs, UnaryOp, Value,
+};
+use crate::error_kind::ErrorKind;
+use tch::{Device, Kind, TchError, Tensor};
+
+/// A Python tensor reference: cloning the handle shares the TensorImpl, as Python names do.
+pub struct TorchTensor(Tensor);
+
+impl TorchTensor {
+    pub fn new(t: Tensor) -> Self {
+        TorchTensor(t)
+    }
+    /// The underlying tch tensor (for tests and benchmarks that build graphs directly).
+    pub fn tch(&self) -> &Tensor {
+        &self.0
+    }
+}
+
+impl Clone for TorchTensor {
+    fn clone(&self) -> Self {
+        TorchTensor(self.0.shallow_clone())
+    }
+}
+
+impl std::fmt::Debug for TorchTensor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "TorchTensor({:?})", ffi::impl_ptr(&self.0))
+    }
+}
+
+struct Sgd {
+    params: Vec<Tensor>,
+    bufs: Vec<Tensor>,
+    options: ffi::SgdOptions,
+}
+
+/// libtorch as a [`Backend`]. One instance per program run; it holds the optimizers a program
+/// made and the warnings not yet taken. Grad mode is libtorch's thread-local mode, so an
+/// instance must be driven from one thread. Threading of libtorch's kernels is left to the
+/// caller (`tch::set_num_threads`).
+pub struct LibtorchBackend {
+    optimizers: Vec<Sgd>,
+    warnings: Vec<String>,
+}
+
+impl Default for LibtorchBackend {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+type R<T> = Result<T, Failure>;
+
+/// A failure from libtorch message text.
+fn fail(message: impl AsRef<str>) -> Failure {
+    let message = pythonize_type_names(classify::strip_backtrace(message.as_ref()));
+    Failure::new(classify::classify(&message), message)
+}
+
+/// libtorch prints a tensor's type as `CPUFloatType`; with Python loaded, torch registers its
+/// own printer and the same message reads `torch.FloatTensor` (seen in the "modified by an
+/// inplace operation" error). Messages follow Python's spelling.
+fn pythonize_type_names(message: &str) -> String {
+    const NAMES: &[(&str, &str)] = &[
+        ("CPUFloatType", "torch.FloatTensor"),
+        ("CPUDoubleType", "torch.DoubleTensor"),
+        ("CPULongType", "torch.LongTensor"),
+        ("CPUBoolType", "torch.BoolTensor"),
+        ("CPUIntType", "torch.IntTensor"),
+        ("CPUHalfType", "torch.HalfTensor"),
+        ("CPUBFloat16Type", "torch.BFloat16Tensor"),
+    ];
+    let mut out = message.to_owned();
+    for (cpp, py) in NAMES {
+        if out.contains(cpp) {
+            out = out.replace(cpp, py);
+        }
+    }
+    out
+}
+
+fn tch_fail(e: TchError) -> Failure {
+    match e {
+        TchError::Torch(m) => fail(m),
+        other => fail(other.to_string()),
+    }
+}
+
+trait OrFail<T> {
+    fn or_fail(self) -> R<T>;
+}
+
+impl<T> OrFail<T> for Result<T, TchError> {
+    fn or_fail(self) -> R<T> {
+        self.map_err(tch_fail)
+    }
+}
+
+impl<T> OrFail<T> for Result<T, String> {
+    fn or_fail(self) -> R<T> {
+        self.map_err(fail)
+    }
+}
+
+fn kind_of(dtype: DType) -> Kind {
+    match dtype {
+        DType::Bool => Kind::Bool,
+        DType::I64 => Kind::Int64,
+        DType::F32 => Kind::Float,
+        DType::F64 => Kind::Double,
+    }
+}
+
+fn dtype_of(t: &Tensor) -> R<DType> {
+    match t.f_kind().or_fail()? {
+        Kind::Bool => Ok(DType::Bool),
+        Kind::Int64 => Ok(DType::I64),
+        Kind::Float => Ok(DType::F32),
+        Kind::Double => Ok(DType::F64),
+        other => Err(Failure::new(
+            ErrorKind::NotImplemented,
+            format!("dtype {other:?} is outside the conformance surface"),
+        )),
+    }
+}
+
+fn tch_scalar(s: Scalar) -> tch::Scalar {
+    match s {
+        Scalar::Bool(b) => tch::Scalar::int(b as i64),
+        Scalar::Int(i) => tch::Scalar::int(i),
+        Scalar::Float(f) => tch::Scalar::float(f),
+    }
+}
+
+/// Python's `str(torch.Size([...]))`.
+fn torch_size(shape: &[i64]) -> String {
+    let dims: Vec<String> = shape.iter().map(|d| d.to_string()).collect();
+    format!("torch.Size([{}])", dims.join(", "))
+}
+
+/// Python's `repr(float)` for the numbers SGD puts in its messages.
+fn py_float(v: f64) -> String {
+    if v.is_finite() && v.fract() == 0.0 && v.abs() < 1e16 {
+        format!("{v:.1}")
+    } else {
+        format!("{v}")
+    }
+}
+
+/// A tensor's contents as [`TensorData`], read without autograd and without warnings.
+fn read_data(t: &Tensor) -> R<TensorData> {
+    let dtype = dtype_of(t)?;
+    let shape: Vec<usize> = t.size().iter().map(|&d| d as usize).collect();
+    let numel: usize = shape.iter().product();
+    let flat = t.f_detach().or_fail()?.f_to_kind(Kind::Double).or_fail()?;
+    let mut values = vec![0.0f64; numel];
+    if numel > 0 {
+        flat.f_copy_data(&mut values, numel).or_fail()?;
+    }
+    Ok(TensorData {
+        shape,
+        dtype,
+        values,
+    })
+}
+
+fn scalar_value<T>(dtype: DType, v: f64) -> Value<T> {
+    match dtype {
+        DType::Bool => Value::Bool(v != 0.0),
+        DType::I64 => Value::Int(v as i64),
+        DType::F32 | DType::F64 => Value::Float(v),
+    }
+}
+
+/// `x.tolist()`: nested lists of Python numbers; a 0-dim tensor gives the number itself.
+fn to_list<T>(data: &TensorData) -> Value<T> {
+    fn build<T>(dtype: DType, shape: &[usize], values: &[f64]) -> Value<T> {
+        match shape.split_first() {
+            None => scalar_value(dtype, values[0]),
+            Some((&n, rest)) => {
+                let stride: usize = rest.iter().product();
+                Value::List(
+                    (0..n)
+                        .map(|k| build(dtype, rest, &values[k * stride..(k + 1) * stride]))
+                        .collect(),
+                )
+            }
+        }
+    }
+    build(data.dtype, &data.shape, &data.values)
+}
+
+impl LibtorchBackend {
+    pub fn new() -> Self {
+        ffi::install_warning_handler();
+        LibtorchBackend {
+            optimizers: Vec::new(),
+            warnings: Vec::new(),
+        }
+    }
+
+    /// Moves libtorch's pending warnings into ours, keeping their order with Python-level ones.
+    fn drain_shim_warnings(&mut self) {
+        self.warnings.extend(ffi::take_warnings());
+    }
+
+    fn wrap(t: Tensor) -> Value<TorchTensor> {
+        Value::Tensor(TorchTensor(t))
+    }
+
+    /// A Python number passed where CPython's parser accepts a number for a Tensor.
+    fn operand(b: &Operand<TorchTensor>) -> R<Tensor> {
+        match b {
+            Operand::Tensor(t) => Ok(t.0.shallow_clone()),
+            Operand::Scalar(s) => ffi::wrapped_scalar(*s).or_fail(),
+        }
+    }
+
+    fn binary(op: BinaryOp, a: &Tensor, b: &Operand<TorchTensor>) -> R<Tensor> {
+        use BinaryOp::*;
+        match (op, b) {
+            // `x ** 2` binds pow(Tensor, Scalar): PowBackward0.
+            (Pow, Operand::Scalar(s)) => a.f_pow_tensor_scalar(tch_scalar(*s)).or_fail(),
+            // torch.maximum/minimum accept only tensors; Python's parser raises a TypeError.
+            (Maximum | Minimum, Operand::Scalar(s)) => {
+                let name = if op == Maximum { "maximum" } else { "minimum" };
+                let ty = match s {
+                    Scalar::Bool(_) => "bool",
+                    Scalar::Int(_) => "int",
+                    Scalar::Float(_) => "float",
+                };
+                Err(fail(format!(
+                    "{name}(): argument 'other' (position 2) must be Tensor, not {ty}"
+                )))
+            }
+            _ => {
+                let b = Self::operand(b)?;
+                match op {
+                    Add => a.f_add(&b),
+                    Sub => a.f_sub(&b),
+                    Mul => a.f_mul(&b),
+                    Div => a.f_div(&b),
+                    Pow => a.f_pow(&b),
+                    Maximum => a.f_maximum(&b),
+                    Minimum => a.f_minimum(&b),
+                    Eq => a.f_eq_tensor(&b),
+                    Ne => a.f_ne_tensor(&b),
+                    Lt => a.f_lt_tensor(&b),
+                    Le => a.f_le_tensor(&b),
+                    Gt => a.f_gt_tensor(&b),
+                    Ge => a.f_ge_tensor(&b),
+                }
+                .or_fail()
+            }
+        }
+    }
+
+    fn unary(op: UnaryOp, x: &Tensor) -> R<Tensor> {
+        use UnaryOp::*;
+        match op {
+            Neg => x.f_neg(),
+            Exp => x.f_exp(),
+            Log => x.f_log(),
+            Sqrt => x.f_sqrt(),
+            Abs => x.f_abs(),
+            Sin => x.f_sin(),
+            Cos => x.f_cos(),
+            Tanh => x.f_tanh(),
+            Sigmoid => x.f_sigmoid(),
+            Relu => x.f_relu(),
+            Reciprocal => x.f_reciprocal(),
+        }
+        .or_fail()
+    }
+
+    /// `torch.autograd.backward(root, gradient, retain_graph, create_graph)`, with the checks of
+    /// Python's `_make_grads` in front (their messages differ from C++'s).
+    fn backward(
+        &mut self,
+        root: &Tensor,
+        gradient: Option<&Tensor>,
+        retain_graph: Option<bool>,
+        create_graph: bool,
+    ) -> R<()> {
+        let flags = ffi::flags(root).or_fail()?;
+        let implicit;
+        let grad = match gradient {
+            Some(g) => {
+                if g.size() != root.size() {
+                    return Err(fail(format!(
+                        "Mismatch in shape: grad_output[0] has a shape of {} and output[0] has a shape of {}.",
+                        torch_size(&g.size()),
+                        torch_size(&root.size())
+                    )));
+                }
+                Some(g)
+            }
+            None if flags.requires_grad => {
+                if root.numel() != 1 {
+                    return Err(fail(
+                        "grad can be implicitly created only for scalar outputs",
+                    ));
+                }
+                let dtype = dtype_of(root)?;
+                if !dtype.is_float() {
+                    return Err(fail(format!(
+                        "grad can be implicitly created only for real scalar outputs but got {}",
+                        dtype.torch_name()
+                    )));
+                }
+                implicit = root.f_ones_like().or_fail()?;
+                Some(&implicit)
+            }
+            None => None,
+        };
+        let retain = retain_graph.unwrap_or(create_graph);
+        ffi::backward(root, grad, retain, create_graph).or_fail()
+    }
+
+    fn sgd_new(&mut self, params: Vec<TorchTensor>, options: ffi::SgdOptions) -> R<usize> {
+        // torch/optim/sgd.py SGD.__init__, then Optimizer.__init__ / add_param_group, in order.
+        if options.lr < 0.0 {
+            return Err(fail(format!(
+                "Invalid learning rate: {}",
+                py_float(options.lr)
+            )));
+        }
+        if options.momentum < 0.0 {
+            return Err(fail(format!(
+                "Invalid momentum value: {}",
+                py_float(options.momentum)
+            )));
+        }
+        if options.weight_decay < 0.0 {
+            return Err(fail(format!(
+                "Invalid weight_decay value: {}",
+                py_float(options.weight_decay)
+            )));
+        }
+        if options.nesterov && (options.momentum <= 0.0 || options.dampening != 0.0) {
+            return Err(fail(
+                "Nesterov momentum requires a momentum and zero dampening",
+            ));
+        }
+        if params.is_empty() {
+            return Err(fail("optimizer got an empty parameter list"));
+        }
+        for p in &params {
+            if !ffi::flags(&p.0).or_fail()?.is_leaf {
+                return Err(fail("can't optimize a non-leaf Tensor"));
+            }
+        }
+        let bufs = params.iter().map(|_| Tensor::new()).collect();
+        self.optimizers.push(Sgd {
+            params: params.into_iter().map(|p| p.0).collect(),
+            bufs,
+            options,
+        });
+        Ok(self.optimizers.len() - 1)
+    }
+
+    fn optimizer(&mut self, index: usize) -> R<&mut Sgd> {
+        self.optimizers.get_mut(index).ok_or_else(|| {
+            Failure::new(
+                ErrorKind::TypeError,
+                format!("no optimizer with handle {index}"),
+            )
+        })
+    }
+
+    fn get_attr(&mut self, x: &Tensor, attr: TensorAttr) -> R<Value<TorchTensor>> {
+        Ok(match attr {
+            TensorAttr::Grad => match ffi::grad(x, true).or_fail()? {
+                Some(g) => Self::wrap(g),
+                None => Value::None,
+            },
+            TensorAttr::Data => Self::wrap(ffi::variable_data(x).or_fail()?),
+            TensorAttr::IsLeaf => Value::Bool(ffi::flags(x).or_fail()?.is_leaf),
+            TensorAttr::RequiresGrad => Value::Bool(ffi::flags(x).or_fail()?.requires_grad),
+            TensorAttr::GradFn => match ffi::grad_fn_name(x).or_fail()? {
+                Some(name) => Value::Str(name),
+                None => Value::None,
+            },
+            TensorAttr::Version => Value::Int(ffi::flags(x).or_fail()?.version as i64),
+            TensorAttr::RetainsGrad => Value::Bool(ffi::flags(x).or_fail()?.retains_grad),
+            TensorAttr::IsView => Value::Bool(ffi::flags(x).or_fail()?.is_view),
+            TensorAttr::Shape => Value::Tuple(x.size().into_iter().map(Value::Int).collect()),
+            TensorAttr::Dtype => Value::Dtype(dtype_of(x)?),
+            TensorAttr::Ndim => Value::Int(x.dim() as i64),
+            TensorAttr::Numel => Value::Int(x.numel() as i64),
+        })
+    }
+
+    fn dispatch(&mut self, call: Call<TorchTensor>) -> R<Value<TorchTensor>> {
+        let cpu = Device::Cpu;
+        let t = |r: R<Tensor>| r.map(Self::wrap);
+        match call {
+            // ---- creation ----
+            Call::FromData { data } => {
+                t(ffi::from_data(&data.values, &data.shape, data.dtype).or_fail())
+            }
+            Call::Full {
+                shape,
+                value,
+                dtype,
+            } => {
+                let shape: Vec<i64> = shape.iter().map(|&d| d as i64).collect();
+                t(Tensor::f_full(&shape, tch_scalar(value), (kind_of(dtype), cpu)).or_fail())
+            }
+            Call::Arange {
+                start,
+                end,
+                step,
+                dtype,
+            } => {
+                // Python passes ints for an integer arange; the length is computed from the
+                // scalars' own type, so keep them integral when they are.
+                let integral = [start, end, step].iter().all(|v| v.fract() == 0.0);
+                let opts = (kind_of(dtype), cpu);
+                let r = if integral && dtype == DType::I64 {
+                    Tensor::f_arange_start_step(start as i64, end as i64, step as i64, opts)
+                } else {
+                    Tensor::f_arange_start_step(start, end, step, opts)
+                };
+                t(r.or_fail())
+            }
+            Call::Linspace {
+                start,
+                end,
+                steps,
+                dtype,
+            } => t(Tensor::f_linspace(start, end, steps as i64, (kind_of(dtype), cpu)).or_fail()),
+            Call::Eye { n, m, dtype } => {
+                t(Tensor::f_eye_m(n as i64, m as i64, (kind_of(dtype), cpu)).or_fail())
+            }
+
+            // ---- elementwise ----
+            Call::Binary { op, a, b } => t(Self::binary(op, &a.0, &b)),
+            Call::Rsub { a, b } => t(a.0.f_rsub_scalar(tch_scalar(b)).or_fail()),
+            Call::PowScalarBase { base, exp } => {
+                t(Tensor::f_pow_scalar(tch_scalar(base), &exp.0).or_fail())
+            }
+            Call::Unary { op, x } => t(Self::unary(op, &x.0)),
+            Call::Clamp { x, min, max } => match ffi::clamp(&x.0, min, max, false).or_fail()? {
+                Some(r) => Ok(Self::wrap(r)),
+                None => Err(fail("clamp returned no tensor")),
+            },
+            Call::Where { cond, a, b } => {
+                let r = match (&a, &b) {
+                    (Operand::Tensor(a), Operand::Tensor(b)) => a.0.f_where_self(&cond.0, &b.0),
+                    (Operand::Tensor(a), Operand::Scalar(s)) => {
+                        a.0.f_where_scalarother(&cond.0, tch_scalar(*s))
+                    }
+                    (Operand::Scalar(s), Operand::Tensor(b)) => {
+                        Tensor::f_where_scalarself(&cond.0, tch_scalar(*s), &b.0)
+                    }
+                    (Operand::Scalar(sa), Operand::Scalar(sb)) => {
+                        Tensor::f_where_scalar(&cond.0, tch_scalar(*sa), tch_scalar(*sb))
+                    }
+                };
+                t(r.or_fail())
+            }
+
+            // ---- reductions ----
+            Call::Sum { x, dims, keepdim } => t(match (dims, keepdim) {
+                (None, false) => x.0.f_sum(None::<Kind>),
+                (dims, keepdim) => {
+                    x.0.f_sum_dim_intlist(dims.as_deref(), keepdim, None::<Kind>)
+                }
+            }
+            .or_fail()),
+            Call::Mean { x, dims, keepdim } => t(match (dims, keepdim) {
+                (None, false) => x.0.f_mean(None::<Kind>),
+                (dims, keepdim) => x.0.f_mean_dim(dims.as_deref(), keepdim, None::<Kind>),
+            }
+            .or_fail()),
+            Call::MaxAll { x } => t(x.0.f_max().or_fail()),
+            Call::MinAll { x } => t(x.0.f_min().or_fail()),
+            Call::MaxDim { x, dim, keepdim } => {
+                let (v, i) = x.0.f_max_dim(dim, keepdim).or_fail()?;
+                Ok(Value::Tuple(vec![Self::wrap(v), Self::wrap(i)]))
+            }
+            Call::MinDim { x, dim, keepdim } => {
+                let (v, i) = x.0.f_min_dim(dim, keepdim).or_fail()?;
+                Ok(Value::Tuple(vec![Self::wrap(v), Self::wrap(i)]))
+            }
+            Call::Softmax { x, dim } => t(x.0.f_softmax(dim, None::<Kind>).or_fail()),
+            Call::LogSoftmax { x, dim } => t(x.0.f_log_softmax(dim, None::<Kind>).or_fail()),
+
+            // ---- linear algebra and nn.functional ----
+            Call::Matmul { a, b } => t(a.0.f_matmul(&b.0).or_fail()),
+            Call::Mm { a, b } => t(a.0.f_mm(&b.0).or_fail()),
+            Call::Bmm { a, b } => t(a.0.f_bmm(&b.0).or_fail()),
+            Call::Linear { x, weight, bias } => t(x
+                .0
+                .f_linear(&weight.0, bias.as_ref().map(|b| &b.0))
+                .or_fail()),
+            Call::Conv2d {
+                x,
+                weight,
+                bias,
+                stride,
+                padding,
+                dilation,
+                groups,
+            } => {
+                let i = |a: [usize; 2]| [a[0] as i64, a[1] as i64];
+                t(x.0
+                    .f_conv2d(
+                        &weight.0,
+                        bias.as_ref().map(|b| &b.0),
+                        i(stride),
+                        i(padding),
+                        i(dilation),
+                        groups as i64,
+                    )
+                    .or_fail())
+            }
+            Call::MseLoss {
+                input,
+                target,
+                reduction,
+            } => {
+                // torch.nn.functional.mse_loss: a Python warning on differing sizes, then
+                // broadcast_tensors, then the ATen op.
+                if input.0.size() != target.0.size() {
+                    self.drain_shim_warnings();
+                    self.warnings.push(format!(
+                        "Using a target size ({}) that is different to the input size ({}). This will likely lead to incorrect results due to broadcasting. Please ensure they have the same size.",
+                        torch_size(&target.0.size()),
+                        torch_size(&input.0.size())
+                    ));
+                }
+                let b = Tensor::f_broadcast_tensors(&[&input.0, &target.0]).or_fail()?;
+                let reduction = match reduction {
+                    Reduction::None => tch::Reduction::None,
+                    Reduction::Mean => tch::Reduction::Mean,
+                    Reduction::Sum => tch::Reduction::Sum,
+                };
+                t(b[0].f_mse_loss(&b[1], reduction).or_fail())
+            }
+
+            // ---- shapes and views ----
+            Call::View { x, shape } => t(x.0.f_view_(shape.as_slice()).or_fail()),
+            Call::Reshape { x, shape } => t(x.0.f_reshape(shape.as_slice()).or_fail()),
+            Call::Squeeze { x, dim } => t(match dim {
+                None => x.0.f_squeeze(),
+                Some(d) => x.0.f_squeeze_dim(d),
+            }
+            .or_fail()),
+            Call::Unsqueeze { x, dim } => t(x.0.f_unsqueeze(dim).or_fail()),
+            Call::Flatten { x, start, end } => t(x.0.f_flatten(start, end).or_fail()),
+            Call::T { x } => t(x.0.f_tr().or_fail()),
+            Call::Transpose { x, dim0, dim1 } => t(x.0.f_transpose(dim0, dim1).or_fail()),
+            Call::Permute { x, dims } => t(x.0.f_permute(dims.as_slice()).or_fail()),
+            Call::Expand { x, sizes } => t(x.0.f_expand(sizes.as_slice(), false).or_fail()),
+            Call::Narrow {
+                x,
+                dim,
+                start,
+                length,
+            } => t(x.0.f_narrow(dim, start, length).or_fail()),
+            Call::Select { x, dim, index } => t(x.0.f_select(dim, index).or_fail()),
+            Call::Index { x, items } => t(ffi::get_item(&x.0, &items).or_fail()),
+            Call::Contiguous { x } => t(x.0.f_contiguous().or_fail()),
+            Call::Clone { x } => t(ffi::clone(&x.0).or_fail()),
+            Call::Cat { xs, dim } => {
+                let xs: Vec<&Tensor> = xs.iter().map(|x| &x.0).collect();
+                t(Tensor::f_cat(&xs, dim).or_fail())
+            }
+            Call::Stack { xs, dim } => {
+                let xs: Vec<&Tensor> = xs.iter().map(|x| &x.0).collect();
+                t(Tensor::f_stack(&xs, dim).or_fail())
+            }
+            Call::ToDtype { x, dtype } => t(x.0.f_to_dtype(kind_of(dtype), false, false).or_fail()),
+
+            // ---- in-place: the result is the same Python object ----
+            Call::Inplace { op, x, other } => {
+                let b = Self::operand(&other)?;
+                let mut h = x.0.shallow_clone();
+                let _ = match op {
+                    InplaceOp::Add => h.f_add_(&b),
+                    InplaceOp::Sub => h.f_sub_(&b),
+                    InplaceOp::Mul => h.f_mul_(&b),
+                    InplaceOp::Div => h.f_div_(&b),
+                }
+                .or_fail()?;
+                Ok(Value::Tensor(x))
+            }
+            Call::Zero_ { x } => {
+                let _ = x.0.shallow_clone().f_zero_().or_fail()?;
+                Ok(Value::Tensor(x))
+            }
+            Call::Fill_ { x, value } => {
+                let _ = x.0.shallow_clone().f_fill_(tch_scalar(value)).or_fail()?;
+                Ok(Value::Tensor(x))
+            }
+            Call::Copy_ { x, src } => {
+                x.0.shallow_clone().f_copy_(&src.0).or_fail()?;
+                Ok(Value::Tensor(x))
+            }
+            Call::Clamp_ { x, min, max } => {
+                ffi::clamp(&x.0, min, max, true).or_fail()?;
+                Ok(Value::Tensor(x))
+            }
+            Call::SetIndex { x, items, value } => {
+                let value = match &value {
+                    Operand::Tensor(v) => Ok(&v.0),
+                    Operand::Scalar(s) => Err(*s),
+                };
+                ffi::set_item(&x.0, &items, value).or_fail()?;
+                Ok(Value::None)
+            }
+
+            // ---- autograd ----
+            Call::GetAttr { x, attr } => self.get_attr(&x.0, attr),
+            Call::SetGrad { x, grad } => {
+                ffi::set_grad(&x.0, grad.as_ref().map(|g| &g.0)).or_fail()?;
+                Ok(Value::None)
+            }
+            Call::SetData { x, data } => {
+                ffi::set_data(&x.0, &data.0).or_fail()?;
+                Ok(Value::None)
+            }
+            Call::RequiresGrad_ { x, flag } => {
+                ffi::requires_grad_(&x.0, flag).or_fail()?;
+                Ok(Value::Tensor(x))
+            }
+            Call::SetRequiresGrad { x, flag } => {
+                ffi::set_requires_grad(&x.0, flag).or_fail()?;
+                Ok(Value::None)
+            }
+            Call::RetainGrad { x } => {
+                ffi::retain_grad(&x.0).or_fail()?;
+                Ok(Value::None)
+            }
+            Call::Detach { x } => t(x.0.f_detach().or_fail()),
+            Call::Detach_ { x } => {
+                ffi::detach_(&x.0).or_fail()?;
+                Ok(Value::Tensor(x))
+            }
+            Call::Backward {
+                root,
+                gradient,
+                retain_graph,
+                create_graph,
+            } => {
+                self.backward(
+                    &root.0,
+                    gradient.as_ref().map(|g| &g.0),
+                    retain_graph,
+                    create_graph,
+                )?;
+                Ok(Value::None)
+            }
+            Call::Item { x } => Ok(match ffi::item(&x.0).or_fail()? {
+                Scalar::Bool(b) => Value::Bool(b),
+                Scalar::Int(i) => Value::Int(i),
+                Scalar::Float(f) => Value::Float(f),
+            }),
+            Call::ToList { x } => Ok(to_list(&read_data(&x.0)?)),
+
+            // ---- grad mode ----
+            Call::SetGradEnabled { enabled } => Ok(Value::Bool(ffi::set_grad_enabled(enabled))),
+            Call::IsGradEnabled => Ok(Value::Bool(ffi::is_grad_enabled())),
+
+            // ---- optim ----
+            Call::SgdNew {
+                params,
+                lr,
+                momentum,
+                dampening,
+                weight_decay,
+                nesterov,
+            } => {
+                let options = ffi::SgdOptions {
+                    lr,
+                    momentum,
+                    dampening,
+                    weight_decay,
+                    nesterov,
+                };
+                Ok(Value::Optimizer(self.sgd_new(params, options)?))
+            }
+            Call::SgdStep { optimizer } => {
+                let opt = self.optimizer(optimizer)?;
+                ffi::sgd_step(&opt.params, &mut opt.bufs, opt.options).or_fail()?;
+                Ok(Value::None)
+            }
+            Call::SgdZeroGrad { optimizer } => {
+                let opt = self.optimizer(optimizer)?;
+                for p in &opt.params {
+                    ffi::set_grad(p, None).or_fail()?;
+                }
+                Ok(Value::None)
+            }
+        }
+    }
+
+    fn observe_inner(&mut self, x: &Tensor) -> R<TensorObs> {
+        let flags = ffi::flags(x).or_fail()?;
+        let grad = match ffi::grad(x, false).or_fail()? {
+            Some(g) => Some(read_data(&g)?),
+            None => None,
+        };
+        Ok(TensorObs {
+            data: read_data(x)?,
+            requires_grad: flags.requires_grad,
+            is_leaf: flags.is_leaf,
+            grad_fn: ffi::grad_fn_name(x).or_fail()?,
+            grad,
+            version: flags.version,
+            retains_grad: flags.retains_grad,
+            is_view: flags.is_view,
+        })
+    }
+}
+
+impl Backend for LibtorchBackend {
+    type Tensor = TorchTensor;
+
+    fn name(&self) -> &'static str {
+        "libtorch"
+    }
+
+    fn version(&self) -> String {
+        format!("libtorch {}", ffi::torch_version())
+    }
+
+    fn call(&mut self, call: Call<TorchTensor>) -> Result<Value<TorchTensor>, Failure> {
+        ffi::install_warning_handler();
+        let r = self.dispatch(call);
+        self.drain_shim_warnings();
+        r
+    }
+
+    fn observe(&mut self, x: &TorchTensor) -> TensorObs {
+        ffi::install_warning_handler();
+        self.drain_shim_warnings();
+        let obs = self.observe_inner(&x.0);
+        // Observation must leave no trace, warnings included.
+        let _ = ffi::take_warnings();
+        obs.unwrap_or_else(|f| {
+            // Reading a live tensor cannot fail for the dtypes the IR creates; if it ever does,
+            // the observation says so instead of panicking.
+            TensorObs {
+                data: TensorData {
+                    shape: vec![],
+                    dtype: DType::F64,
+                    values: vec![],
+                },
+                requires_grad: false,
+                is_leaf: false,
+                grad_fn: Some(format!("<unobservable: {}>", f.message)),
+                grad: None,
+                version: 0,
+                retains_grad: false,
+                is_view: false,
+            }
+        })
+    }
+
+    fn same(&self, a: &TorchTensor, b: &TorchTensor) -> bool {
+        ffi::impl_ptr(&a.0) == ffi::impl_ptr(&b.0)
+    }
+
+    fn graph(&mut self, x: &TorchTensor) -> GraphObs {
+        match ffi::graph(&x.0) {
+            Ok((nodes, edges)) => GraphObs {
+                nodes: nodes
+                    .into_iter()
+                    .map(|n| GraphNode {
+                        name: n.name,
+                        leaf_shape: n.leaf_shape,
+                        // Saved tensors are private to each generated node class.
+                        saved_versions: Vec::new(),
+                    })
+                    .collect(),
+                edges,
+            },
+            Err(_) => GraphObs::default(),
+        }
+    }
+
+    fn take_warnings(&mut self) -> Vec<String> {
+        self.drain_shim_warnings();
+        std::mem::take(&mut self.warnings)
+    }
+}
+
+/// The issue-2 link check: `y = sum(t * t)`, backward, `dy/dt[1] = 2 * t[1] = 4`.
 pub fn smoke() -> f64 {
-    let t = tch::Tensor::from_slice(&[1.0f64, 2.0]).set_requires_grad(true);
-    let y = (&t * &t).sum(tch::Kind::Double);
+    let t = Tensor::from_slice(&[1.0f64, 2.0]).set_requires_grad(true);
+    let y = (&t * &t).sum(Kind::Double);
     y.backward();
     t.grad().double_value(&[1])
 }

@@ -16,6 +16,8 @@
 #include <torch/csrc/autograd/function.h>
 #include <torch/csrc/autograd/functions/accumulate_grad.h>
 #include <torch/csrc/autograd/variable.h>
+#include <torch/headeronly/version.h>
+#include <ATen/ATen.h>
 
 #include <cstdlib>
 #include <cstring>
@@ -415,6 +417,49 @@ char* shim_sgd_step(at::Tensor** params, at::Tensor** bufs, size_t n, double lr,
       p.add_(grad, -lr);
     }
   })
+}
+
+
+// `torch.tensor(data)`: a fresh contiguous leaf (never a view of a temporary), version 0.
+// dtype codes shared with Rust: 0 bool, 1 int64, 2 float32, 3 float64.
+char* shim_from_data(const double* values, const int64_t* shape, size_t ndim, int dtype,
+                     at::Tensor** out) {
+  SHIM_TRY({
+    static const at::ScalarType types[] = {at::kBool, at::kLong, at::kFloat, at::kDouble};
+    if (dtype < 0 || dtype > 3) throw std::invalid_argument("unknown dtype code");
+    std::vector<int64_t> sizes(shape, shape + ndim);
+    at::NoGradGuard no_grad;
+    at::Tensor src = at::from_blob(const_cast<double*>(values), sizes, at::kDouble);
+    *out = boxed(src.to(types[dtype], /*non_blocking=*/false, /*copy=*/true));
+  })
+}
+
+// `x.clone()` (tch binds only clone.out).
+char* shim_clone(const at::Tensor* t, at::Tensor** out) { SHIM_TRY({ *out = boxed(t->clone()); }) }
+
+// `x.clamp(min, max)` / `x.clamp_(min, max)` with optional Python numbers: the
+// clamp(Tensor, Scalar?, Scalar?) overload (ClampBackward1), which tch binds only with both set.
+char* shim_clamp(const at::Tensor* t, int has_min, int min_kind, double min_f, int64_t min_i,
+                 int has_max, int max_kind, double max_f, int64_t max_i, int inplace,
+                 at::Tensor** out) {
+  SHIM_TRY({
+    std::optional<c10::Scalar> lo, hi;
+    if (has_min) lo = make_scalar(min_kind, min_f, min_i);
+    if (has_max) hi = make_scalar(max_kind, max_f, max_i);
+    if (inplace) {
+      at::Tensor self = *t;
+      self.clamp_(lo, hi);
+      *out = nullptr;
+    } else {
+      *out = boxed(t->clamp(lo, hi));
+    }
+  })
+}
+
+// The libtorch this was built against, as "2.13.0".
+char* shim_torch_version() {
+  return dup(std::to_string(TORCH_VERSION_MAJOR) + "." + std::to_string(TORCH_VERSION_MINOR) +
+             "." + std::to_string(TORCH_VERSION_PATCH));
 }
 
 }  // extern "C"

@@ -1,0 +1,650 @@
+//! The one table from libtorch error text to [`ErrorKind`].
+//!
+//! libtorch raises errors only as text. Each entry names where its message is written (file in
+//! the PyTorch 2.13 tree) so that a reworded message can be found again. Entries are tried in
+//! order and the first substring that matches wins, so a more specific pattern sits above a more
+//! general one ("a view of a leaf Variable" above "a leaf Variable"). A message no entry knows is
+//! `Unclassified`: it agrees with nothing and fails loudly until the table learns it.
+
+use crate::error_kind::ErrorKind;
+
+/// `(substring, kind)`, first match wins.
+const TABLE: &[(&str, ErrorKind)] = &[
+    // ---- leaves, views and in-place ops ----
+    // torch/csrc/autograd/VariableTypeUtils.h, check_inplace (view case first).
+    (
+        "a view of a leaf Variable that requires grad is being used in an in-place operation",
+        ErrorKind::ViewOfLeafInplace,
+    ),
+    // torch/csrc/autograd/VariableTypeUtils.h, check_inplace.
+    (
+        "a leaf Variable that requires grad is being used in an in-place operation",
+        ErrorKind::LeafInplace,
+    ),
+    // torch/csrc/autograd/variable.cpp, handle_view_on_rebase (CreationMeta::NO_GRAD_MODE).
+    (
+        "A view was created in no_grad mode and is being modified inplace",
+        ErrorKind::NoGradViewInplace,
+    ),
+    // torch/csrc/autograd/variable.cpp, handle_view_on_rebase (MULTI_OUTPUT_NODE, IN_CUSTOM_FUNCTION,
+    // INFERENCE_MODE): "Output 0 of UnbindBackward0 is a view and is being modified inplace. ..."
+    (
+        "is a view and is being modified inplace",
+        ErrorKind::ViewInplace,
+    ),
+    // torch/csrc/autograd/saved_variable.cpp, SavedVariable::unpack (version mismatch).
+    (
+        "one of the variables needed for gradient computation has been modified by an inplace operation",
+        ErrorKind::ModifiedByInplace,
+    ),
+    // torch/csrc/autograd/VariableTypeManual.cpp, detach_.
+    ("Can't detach views in-place", ErrorKind::DetachViewInplace),
+    // ---- backward ----
+    // torch/csrc/autograd/saved_variable.cpp, ERR_BACKWARD_TWICE.
+    (
+        "Trying to backward through the graph a second time",
+        ErrorKind::BackwardTwice,
+    ),
+    // torch/autograd/__init__.py, _make_grads (both the numel and the real-dtype check).
+    (
+        "grad can be implicitly created only for",
+        ErrorKind::ImplicitGradNonScalar,
+    ),
+    // torch/csrc/autograd/python_engine.cpp and autograd.cpp, run_backward.
+    (
+        "does not require grad and does not have a grad_fn",
+        ErrorKind::NoGradFn,
+    ),
+    // torch/autograd/__init__.py, _make_grads; torch/csrc/autograd/autograd.cpp, _make_grads.
+    ("Mismatch in shape: grad_output", ErrorKind::GradShape),
+    // torch/csrc/autograd/engine.cpp, validate_outputs.
+    (
+        "returned an invalid gradient at index",
+        ErrorKind::GradDtype,
+    ),
+    // torch/autograd/__init__.py, _make_grads (complex/real mix).
+    (
+        "both grad_output and output are required to have the same dtype",
+        ErrorKind::GradDtype,
+    ),
+    // ---- autograd flags ----
+    // python_variable.cpp THPVariable_set_requires_grad ("...floating point and complex dtype..."),
+    // python_variable_methods.cpp THPVariable_requires_grad_ ("...floating point dtype..."),
+    // c10/core/TensorImpl / autograd_meta set_requires_grad ("Only Tensors ...").
+    (
+        "nly Tensors of floating point",
+        ErrorKind::RequiresGradDtype,
+    ),
+    // torch/csrc/autograd/utils/error_messages.h, requires_grad_leaf_error.
+    (
+        "you can only change requires_grad flags of leaf variables",
+        ErrorKind::NonLeafRequiresGrad,
+    ),
+    // torch/csrc/autograd/variable.cpp, VariableHooks::retain_grad.
+    (
+        "can't retain_grad on Tensor that has requires_grad=False",
+        ErrorKind::RetainGradNoGrad,
+    ),
+    // torch/csrc/autograd/python_variable.cpp, THPVariable_set_grad (2.13 texts).
+    ("attempting to assign a gradient", ErrorKind::GradAssign),
+    // torch/csrc/autograd/python_variable.cpp, THPVariable_set_grad.
+    (
+        "can't assign Variable as its own grad",
+        ErrorKind::GradAssign,
+    ),
+    // torch/csrc/autograd/python_variable.cpp, THPVariable_set_grad (texts before 2.9).
+    (
+        "assigned grad has data of a different",
+        ErrorKind::GradAssign,
+    ),
+    // ---- shapes, dims, indices ----
+    // aten/src/ATen/ExpandUtils.cpp, infer_size_impl.
+    ("must match the size of tensor b", ErrorKind::BroadcastShape),
+    // aten/src/ATen/TensorIterator.cpp, compute_shape (in-place output cannot grow).
+    (
+        "doesn't match the broadcast shape",
+        ErrorKind::InplaceBroadcast,
+    ),
+    // aten/src/ATen/native/LinearAlgebra.cpp, addmm_impl / mm meta ("(2x3 and 2x3)").
+    ("shapes cannot be multiplied", ErrorKind::MatmulShape),
+    // aten/src/ATen/native/LinearAlgebra.cpp, bmm meta (common_checks_baddbmm_bmm).
+    (
+        "Expected size for first two dimensions of batch2 tensor",
+        ErrorKind::MatmulShape,
+    ),
+    // aten/src/ATen/native/LinearAlgebra.cpp / Dot.cpp, dot_check (1-D @ 1-D).
+    (
+        "inconsistent tensor size, expected tensor",
+        ErrorKind::MatmulShape,
+    ),
+    // aten/src/ATen/native/Convolution.cpp, check_shape_forward (channel mismatch).
+    ("channels, but got", ErrorKind::MatmulShape),
+    // Legacy THNN/mv texts: "size mismatch, m1: [...]".
+    ("size mismatch", ErrorKind::MatmulShape),
+    // aten/src/ATen/InferSize.h, infer_size_impl.
+    ("is invalid for input of size", ErrorKind::InvalidShape),
+    // aten/src/ATen/InferSize.h, infer_size_impl (two -1 entries).
+    (
+        "only one dimension can be inferred",
+        ErrorKind::InvalidShape,
+    ),
+    // aten/src/ATen/ExpandUtils.cpp, inferExpandGeometry.
+    ("The expanded size of the tensor", ErrorKind::InvalidShape),
+    // aten/src/ATen/native/TensorShape.cpp, cat check_cat_shape_except_dim.
+    (
+        "Sizes of tensors must match except in dimension",
+        ErrorKind::InvalidShape,
+    ),
+    // aten/src/ATen/native/TensorShape.cpp, stack / get_stack_inputs.
+    (
+        "stack expects each tensor to be equal size",
+        ErrorKind::InvalidShape,
+    ),
+    // aten/src/ATen/native/TensorShape.cpp, view_impl.
+    (
+        "view size is not compatible with input tensor's size and stride",
+        ErrorKind::ViewStride,
+    ),
+    // c10/core/WrapDimMinimal.cpp, maybe_wrap_dim_slow.
+    ("Dimension out of range", ErrorKind::DimOutOfRange),
+    // c10/core/WrapDimMinimal.cpp, maybe_wrap_dim_slow (0-dim tensor with a dim argument).
+    ("but tensor has no dimensions", ErrorKind::DimOutOfRange),
+    // aten/src/ATen/TensorIndexing.h, applySelect ("index 5 is out of bounds for dimension 0...").
+    ("is out of bounds for dimension", ErrorKind::IndexOutOfRange),
+    // aten/src/ATen/native/TensorShape.cpp, select ("select(): index 5 out of range for tensor...").
+    (
+        "out of range for tensor of size",
+        ErrorKind::IndexOutOfRange,
+    ),
+    // aten/src/ATen/TensorIndexing.h, applySelect on a 0-dim tensor.
+    (
+        "invalid index of a 0-dim tensor",
+        ErrorKind::IndexOutOfRange,
+    ),
+    // aten/src/ATen/native/TensorShape.cpp, narrow ("start (2) + length (3) exceeds dimension size (3).").
+    ("exceeds dimension size", ErrorKind::IndexOutOfRange),
+    // aten/src/ATen/native/Scalar.cpp, item.
+    (
+        "elements cannot be converted to Scalar",
+        ErrorKind::ItemNumel,
+    ),
+    // ---- argument values ----
+    // c10/core/TensorImpl / empty: "Trying to create tensor with negative dimension -1: [-1]".
+    (
+        "Trying to create tensor with negative dimension",
+        ErrorKind::InvalidArgument,
+    ),
+    // aten/src/ATen/native/RangeFactories.cpp, arange.
+    ("step must be nonzero", ErrorKind::InvalidArgument),
+    // aten/src/ATen/TensorIndexing.h, Slice (Python: PySlice_Unpack).
+    ("slice step cannot be zero", ErrorKind::InvalidArgument),
+    // aten/src/ATen/TensorIndexing.h, applySlice (negative step).
+    ("step must be greater than zero", ErrorKind::InvalidArgument),
+    // aten/src/ATen/native/TensorCompare.cpp, clamp_meta.
+    (
+        "At least one of 'min' or 'max' must not be None",
+        ErrorKind::InvalidArgument,
+    ),
+    // aten/src/ATen/native/Convolution.cpp, check_shape_forward (kernel bigger than input).
+    (
+        "Kernel size can't be greater than actual input size",
+        ErrorKind::InvalidArgument,
+    ),
+    // aten/src/ATen/native/Convolution.cpp, conv2d rank check.
+    (
+        "input to conv2d, but got input of size",
+        ErrorKind::InvalidArgument,
+    ),
+    // aten/src/ATen/native/Convolution.cpp, ConvParams checks ("non-positive stride is not supported", ...).
+    ("is not supported", ErrorKind::InvalidArgument),
+    // aten/src/ATen/native/LinearAlgebra.cpp, mm/bmm rank checks ("self must be a matrix",
+    // "batch1 must be a 3D tensor").
+    ("must be a matrix", ErrorKind::InvalidArgument),
+    ("must be a 3D tensor", ErrorKind::InvalidArgument),
+    // aten/src/ATen/native/LinearAlgebra.cpp, matmul with a 0-dim argument.
+    (
+        "both arguments to matmul need to be at least 1D",
+        ErrorKind::InvalidArgument,
+    ),
+    // aten/src/ATen/native/TensorShape.cpp, permute ("number of dimensions in the tensor input
+    // does not match the length of the desired ordering of dimensions", "repeated dim in permute").
+    (
+        "does not match the length of the desired ordering of dimensions",
+        ErrorKind::InvalidArgument,
+    ),
+    ("repeated dim", ErrorKind::InvalidArgument),
+    // aten/src/ATen/native/TensorShape.cpp, cat / stack with no tensors.
+    (
+        "expected a non-empty list of Tensors",
+        ErrorKind::InvalidArgument,
+    ),
+    (
+        "stack expects a non-empty TensorList",
+        ErrorKind::InvalidArgument,
+    ),
+    // aten/src/ATen/native/TensorShape.cpp, expand with fewer sizes than dims.
+    (
+        "must be greater or equal to the number of dimensions in the tensor",
+        ErrorKind::InvalidArgument,
+    ),
+    // aten/src/ATen/native/BinaryOps / Pow.cpp: "Integers to negative integer powers are not allowed."
+    (
+        "Integers to negative integer powers are not allowed",
+        ErrorKind::InvalidArgument,
+    ),
+    // torch/optim/sgd.py, SGD.__init__.
+    ("Invalid learning rate", ErrorKind::InvalidArgument),
+    ("Invalid momentum value", ErrorKind::InvalidArgument),
+    ("Invalid weight_decay value", ErrorKind::InvalidArgument),
+    (
+        "Nesterov momentum requires a momentum and zero dampening",
+        ErrorKind::InvalidArgument,
+    ),
+    // torch/optim/optimizer.py, Optimizer.__init__ / add_param_group.
+    (
+        "optimizer got an empty parameter list",
+        ErrorKind::InvalidArgument,
+    ),
+    (
+        "can't optimize a non-leaf Tensor",
+        ErrorKind::InvalidArgument,
+    ),
+    // ---- dtypes and devices ----
+    // aten/src/ATen/native/TypeProperties / TensorIterator: in-place result type check.
+    (
+        "can't be cast to the desired output type",
+        ErrorKind::DtypeMismatch,
+    ),
+    // aten/src/ATen/native/LinearAlgebra.cpp / Blas: "expected m1 and m2 to have the same dtype".
+    ("to have the same dtype", ErrorKind::DtypeMismatch),
+    // Many kernels: "expected scalar type Float but found Double".
+    ("expected scalar type", ErrorKind::DtypeMismatch),
+    // aten/src/ATen/native/TensorCompare.cpp, where.
+    (
+        "where expected condition to be a boolean tensor",
+        ErrorKind::DtypeMismatch,
+    ),
+    // aten/src/ATen/native/Loss.cpp and others: "Found dtype Long but expected Float".
+    ("but expected", ErrorKind::DtypeMismatch),
+    // torch/csrc/autograd/variable.cpp, VariableHooks::set_data.
+    ("have incompatible tensor type", ErrorKind::DtypeMismatch),
+    // aten/src/ATen/native/ReduceOps.cpp, mean_dtype_check.
+    ("could not infer output dtype", ErrorKind::DtypeNotSupported),
+    // AT_DISPATCH macros (aten/src/ATen/Dispatch.h): "\"softmax_lastdim_kernel_impl\" not implemented for 'Long'".
+    ("not implemented for", ErrorKind::DtypeNotSupported),
+    // aten/src/ATen/native/TensorIterator / device checks.
+    (
+        "Expected all tensors to be on the same device",
+        ErrorKind::DeviceMismatch,
+    ),
+    // c10/cuda, torch/cuda: no usable CUDA.
+    (
+        "Torch not compiled with CUDA enabled",
+        ErrorKind::DeviceUnavailable,
+    ),
+    ("no CUDA GPUs are available", ErrorKind::DeviceUnavailable),
+    ("Found no NVIDIA driver", ErrorKind::DeviceUnavailable),
+    // torch/csrc/utils/python_arg_parser.cpp: "maximum(): argument 'other' (position 2) must be
+    // Tensor, not int" (a number where only a Tensor is accepted).
+    ("must be Tensor, not", ErrorKind::TypeError),
+];
+
+/// The kind of a libtorch error message; `Unclassified` when no entry matches.
+pub fn classify(message: &str) -> ErrorKind {
+    TABLE
+        .iter()
+        .find(|(pattern, _)| message.contains(pattern))
+        .map_or(ErrorKind::Unclassified, |&(_, kind)| kind)
+}
+
+/// libtorch's text without the C++ backtrace, whichever way the message was built: tch's errors
+/// carry `c10::Error::what()`, which appends "Exception raised from ..." and a frame list.
+pub fn strip_backtrace(message: &str) -> &str {
+    let cut = ["\nException raised from ", "Exception raised from "]
+        .iter()
+        .filter_map(|marker| message.find(marker))
+        .min()
+        .unwrap_or(message.len());
+    message[..cut].trim_end()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every message below was captured from torch 2.13.0 (the Python build of the very
+    /// libtorch this crate links), by running the snippet in the comment.
+    const CAPTURED: &[(&str, ErrorKind)] = &[
+        // x = ones(3, requires_grad=True); x.add_(1)
+        (
+            "a leaf Variable that requires grad is being used in an in-place operation.",
+            ErrorKind::LeafInplace,
+        ),
+        // x[0].add_(1)
+        (
+            "a view of a leaf Variable that requires grad is being used in an in-place operation.",
+            ErrorKind::ViewOfLeafInplace,
+        ),
+        // y = x * 1; with no_grad(): w = y[:2]; w.mul_(2)
+        (
+            "A view was created in no_grad mode and is being modified inplace with grad mode enabled. Given that this use case is ambiguous and error-prone, it is forbidden. You can clarify your code by moving both the view and the inplace either both inside the no_grad block (if you don't want the inplace to be tracked) or both outside (if you want the inplace to be tracked).",
+            ErrorKind::NoGradViewInplace,
+        ),
+        // (x * 1).unbind(0)[0].mul_(2)
+        (
+            "Output 0 of Unbind is a view and is being modified inplace. This view is the output of a function that returns multiple views. Such functions do not allow the output views to be modified inplace. You should replace the inplace operation by an out-of-place one.",
+            ErrorKind::ViewInplace,
+        ),
+        // b = (x * 1).sigmoid(); b.mul_(2); b.sum().backward()
+        (
+            "one of the variables needed for gradient computation has been modified by an inplace operation: [torch.FloatTensor [3]], which is output 0 of Sigmoid, is at version 1; expected version 0 instead. Hint: enable anomaly detection to find the operation that failed to compute its gradient, with torch.autograd.set_detect_anomaly(True, check_nan=False).",
+            ErrorKind::ModifiedByInplace,
+        ),
+        // (x * 1)[:2].detach_()
+        (
+            "Can't detach views in-place. Use detach() instead. If you are using DistributedDataParallel (DDP) for training, and gradient_as_bucket_view is set as True, gradients are views of DDP buckets, and hence detach_() cannot be called on these gradients. To fix this error, please refer to the Optimizer.zero_grad() function in torch/optim/optimizer.py as the solution.",
+            ErrorKind::DetachViewInplace,
+        ),
+        // a = (x * x).sum(); a.backward(); a.backward()
+        (
+            "Trying to backward through the graph a second time (or directly access saved tensors after they have already been freed). Saved intermediate values of the graph are freed when you call .backward() or autograd.grad(). Specify retain_graph=True if you need to backward through the graph a second time or if you need to access saved tensors after calling backward.",
+            ErrorKind::BackwardTwice,
+        ),
+        // (x * 2).backward()
+        (
+            "grad can be implicitly created only for scalar outputs",
+            ErrorKind::ImplicitGradNonScalar,
+        ),
+        // ones(2).sum().backward()
+        (
+            "element 0 of tensors does not require grad and does not have a grad_fn",
+            ErrorKind::NoGradFn,
+        ),
+        // (x * 2).backward(ones(2))
+        (
+            "Mismatch in shape: grad_output[0] has a shape of torch.Size([2]) and output[0] has a shape of torch.Size([3]).",
+            ErrorKind::GradShape,
+        ),
+        // ones(2, dtype=int64).requires_grad_()
+        (
+            "only Tensors of floating point dtype can require gradients",
+            ErrorKind::RequiresGradDtype,
+        ),
+        // a = ones(2, dtype=int64); a.requires_grad = True
+        (
+            "only Tensors of floating point and complex dtype can require gradients",
+            ErrorKind::RequiresGradDtype,
+        ),
+        // a = x * 2; a.requires_grad = True
+        (
+            "you can only change requires_grad flags of leaf variables.",
+            ErrorKind::NonLeafRequiresGrad,
+        ),
+        // a = x * 2; a.requires_grad = False
+        (
+            "you can only change requires_grad flags of leaf variables. If you want to use a computed variable in a subgraph that doesn't require differentiation use var_no_grad = var.detach().",
+            ErrorKind::NonLeafRequiresGrad,
+        ),
+        // ones(2).retain_grad()
+        (
+            "can't retain_grad on Tensor that has requires_grad=False",
+            ErrorKind::RetainGradNoGrad,
+        ),
+        // a = ones(3, requires_grad=True); a.grad = ones(2)
+        (
+            "attempting to assign a gradient of size '[2]' to a tensor of size '[3]'. Please ensure that the gradient and the tensor are the same size",
+            ErrorKind::GradAssign,
+        ),
+        // a.grad = ones(3, dtype=float64)
+        (
+            "attempting to assign a gradient with dtype 'double' to a tensor with grad_dtype 'Float'. The gradient must match the tensor's grad_dtype (defaults to the tensor's dtype). You can set the tensor's grad_dtype attribute with a specific dtype, or None to allow any dtype. Set grad_dtype with caution. Diverging the dtypes of a tensor and its gradient may break downstream systems that assume they match.",
+            ErrorKind::GradAssign,
+        ),
+        // a = ones(3); a.grad = a
+        (
+            "can't assign Variable as its own grad",
+            ErrorKind::GradAssign,
+        ),
+        // ones(3) + ones(4)
+        (
+            "The size of tensor a (3) must match the size of tensor b (4) at non-singleton dimension 0",
+            ErrorKind::BroadcastShape,
+        ),
+        // ones(3).add_(ones(2, 3))
+        (
+            "output with shape [3] doesn't match the broadcast shape [2, 3]",
+            ErrorKind::InplaceBroadcast,
+        ),
+        // ones(2, 3).mm(ones(2, 3))
+        (
+            "mat1 and mat2 shapes cannot be multiplied (2x3 and 2x3)",
+            ErrorKind::MatmulShape,
+        ),
+        // ones(3) @ ones(2)
+        (
+            "inconsistent tensor size, expected tensor [3] and src [2] to have the same number of elements, but got 3 and 2 elements respectively",
+            ErrorKind::MatmulShape,
+        ),
+        // ones(2, 2, 3).bmm(ones(2, 2, 3))
+        (
+            "Expected size for first two dimensions of batch2 tensor to be: [2, 3] but got: [2, 2].",
+            ErrorKind::MatmulShape,
+        ),
+        // conv2d(ones(1, 3, 5, 5), ones(4, 2, 3, 3))
+        (
+            "Given groups=1, weight of size [4, 2, 3, 3], expected input[1, 3, 5, 5] to have 2 channels, but got 3 channels instead",
+            ErrorKind::MatmulShape,
+        ),
+        // conv2d(ones(1, 3, 2, 2), ones(4, 3, 3, 3))
+        (
+            "Calculated padded input size per channel: (2 x 2). Kernel size: (3 x 3). Kernel size can't be greater than actual input size",
+            ErrorKind::InvalidArgument,
+        ),
+        // conv2d(ones(3, 5), ones(4, 3, 3, 3))
+        (
+            "Expected 3D (unbatched) or 4D (batched) input to conv2d, but got input of size: [3, 5]",
+            ErrorKind::InvalidArgument,
+        ),
+        // ones(4).view(3, 3)
+        (
+            "shape '[3, 3]' is invalid for input of size 4",
+            ErrorKind::InvalidShape,
+        ),
+        // ones(4).view(-1, -1)
+        (
+            "only one dimension can be inferred",
+            ErrorKind::InvalidShape,
+        ),
+        // ones(3).expand(2, 4)
+        (
+            "The expanded size of the tensor (4) must match the existing size (3) at non-singleton dimension 1.  Target sizes: [2, 4].  Tensor sizes: [3]",
+            ErrorKind::InvalidShape,
+        ),
+        // cat([ones(2, 3), ones(3, 2)])
+        (
+            "Sizes of tensors must match except in dimension 0. Expected size 3 but got size 2 for tensor number 1 in the list.",
+            ErrorKind::InvalidShape,
+        ),
+        // stack([ones(2), ones(3)])
+        (
+            "stack expects each tensor to be equal size, but got [2] at entry 0 and [3] at entry 1",
+            ErrorKind::InvalidShape,
+        ),
+        // ones(2, 3).t().view(6)
+        (
+            "view size is not compatible with input tensor's size and stride (at least one dimension spans across two contiguous subspaces). Use .reshape(...) instead.",
+            ErrorKind::ViewStride,
+        ),
+        // ones(3).sum(1)
+        (
+            "Dimension out of range (expected to be in range of [-1, 0], but got 1)",
+            ErrorKind::DimOutOfRange,
+        ),
+        // ones(3)[5]
+        (
+            "index 5 is out of bounds for dimension 0 with size 3",
+            ErrorKind::IndexOutOfRange,
+        ),
+        // tensor(1.0)[0]
+        (
+            "invalid index of a 0-dim tensor. Use `tensor.item()` in Python or `tensor.item<T>()` in C++ to convert a 0-dim tensor to a number",
+            ErrorKind::IndexOutOfRange,
+        ),
+        // ones(3).select(0, 5)
+        (
+            "select(): index 5 out of range for tensor of size [3] at dimension 0",
+            ErrorKind::IndexOutOfRange,
+        ),
+        // ones(3).narrow(0, 2, 3)
+        (
+            "start (2) + length (3) exceeds dimension size (3).",
+            ErrorKind::IndexOutOfRange,
+        ),
+        // ones(4).item()
+        (
+            "a Tensor with 4 elements cannot be converted to Scalar",
+            ErrorKind::ItemNumel,
+        ),
+        // ones(-1)
+        (
+            "Trying to create tensor with negative dimension -1: [-1]",
+            ErrorKind::InvalidArgument,
+        ),
+        // arange(0, 1, 0)
+        ("step must be nonzero", ErrorKind::InvalidArgument),
+        // ones(3)[::0]
+        ("slice step cannot be zero", ErrorKind::InvalidArgument),
+        // ones(3)[::-1]
+        ("step must be greater than zero", ErrorKind::InvalidArgument),
+        // ones(3).clamp()
+        (
+            "torch.clamp: At least one of 'min' or 'max' must not be None",
+            ErrorKind::InvalidArgument,
+        ),
+        // ones(3, 2).permute(0)
+        (
+            "permute(sparse_coo): number of dimensions in the tensor input does not match the length of the desired ordering of dimensions i.e. input.dim() = 2 is not equal to len(dims) = 1",
+            ErrorKind::InvalidArgument,
+        ),
+        // cat([])
+        (
+            "torch.cat(): expected a non-empty list of Tensors",
+            ErrorKind::InvalidArgument,
+        ),
+        // ones(3, dtype=int64) ** -1
+        (
+            "Integers to negative integer powers are not allowed.",
+            ErrorKind::InvalidArgument,
+        ),
+        // SGD([x], lr=-1)
+        ("Invalid learning rate: -1", ErrorKind::InvalidArgument),
+        // SGD([x], lr=0.1, momentum=-1)
+        ("Invalid momentum value: -1", ErrorKind::InvalidArgument),
+        // SGD([x], lr=0.1, weight_decay=-1)
+        ("Invalid weight_decay value: -1", ErrorKind::InvalidArgument),
+        // SGD([x], lr=0.1, nesterov=True)
+        (
+            "Nesterov momentum requires a momentum and zero dampening",
+            ErrorKind::InvalidArgument,
+        ),
+        // SGD([], lr=0.1)
+        (
+            "optimizer got an empty parameter list",
+            ErrorKind::InvalidArgument,
+        ),
+        // SGD([x * 2], lr=0.1)
+        (
+            "can't optimize a non-leaf Tensor",
+            ErrorKind::InvalidArgument,
+        ),
+        // ones(3, dtype=int64).add_(1.5)
+        (
+            "result type Float can't be cast to the desired output type Long",
+            ErrorKind::DtypeMismatch,
+        ),
+        // ones(2, 2).mm(ones(2, 2, dtype=float64))
+        (
+            "expected m1 and m2 to have the same dtype, but got: float != double",
+            ErrorKind::DtypeMismatch,
+        ),
+        // where(ones(3), ones(3), 0.0)
+        (
+            "where expected condition to be a boolean tensor, but got a tensor with dtype Float",
+            ErrorKind::DtypeMismatch,
+        ),
+        // ones(2, dtype=int64).mean()
+        (
+            "mean(): could not infer output dtype. Input dtype must be either a floating point or complex dtype. Got: Long",
+            ErrorKind::DtypeNotSupported,
+        ),
+        // ones(2, dtype=int64).softmax(0)
+        (
+            "\"softmax_lastdim_kernel_impl\" not implemented for 'Long'",
+            ErrorKind::DtypeNotSupported,
+        ),
+        // maximum(x, 2)
+        (
+            "maximum(): argument 'other' (position 2) must be Tensor, not int",
+            ErrorKind::TypeError,
+        ),
+    ];
+
+    #[test]
+    fn every_captured_message_has_its_kind() {
+        for (message, kind) in CAPTURED {
+            assert_eq!(classify(message), *kind, "message: {message}");
+        }
+    }
+
+    #[test]
+    fn every_table_entry_is_exercised_or_documented() {
+        // Each pattern either matches a captured message or is a documented variant whose text
+        // could not be produced through this API surface (legacy or CUDA-only messages).
+        let variants = [
+            "returned an invalid gradient at index",
+            "both grad_output and output are required to have the same dtype",
+            "assigned grad has data of a different",
+            "size mismatch",
+            "but tensor has no dimensions",
+            "is not supported",
+            "must be a matrix",
+            "must be a 3D tensor",
+            "both arguments to matmul need to be at least 1D",
+            "repeated dim",
+            "stack expects a non-empty TensorList",
+            "must be greater or equal to the number of dimensions in the tensor",
+            "expected scalar type",
+            "but expected",
+            "have incompatible tensor type",
+            "Expected all tensors to be on the same device",
+            "Torch not compiled with CUDA enabled",
+            "no CUDA GPUs are available",
+            "Found no NVIDIA driver",
+        ];
+        for (pattern, kind) in TABLE {
+            let captured = CAPTURED.iter().any(|(m, _)| m.contains(pattern));
+            assert!(
+                captured || variants.contains(pattern),
+                "pattern {pattern:?} ({kind}) has no captured message"
+            );
+        }
+    }
+
+    #[test]
+    fn unknown_text_is_unclassified() {
+        assert_eq!(
+            classify("something libtorch has never said"),
+            ErrorKind::Unclassified
+        );
+    }
+
+    #[test]
+    fn strips_the_cpp_backtrace() {
+        let raw = "index 5 is out of bounds for dimension 0 with size 3\nException raised from applySelect at /pytorch/aten/src/ATen/TensorIndexing.h:239 (most recent call first):\nframe #0: c10::Error::Error";
+        assert_eq!(
+            strip_backtrace(raw),
+            "index 5 is out of bounds for dimension 0 with size 3"
+        );
+        assert_eq!(strip_backtrace("plain"), "plain");
+    }
+}
