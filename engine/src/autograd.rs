@@ -70,13 +70,19 @@ pub(crate) struct SavedState {
 pub(crate) struct SavedTensor {
     data: Tensor,
     version: u64,
-    /// `(output_nr, node name)` of the tensor when it was saved, for the error message.
-    output_of: Option<(usize, &'static str)>,
+    /// Where the error message finds the tensor's node: its own node for a saved output, or
+    /// the saved input itself (libtorch keeps it and reports its grad_fn at unpack time).
+    origin: Origin,
 }
 
 /// Index of a saved tensor in its node, handed to the backward closure.
 #[derive(Clone, Copy, Debug)]
 pub struct SavedId(usize);
+
+pub(crate) enum Origin {
+    Output(&'static str),
+    Input(Tensor),
+}
 
 impl std::fmt::Debug for Node {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -188,7 +194,12 @@ impl BackwardCtx<'_> {
             return Err(Error::modified(
                 st.data.dtype(),
                 &st.data.shape(),
-                st.output_of.map(|(nr, n)| (nr, message_name(n))),
+                match &st.origin {
+                    Origin::Output(n) => Some((0, message_name(n))),
+                    Origin::Input(t) => t
+                        .grad_fn_unchecked()
+                        .map(|n| (t.output_nr(), message_name(n.name))),
+                },
                 current,
                 st.version,
             ));
@@ -269,19 +280,18 @@ impl Recorder {
     }
     /// Saves an input (or any tensor that is not this node's output).
     pub fn save(&mut self, t: &Tensor) -> SavedId {
-        let output_of = t.grad_fn_unchecked().map(|n| (t.output_nr(), n.name));
-        self.push(t, output_of)
+        self.push(t, Origin::Input(t.clone()))
     }
     /// Saves the op's output (call before `finish`).
     pub fn save_output(&mut self, out: &Tensor) -> SavedId {
         let name = self.name;
-        self.push(out, Some((0, name)))
+        self.push(out, Origin::Output(name))
     }
-    fn push(&mut self, t: &Tensor, output_of: Option<(usize, &'static str)>) -> SavedId {
+    fn push(&mut self, t: &Tensor, origin: Origin) -> SavedId {
         self.saved.push(SavedTensor {
             data: t.alias_for_save(),
             version: t.version(),
-            output_of,
+            origin,
         });
         SavedId(self.saved.len() - 1)
     }

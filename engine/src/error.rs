@@ -51,8 +51,8 @@ pub enum Error {
     InplaceOverlap,
     /// `tensor`: `torch.FloatTensor`; `output_of`: `Some((0, "Mul"))` unless the tensor is a leaf.
     #[error(
-        "one of the variables needed for gradient computation has been modified by an inplace operation: [{tensor_type} {shape}]{}, is at version {current}; expected version {expected} instead. {INPLACE_HINT}",
-        match output_of { Some((nr, node)) => format!(", which is output {nr} of {node}"), None => String::new() }
+        "one of the variables needed for gradient computation has been modified by an inplace operation: [{tensor_type} {shape}]{} is at version {current}; expected version {expected} instead. {INPLACE_HINT}",
+        match output_of { Some((nr, node)) => format!(", which is output {nr} of {node},"), None => String::new() }
     )]
     ModifiedByInplace {
         tensor_type: &'static str,

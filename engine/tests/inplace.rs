@@ -1,0 +1,222 @@
+//! Issue 3, item 12: in-place ops. Expected values are Python torch 2.13.0's.
+
+use engine::{DType, Error, IndexItem, Scalar, Tensor, no_grad};
+
+fn leaf(v: &[f32]) -> Tensor {
+    Tensor::from_vec(v.to_vec(), &[v.len()]).unwrap().with_requires_grad(true).unwrap()
+}
+fn grad(t: &Tensor) -> Vec<f64> {
+    t.grad_quiet().expect("grad").to_vec_f64()
+}
+fn sl(s: Option<i64>, e: Option<i64>) -> IndexItem {
+    IndexItem::Slice { start: s, stop: e, step: 1 }
+}
+
+#[test]
+fn every_inplace_op_bumps_the_version() {
+    let t = Tensor::ones(&[3], DType::F32).unwrap();
+    t.add_(1.0).unwrap();
+    t.sub_(1.0).unwrap();
+    t.mul_(2.0).unwrap();
+    t.div_(2.0).unwrap();
+    t.zero_().unwrap();
+    t.fill_(2.0).unwrap();
+    t.copy_(&Tensor::ones(&[3], DType::F32).unwrap()).unwrap();
+    t.clamp_(Some(Scalar::Int(0)), Some(Scalar::Int(1))).unwrap();
+    assert_eq!(t.version(), 8);
+    t.index_set(&[IndexItem::Int(0)], 5.0).unwrap();
+    assert_eq!(t.version(), 9);
+    assert_eq!(t.to_vec_f64(), vec![5.0, 1.0, 1.0]);
+    // Views share the counter.
+    let v = t.narrow(0, 0, 2).unwrap();
+    v.add_(1.0).unwrap();
+    assert_eq!((t.version(), v.version()), (10, 10));
+    assert_eq!(t.to_vec_f64(), vec![6.0, 2.0, 1.0]);
+}
+
+#[test]
+fn leaf_requiring_grad_cannot_be_modified() {
+    let x = leaf(&[1.0, 2.0]);
+    let e = x.add_(1.0).unwrap_err();
+    assert_eq!(e.to_string(), "a leaf Variable that requires grad is being used in an in-place operation.");
+    assert_eq!(x.version(), 0);
+    let e = x.narrow(0, 0, 1).unwrap().add_(1.0).unwrap_err();
+    assert_eq!(e.to_string(), "a view of a leaf Variable that requires grad is being used in an in-place operation.");
+    assert_eq!(x.index_set(&[IndexItem::Int(0)], 5.0), Err(Error::ViewOfLeafInplace));
+    // `a[:] = 0` on a leaf fails at once (document drift: older torch allowed it).
+    assert_eq!(x.index_set(&[sl(None, None)], 0.0), Err(Error::LeafInplace));
+    // Under no_grad the write is allowed and untracked.
+    {
+        let _g = no_grad();
+        x.add_(1.0).unwrap();
+    }
+    assert_eq!((x.version(), x.is_leaf()), (1, true));
+    assert_eq!(x.to_vec_f64(), vec![2.0, 3.0]);
+}
+
+#[test]
+fn no_grad_view_modified_with_grad_on_fails() {
+    let x = leaf(&[1.0, 2.0]);
+    let a = x.mul(2.0).unwrap();
+    let v = {
+        let _g = no_grad();
+        a.narrow(0, 0, 1).unwrap()
+    };
+    assert!(v.requires_grad() && v.is_leaf());
+    assert_eq!(v.mul_(2.0).unwrap_err(), Error::NoGradViewInplace);
+    let nv = {
+        let _g = no_grad();
+        x.narrow(0, 0, 1).unwrap()
+    };
+    assert!(nv.mul_(2.0).unwrap_err().to_string().starts_with("A view was created in no_grad mode and is being modified inplace with grad mode enabled."));
+}
+
+#[test]
+fn copy_slices_gradient_seed_000() {
+    // b = x*2; b[0] = 1000.0; b.sum().backward() -> x.grad = [0, 2, 2]
+    let x = leaf(&[1.0, 2.0, 3.0]);
+    let b = x.mul(2.0).unwrap();
+    b.index_set(&[IndexItem::Int(0)], 1000.0).unwrap();
+    assert_eq!(b.to_vec_f64(), vec![1000.0, 4.0, 6.0]);
+    assert_eq!(b.version(), 1);
+    b.sum(None, false).unwrap().backward().unwrap();
+    assert_eq!(grad(&x), vec![0.0, 2.0, 2.0]);
+}
+
+#[test]
+fn view_write_with_tensor_operand() {
+    // b = x*2; v = b[1:]; v.mul_(x[1:]); b.sum().backward() -> [2, 8, 12]
+    let x = leaf(&[1.0, 2.0, 3.0]);
+    let b = x.mul(2.0).unwrap();
+    let v = b.index(&[sl(Some(1), None)]).unwrap();
+    v.mul_(&x.index(&[sl(Some(1), None)]).unwrap()).unwrap();
+    b.sum(None, false).unwrap().backward().unwrap();
+    assert_eq!(grad(&x), vec![2.0, 8.0, 12.0]);
+}
+
+#[test]
+fn regenerated_view_grad_fn_carries_gradient() {
+    // b = x*2; v = b[1:]; v.mul_(3); (v*v).sum().backward() -> [0, 144, 216]
+    let x = leaf(&[1.0, 2.0, 3.0]);
+    let b = x.mul(2.0).unwrap();
+    let v = b.index(&[sl(Some(1), None)]).unwrap();
+    v.mul_(3.0).unwrap();
+    v.mul(&v).unwrap().sum(None, false).unwrap().backward().unwrap();
+    assert_eq!(grad(&x), vec![0.0, 144.0, 216.0]);
+}
+
+#[test]
+fn writing_into_a_leaf_that_does_not_require_grad() {
+    // l = zeros(3); l[1:] = w[1:]*2; (l*l).sum().backward() -> w.grad = [0, 16, 24]
+    let l = Tensor::zeros(&[3], DType::F32).unwrap();
+    let w = leaf(&[1.0, 2.0, 3.0]);
+    l.index_set(&[sl(Some(1), None)], w.index(&[sl(Some(1), None)]).unwrap().mul(2.0).unwrap()).unwrap();
+    assert_eq!(l.grad_fn_name().unwrap(), Some("CopySlices"));
+    assert!(l.requires_grad() && !l.is_leaf());
+    l.mul(&l).unwrap().sum(None, false).unwrap().backward().unwrap();
+    assert_eq!(grad(&w), vec![0.0, 16.0, 24.0]);
+    // A plain leaf becomes a non-leaf when an in-place op mixes in a tensor requiring grad.
+    let p = Tensor::ones(&[3], DType::F32).unwrap();
+    p.mul_(&w).unwrap();
+    assert_eq!(p.grad_fn_name().unwrap(), Some("MulBackward0"));
+}
+
+#[test]
+fn inplace_rules_use_values_before_the_write() {
+    // b = x*1; b.mul_(x) -> d(x*x)/dx = 2x; then add_: chain a = x*2; a.add_(1); a.mul_(x) -> [5, 9]
+    let x = leaf(&[1.0, 2.0]);
+    let a = x.mul(2.0).unwrap();
+    a.add_(1.0).unwrap();
+    a.mul_(&x).unwrap();
+    a.sum(None, false).unwrap().backward().unwrap();
+    assert_eq!(grad(&x), vec![5.0, 9.0]);
+    let x = leaf(&[1.0, 2.0, 3.0]);
+    let b = x.mul(1.0).unwrap();
+    b.clamp_(Some(Scalar::Float(1.5)), Some(Scalar::Float(2.5))).unwrap();
+    b.sum(None, false).unwrap().backward().unwrap();
+    assert_eq!(grad(&x), vec![0.0, 1.0, 0.0]);
+    let x = leaf(&[1.0, 2.0, 3.0]);
+    let b = x.mul(1.0).unwrap();
+    b.div_(&x).unwrap();
+    b.sum(None, false).unwrap().backward().unwrap();
+    assert_eq!(grad(&x), vec![0.0, 0.0, 0.0]);
+}
+
+#[test]
+fn modified_saved_tensor_error_has_libtorch_fields() {
+    let x = leaf(&[1.0, 2.0]);
+    let a = x.mul(2.0).unwrap();
+    let b = a.mul(&a).unwrap();
+    a.mul_(1.0).unwrap();
+    let e = b.sum(None, false).unwrap().backward().unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "one of the variables needed for gradient computation has been modified by an inplace operation: [torch.FloatTensor [2]], which is output 0 of Mul, is at version 1; expected version 0 instead. Hint: enable anomaly detection to find the operation that failed to compute its gradient, with torch.autograd.set_detect_anomaly(True, check_nan=False)."
+    );
+    // A saved output (exp saves its result).
+    let b = x.exp().unwrap();
+    b.mul_(2.0).unwrap();
+    let e = b.sum(None, false).unwrap().backward().unwrap_err();
+    assert!(e.to_string().contains("[torch.FloatTensor [2]], which is output 0 of Exp, is at version 1; expected version 0 instead."));
+    // A saved leaf modified under no_grad: no "which is output" part.
+    let xl = leaf(&[1.0, 2.0]);
+    let b = xl.sin().unwrap();
+    {
+        let _g = no_grad();
+        xl.add_(1.0).unwrap();
+    }
+    let e = b.sum(None, false).unwrap().backward().unwrap_err();
+    assert!(e.to_string().contains("modified by an inplace operation: [torch.FloatTensor [2]] is at version 1; expected version 0 instead."));
+    // Through CopySlices.
+    let a = x.mul(2.0).unwrap();
+    let d = a.mul(&a).unwrap();
+    a.narrow(0, 0, 1).unwrap().mul_(2.0).unwrap();
+    let e = d.sum(None, false).unwrap().backward().unwrap_err();
+    assert!(e.to_string().contains("which is output 0 of torch::autograd::CopySlices, is at version 1"));
+}
+
+#[test]
+fn no_error_when_the_formula_does_not_need_the_modified_value() {
+    // sigmoid saves its output, not its input: modifying the input is fine.
+    let x = leaf(&[1.0, 2.0]);
+    let a = x.mul(2.0).unwrap();
+    let b = a.sigmoid().unwrap();
+    a.add_(1.0).unwrap();
+    b.sum(None, false).unwrap().backward().unwrap();
+    // exp saves its result; modifying the leaf input under no_grad is fine too.
+    let xl = leaf(&[1.0, 2.0]);
+    let b = xl.exp().unwrap();
+    {
+        let _g = no_grad();
+        xl.add_(1.0).unwrap();
+    }
+    b.sum(None, false).unwrap().backward().unwrap();
+}
+
+#[test]
+fn inplace_shape_and_dtype_errors() {
+    let t = Tensor::ones(&[2], DType::F32).unwrap();
+    let e = t.add_(&Tensor::ones(&[2, 2], DType::F32).unwrap()).unwrap_err();
+    assert_eq!(e.to_string(), "output with shape [2] doesn't match the broadcast shape [2, 2]");
+    let i = Tensor::ones(&[2], DType::I64).unwrap();
+    let e = i.add_(1.5).unwrap_err();
+    assert_eq!(e.to_string(), "result type Float can't be cast to the desired output type Long");
+    let e = t.copy_(&Tensor::ones(&[3], DType::F32).unwrap()).unwrap_err();
+    assert_eq!(e.to_string(), "The size of tensor a (2) must match the size of tensor b (3) at non-singleton dimension 0");
+    let ex = Tensor::ones(&[2, 1], DType::F32).unwrap().expand(&[2, 3]).unwrap();
+    assert_eq!(ex.add_(1.0).unwrap_err(), Error::InplaceOverlap);
+}
+
+#[test]
+fn data_inplace_is_untracked_seed_001() {
+    // y = sigmoid(x); x.data *= 100; y.sum().backward(): silently uses the new x? No: sigmoid
+    // saved its output, so the gradient is y*(1-y) of the original values.
+    let x = leaf(&[1.0, 2.0]);
+    let y = x.sigmoid().unwrap();
+    x.data().mul_(100.0).unwrap();
+    assert_eq!(x.version(), 0);
+    assert_eq!(x.to_vec_f64(), vec![100.0, 200.0]);
+    y.sum(None, false).unwrap().backward().unwrap();
+    let g = grad(&x);
+    assert!((g[0] - 0.1966).abs() < 1e-4 && (g[1] - 0.1050).abs() < 1e-4);
+}
