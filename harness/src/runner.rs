@@ -1,1 +1,449 @@
-//! (stub)
+//! Runs many cases: discovery, sharding, both backends (or the engine against goldens), known
+//! divergences as strict expected failures, and a [`SuiteResult`] for the reports.
+//!
+//! Cases run in parallel on a rayon pool; each worker builds its own backends. A panic inside a
+//! case is caught and becomes that case's failure, and a malformed case becomes an `Error` result
+//! with its `file:line:col` message; the other cases still run.
+
+use crate::backend::Backend;
+use crate::backend::engine::EngineBackend;
+use crate::backend::libtorch::LibtorchBackend;
+use crate::case::{self, Case};
+use crate::compare::{self, Tol};
+use crate::golden;
+use crate::interp::{self, Options, Probe, Run};
+use crate::known::KnownDivergences;
+use crate::results::{CaseResult, CaseStatus, Divergence, RunMeta, SuiteResult};
+use rayon::prelude::*;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backends {
+    /// The engine against goldens (no libtorch).
+    Engine,
+    /// libtorch alone: its expectations and claims (drift) are checked.
+    Libtorch,
+    Both,
+}
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Files or folders holding cases.
+    pub paths: Vec<PathBuf>,
+    pub backends: Backends,
+    pub filter: Option<String>,
+    /// `(k, n)`: run the k-th (1-based) of n slices.
+    pub shard: Option<(usize, usize)>,
+    /// Report every divergence instead of the first.
+    pub all: bool,
+    /// The repository root: case paths are reported relative to it, and `cases/` under it holds
+    /// the known-divergence file and the goldens.
+    pub root: PathBuf,
+    pub threads: usize,
+}
+
+impl Config {
+    pub fn new(root: &Path) -> Self {
+        Config {
+            paths: vec![root.join("cases")],
+            backends: Backends::Both,
+            filter: None,
+            shard: None,
+            all: false,
+            root: root.to_path_buf(),
+            threads: 2,
+        }
+    }
+}
+
+/// Every case file under `paths`, sorted (see [`case::discover`]); paths that do not exist are
+/// left out here and reported by [`run_suite`].
+pub fn discover(paths: &[PathBuf]) -> Vec<PathBuf> {
+    let existing: Vec<&PathBuf> = paths.iter().filter(|p| p.exists()).collect();
+    case::discover(&existing).unwrap_or_default()
+}
+
+/// The cases this configuration selects: discovery, then `--filter`, then `--shard`.
+pub fn select(cfg: &Config) -> Vec<PathBuf> {
+    let mut files = discover(&cfg.paths);
+    if let Some(f) = &cfg.filter {
+        files.retain(|p| p.to_string_lossy().contains(f.as_str()));
+    }
+    if let Some((k, n)) = cfg.shard {
+        let n = n.max(1);
+        files = files
+            .into_iter()
+            .enumerate()
+            .filter(|(i, _)| i % n == (k.max(1) - 1) % n)
+            .map(|(_, p)| p)
+            .collect();
+    }
+    files
+}
+
+pub fn relative(root: &Path, p: &Path) -> String {
+    p.strip_prefix(root)
+        .unwrap_or(p)
+        .to_string_lossy()
+        .replace('\\', "/")
+}
+
+/// Runs the selected cases and builds the suite result. `progress` is called once per finished
+/// case (from worker threads).
+pub fn run_suite(cfg: &Config, progress: &(dyn Fn(&CaseResult) + Sync)) -> SuiteResult {
+    let started = Instant::now();
+    let files = select(cfg);
+    let known = KnownDivergences::load(&cfg.root.join("cases/known_divergences.yaml"));
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(cfg.threads.max(1))
+        .build();
+    let work = |files: &[PathBuf]| -> Vec<CaseResult> {
+        files
+            .par_iter()
+            .map(|p| {
+                let r = run_file(cfg, &known, p);
+                progress(&r);
+                r
+            })
+            .collect()
+    };
+    let mut cases = match &pool {
+        Ok(pool) => pool.install(|| work(&files)),
+        Err(_) => work(&files),
+    };
+    for p in cfg.paths.iter().filter(|p| !p.exists()) {
+        let rel = relative(&cfg.root, p);
+        cases.push(error_result(&rel, format!("{rel}: no such file or directory")));
+    }
+    if let Err(e) = &known {
+        cases.push(error_result(
+            "cases/known_divergences.yaml",
+            format!("cases/known_divergences.yaml: {e}"),
+        ));
+    }
+    let meta = RunMeta {
+        engine_version: EngineBackend.version(),
+        libtorch_version: (cfg.backends != Backends::Engine).then(libtorch_version),
+        backends: match cfg.backends {
+            Backends::Engine => vec!["engine".into(), "golden".into()],
+            Backends::Libtorch => vec!["libtorch".into()],
+            Backends::Both => vec!["engine".into(), "libtorch".into()],
+        },
+        started: now_rfc3339(),
+        duration_ms: started.elapsed().as_millis() as u64,
+        shard: cfg.shard.map(|(k, n)| format!("{k}/{n}")),
+        notes: Vec::new(),
+    };
+    SuiteResult { meta, cases }
+}
+
+fn libtorch_version() -> String {
+    "libtorch 2.13.0".to_string()
+}
+
+/// Seconds since the epoch as an RFC 3339 UTC timestamp (no calendar crate needed).
+fn now_rfc3339() -> String {
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs()) as i64;
+    let days = secs.div_euclid(86_400);
+    let rem = secs.rem_euclid(86_400);
+    // Howard Hinnant's days-to-civil algorithm.
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + (m <= 2) as i64;
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
+}
+
+fn error_result(path: &str, message: String) -> CaseResult {
+    CaseResult {
+        path: path.to_string(),
+        name: path.to_string(),
+        source: String::new(),
+        tags: Vec::new(),
+        status: CaseStatus::Error,
+        program: String::new(),
+        program_line: 0,
+        statements: 0,
+        observables: 0,
+        divergences: Vec::new(),
+        drift: Vec::new(),
+        claims: Vec::new(),
+        xfail_reason: None,
+        message: Some(message),
+        duration_ms: 0,
+    }
+}
+
+/// One case file, end to end, never panicking.
+pub fn run_file(
+    cfg: &Config,
+    known: &Result<KnownDivergences, crate::known::KnownError>,
+    path: &Path,
+) -> CaseResult {
+    let rel = relative(&cfg.root, path);
+    let started = Instant::now();
+    let case = match case::load(path) {
+        Ok(c) => c,
+        Err(e) => {
+            let mut r = error_result(&rel, e.to_string());
+            r.duration_ms = started.elapsed().as_millis() as u64;
+            return r;
+        }
+    };
+    let result = catch_unwind(AssertUnwindSafe(|| run_loaded(cfg, &rel, &case)));
+    let mut r = match result {
+        Ok(r) => r,
+        Err(p) => {
+            let msg = p
+                .downcast_ref::<String>()
+                .cloned()
+                .or_else(|| p.downcast_ref::<&str>().map(|s| s.to_string()))
+                .unwrap_or_else(|| "a non-string panic".into());
+            let mut r = base_result(&rel, &case);
+            r.status = CaseStatus::Fail;
+            r.message = Some(format!("{rel}: the harness panicked: {msg}"));
+            r
+        }
+    };
+    if let Ok(k) = known {
+        k.apply(&mut r);
+    }
+    r.duration_ms = started.elapsed().as_millis() as u64;
+    r
+}
+
+fn base_result(rel: &str, case: &Case) -> CaseResult {
+    CaseResult {
+        path: rel.to_string(),
+        name: case.name.clone(),
+        source: case.source.clone(),
+        tags: case.tags.clone(),
+        status: CaseStatus::Pass,
+        program: case.program_text.clone(),
+        program_line: case.program_line,
+        statements: 0,
+        observables: 0,
+        divergences: Vec::new(),
+        drift: Vec::new(),
+        claims: Vec::new(),
+        xfail_reason: None,
+        message: None,
+        duration_ms: 0,
+    }
+}
+
+fn run_loaded(cfg: &Config, rel: &str, case: &Case) -> CaseResult {
+    match cfg.backends {
+        Backends::Both => {
+            let mut e = EngineBackend;
+            let mut l = LibtorchBackend::default();
+            judge(rel, case, Some(&mut e), &mut l, cfg.all)
+        }
+        Backends::Libtorch => {
+            let mut l = LibtorchBackend::default();
+            judge::<EngineBackend, _>(rel, case, None, &mut l, cfg.all)
+        }
+        Backends::Engine => {
+            let gpath = golden::path_for(&cfg.root, rel);
+            match golden::read(&gpath) {
+                Ok(g) => {
+                    let mut e = EngineBackend;
+                    judge_against(rel, case, &mut e, &g.run, cfg.all)
+                }
+                Err(err) => {
+                    let mut r = base_result(rel, case);
+                    r.status = CaseStatus::Error;
+                    r.message = Some(format!(
+                        "{}: no usable golden ({err}); run `harness bless` with libtorch",
+                        gpath.display()
+                    ));
+                    r
+                }
+            }
+        }
+    }
+}
+
+/// The interpreter options for a case: one probe per `doc` claim.
+pub fn options_for(case: &Case) -> Options {
+    let probes = case
+        .doc
+        .iter()
+        .map(|c| Probe {
+            line: c.after,
+            expr: if c.expr == "raises" {
+                None
+            } else {
+                crate::program::parser::parse_expr(&c.expr).ok()
+            },
+        })
+        .collect();
+    Options {
+        probes,
+        ..Options::default()
+    }
+}
+
+/// Runs `case` on libtorch (the reference) and, when given, on the engine, and judges it.
+pub fn judge<E: Backend, L: Backend>(
+    rel: &str,
+    case: &Case,
+    engine: Option<&mut E>,
+    libtorch: &mut L,
+    all: bool,
+) -> CaseResult {
+    let opts = options_for(case);
+    let lrun = interp::run(libtorch, &case.program, case.seed, &opts);
+    match engine {
+        Some(e) => {
+            let erun = interp::run(e, &case.program, case.seed, &opts);
+            let mut r = verdict(rel, case, Some(&erun), &lrun, all);
+            if !r.divergences.is_empty() {
+                // Graphs are only recorded where they are shown: rerun both sides capturing the
+                // graphs after the diverging steps.
+                let seqs = diverging_seqs(&erun, &lrun, &r.divergences);
+                if !seqs.is_empty() {
+                    let gopts = Options {
+                        graphs_at: seqs,
+                        ..opts.clone()
+                    };
+                    let erun2 = interp::run(e, &case.program, case.seed, &gopts);
+                    let lrun2 = interp::run(libtorch, &case.program, case.seed, &gopts);
+                    let r2 = verdict(rel, case, Some(&erun2), &lrun2, all);
+                    if r2.divergences.len() == r.divergences.len() {
+                        r = r2;
+                    }
+                }
+            }
+            r
+        }
+        None => verdict(rel, case, None, &lrun, all),
+    }
+}
+
+/// The engine against a golden libtorch run.
+pub fn judge_against<E: Backend>(
+    rel: &str,
+    case: &Case,
+    engine: &mut E,
+    golden: &Run,
+    all: bool,
+) -> CaseResult {
+    let opts = options_for(case);
+    let erun = interp::run(engine, &case.program, case.seed, &opts);
+    verdict(rel, case, Some(&erun), golden, all)
+}
+
+fn diverging_seqs(erun: &Run, lrun: &Run, divs: &[Divergence]) -> Vec<usize> {
+    let mut seqs = Vec::new();
+    for d in divs {
+        if d.variable.is_none() {
+            continue;
+        }
+        // The first step at that line whose observations differ is the one reported.
+        for (e, l) in erun.steps.iter().zip(&lrun.steps) {
+            if l.line == d.line && !l.in_loop && e.vars != l.vars {
+                seqs.push(l.seq);
+                break;
+            }
+        }
+    }
+    seqs.sort_unstable();
+    seqs.dedup();
+    seqs
+}
+
+/// Judges runs: engine vs libtorch (or golden), `# raises:` expectations, and `doc` claims.
+pub fn verdict(
+    rel: &str,
+    case: &Case,
+    engine: Option<&Run>,
+    libtorch: &Run,
+    all: bool,
+) -> CaseResult {
+    let mut r = base_result(rel, case);
+    let tol = Tol::new(case.tolerance.as_ref());
+    let reference = engine.unwrap_or(libtorch);
+    r.statements = reference.steps.len() as u64;
+    let mut divs = Vec::new();
+    let observables = if let Some(e) = engine {
+        let (d, n) = compare::compare_counted(e, libtorch, tol, all);
+        divs.extend(d);
+        n
+    } else {
+        libtorch
+            .steps
+            .iter()
+            .map(|s| 1 + s.vars.len() as u64 * 8)
+            .sum()
+    };
+    if all || divs.is_empty() {
+        divs.extend(compare::check_expectations(engine, libtorch, all));
+    }
+    let (claims, claim_divs) = compare::check_claims(&case.doc, engine, libtorch, tol);
+    if all || divs.is_empty() {
+        divs.extend(claim_divs);
+    }
+    if !all {
+        // The earliest divergence in program order is the one named.
+        divs.sort_by_key(|d| d.line);
+        divs.truncate(1);
+    }
+    let lines: Vec<&str> = case.program_text.lines().collect();
+    let offset = case.program_line.saturating_sub(1);
+    for d in &mut divs {
+        if d.statement.is_empty() && d.line >= 1 {
+            d.statement = lines
+                .get(d.line as usize - 1)
+                .map_or(String::new(), |s| s.trim().to_string());
+        }
+        if d.observable != "doc claim" {
+            d.line += offset;
+        }
+    }
+    r.claims = claims;
+    for c in &mut r.claims {
+        let line = case
+            .doc
+            .iter()
+            .find(|d| d.file_line == c.line)
+            .map_or(0, |d| d.after);
+        if line >= 1 {
+            c.statement = lines
+                .get(line as usize - 1)
+                .map_or(String::new(), |s| s.trim().to_string());
+        }
+    }
+    r.drift = r
+        .claims
+        .iter()
+        .filter(|c| !c.libtorch_agrees)
+        .cloned()
+        .collect();
+    r.observables = observables + r.claims.len() as u64;
+    if !divs.is_empty() {
+        r.status = CaseStatus::Fail;
+    }
+    r.divergences = divs;
+    if libtorch.truncated && r.message.is_none() {
+        r.message = Some(format!(
+            "{rel}: stopped after {} statement executions",
+            libtorch.steps.len()
+        ));
+    }
+    r
+}
