@@ -67,6 +67,8 @@ struct Parser {
 }
 
 type PResult<T> = Result<T, SyntaxError>;
+/// A call's positional and keyword arguments.
+type Args = (Vec<Expr>, Vec<(String, Expr)>);
 
 impl Parser {
     fn peek(&self) -> &Tok {
@@ -653,7 +655,7 @@ impl Parser {
         }
     }
 
-    fn call_args(&mut self) -> PResult<(Vec<Expr>, Vec<(String, Expr)>)> {
+    fn call_args(&mut self) -> PResult<Args> {
         let mut args = Vec::new();
         let mut kwargs: Vec<(String, Expr)> = Vec::new();
         loop {
