@@ -130,7 +130,11 @@ pub fn load_str(path: &Path, text: &str) -> Result<Case, CaseError> {
             format!(
                 "expected a mapping with keys {}, found {}",
                 KEYS.join(", "),
-                show_value(&raw)
+                match raw {
+                    serde_yaml::Value::Sequence(_) => "a list".to_owned(),
+                    serde_yaml::Value::Null => "an empty document".to_owned(),
+                    other => show_value(&other),
+                }
             ),
         ));
     }
@@ -184,15 +188,15 @@ pub fn load_str(path: &Path, text: &str) -> Result<Case, CaseError> {
     let items = doc_item_lines(text);
     let mut doc = Vec::new();
     for (k, item) in env.doc.iter().enumerate() {
-        let item_line = items.get(k).copied().unwrap_or(1);
-        let item_end = items.get(k + 1).copied().unwrap_or(u32::MAX);
+        let (item_line, item_col) = items.get(k).copied().unwrap_or((1, 1));
+        let item_end = items.get(k + 1).map(|i| i.0).unwrap_or(u32::MAX);
         let locate = |key: &str| -> (u32, u32) {
-            find_key_in(text, key, item_line, item_end).unwrap_or((item_line, 1))
+            find_key_in(text, key, item_line, item_end).unwrap_or((item_line, item_col))
         };
         let serde_yaml::Value::Mapping(map) = item else {
             return Err(err(
                 item_line,
-                1,
+                item_col,
                 "expected each 'doc' item to be a mapping with 'after: N' and 'expression: value' pairs"
                     .into(),
             ));
@@ -200,7 +204,7 @@ pub fn load_str(path: &Path, text: &str) -> Result<Case, CaseError> {
         let Some(after_value) = map.get("after") else {
             return Err(err(
                 item_line,
-                1,
+                item_col,
                 "expected 'after: N' (the program line the claim follows) in this 'doc' item"
                     .into(),
             ));
@@ -239,7 +243,7 @@ pub fn load_str(path: &Path, text: &str) -> Result<Case, CaseError> {
             let Some(key) = key.as_str() else {
                 return Err(err(
                     item_line,
-                    1,
+                    item_col,
                     format!(
                         "expected a claim's key to be an expression, found {}",
                         show_value(key)
@@ -290,7 +294,7 @@ pub fn load_str(path: &Path, text: &str) -> Result<Case, CaseError> {
         if claims == 0 {
             return Err(err(
                 item_line,
-                1,
+                item_col,
                 "expected at least one 'expression: value' claim besides 'after'".into(),
             ));
         }
@@ -441,8 +445,8 @@ fn key_position(text: &str, key: &str) -> Option<(u32, u32)> {
     })
 }
 
-/// File lines where the items of the top-level `doc:` list start.
-fn doc_item_lines(text: &str) -> Vec<u32> {
+/// File line and column of the `-` of each item of the top-level `doc:` list.
+fn doc_item_lines(text: &str) -> Vec<(u32, u32)> {
     let lines: Vec<&str> = text.lines().collect();
     let Some(start) = lines.iter().position(|l| l.starts_with("doc:")) else {
         return Vec::new();
@@ -463,9 +467,9 @@ fn doc_item_lines(text: &str) -> Vec<u32> {
             match item_indent {
                 None => {
                     item_indent = Some(indent);
-                    out.push(i as u32 + 1);
+                    out.push((i as u32 + 1, indent as u32 + 1));
                 }
-                Some(ind) if ind == indent => out.push(i as u32 + 1),
+                Some(ind) if ind == indent => out.push((i as u32 + 1, indent as u32 + 1)),
                 _ => {}
             }
         }

@@ -421,7 +421,9 @@ impl<'s> Checker<'s> {
         if let Some(&line) = self.first_assigned.get(n) {
             self.error(
                 span,
-                format!("name '{n}' is used before it is assigned (first assigned on line {line})"),
+                format!(
+                    "name '{n}' is used before it is assigned (first assigned on program line {line})"
+                ),
             );
         } else if called {
             let all = TABLE.functions.iter().map(|f| f.name);
@@ -870,6 +872,10 @@ fn unknown_module(module: &str) -> String {
 
 /// ` (did you mean 'ones'?)` when a candidate is a small edit away.
 pub fn suggest<'a>(name: &str, candidates: impl IntoIterator<Item = &'a str>) -> String {
+    // One- and two-letter names are a small edit away from too much to suggest anything useful.
+    if name.chars().count() < 3 {
+        return String::new();
+    }
     let limit = (name.chars().count() / 3).clamp(1, 3);
     let best = candidates
         .into_iter()
@@ -953,7 +959,7 @@ mod tests {
             ),
             (
                 "y = x + 1\nx = 2\n",
-                "1:5: name 'x' is used before it is assigned (first assigned on line 2)",
+                "1:5: name 'x' is used before it is assigned (first assigned on program line 2)",
             ),
             ("y = z + 1\n", "1:5: unknown name 'z'"),
             ("import numpy as np\n", "1:1: unknown module 'numpy'"),

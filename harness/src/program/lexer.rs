@@ -125,10 +125,7 @@ pub fn tokenize(text: &str) -> Result<Vec<Token>, SyntaxError> {
                     return Err(err(
                         lineno,
                         i + 1,
-                        format!(
-                            "unindent to column {} does not match any outer indentation level",
-                            width + 1
-                        ),
+                        "unindent does not match any outer indentation level",
                     ));
                 }
             }

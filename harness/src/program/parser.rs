@@ -227,12 +227,13 @@ impl Parser {
         {
             if ErrorKind::from_name(&k).is_none() {
                 let names: Vec<&str> = ErrorKind::ALL.iter().map(|k| k.name()).collect();
+                let hint = match super::check::suggest(&k, names.iter().copied()) {
+                    s if s.is_empty() => format!(" (expected one of {})", names.join(", ")),
+                    s => s,
+                };
                 return Err(SyntaxError {
                     span: kind_span,
-                    message: format!(
-                        "unknown error kind '{k}' (expected one of {})",
-                        names.join(", ")
-                    ),
+                    message: format!("unknown error kind '{k}'{hint}"),
                 });
             }
             self.bump();

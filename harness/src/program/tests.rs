@@ -113,7 +113,7 @@ fn errors_name_position_and_expectation() {
         ),
         (
             "if x:\n    y = 1\n  z = 2\n",
-            "3:3: unindent to column 3 does not match any outer indentation level",
+            "3:3: unindent does not match any outer indentation level",
         ),
         ("  x = 1\n", "1:3: unexpected indent"),
         (
