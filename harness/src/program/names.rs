@@ -1125,6 +1125,36 @@ mod tests {
         );
     }
 
+    /// FORMAT.md is the contract case authors read; every name the table knows must be there.
+    #[test]
+    fn format_md_lists_every_name() {
+        let doc = include_str!("../../../cases/FORMAT.md");
+        let words: std::collections::HashSet<&str> = doc
+            .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+            .collect();
+        let t = &*TABLE;
+        let missing: Vec<&str> = t
+            .functions
+            .iter()
+            .map(|f| f.name)
+            .chain(t.tensor_methods.iter().map(|m| m.name))
+            .chain(t.module_methods.iter().map(|m| m.name))
+            .chain(t.optimizer_methods.iter().map(|m| m.name))
+            .chain(t.constants.iter().map(|c| c.name))
+            .chain(TENSOR_ATTRS.iter().map(|(n, _)| *n))
+            .chain(
+                t.functions
+                    .iter()
+                    .flat_map(|f| f.sig.params.iter().map(|p| p.name)),
+            )
+            .filter(|n| !words.contains(n))
+            .collect();
+        assert!(
+            missing.is_empty(),
+            "cases/FORMAT.md does not mention {missing:?}"
+        );
+    }
+
     #[test]
     fn binding_follows_python() {
         let sig = &TABLE.function(None, "sum").unwrap().sig;
