@@ -209,12 +209,12 @@ impl Conv2d {
                 "groups must be a positive integer".into(),
             ));
         }
-        if in_channels % groups != 0 {
+        if !in_channels.is_multiple_of(groups) {
             return Err(Error::InvalidArgument(
                 "in_channels must be divisible by groups".into(),
             ));
         }
-        if out_channels % groups != 0 {
+        if !out_channels.is_multiple_of(groups) {
             return Err(Error::InvalidArgument(
                 "out_channels must be divisible by groups".into(),
             ));

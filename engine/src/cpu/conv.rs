@@ -88,8 +88,8 @@ impl Conv2dGeometry {
     fn validate(&self) -> Result<(usize, usize), KernelError> {
         let bad = |m: String| Err(KernelError::InvalidGeometry(m));
         if self.groups == 0
-            || self.in_channels % self.groups != 0
-            || self.out_channels % self.groups != 0
+            || !self.in_channels.is_multiple_of(self.groups)
+            || !self.out_channels.is_multiple_of(self.groups)
         {
             return bad(format!(
                 "groups {} must divide in_channels {} and out_channels {}",

@@ -155,6 +155,7 @@ fn parallelism(m: usize, n: usize, k: usize) -> Parallelism {
 /// # Safety
 /// `a`, `b`, `c` must point at buffers that contain every element their layouts reach, and
 /// `lc` must be injective.
+#[allow(clippy::too_many_arguments)]
 unsafe fn gemm_raw<T: Float>(
     a: *const T,
     la: &MatLayout,

@@ -737,7 +737,7 @@ impl Tensor {
                 Shape(ws)
             ));
         }
-        if ws[0] % groups != 0 {
+        if !ws[0].is_multiple_of(groups) {
             return inval(format!(
                 "Given groups={groups}, expected weight to be divisible by {groups} at dimension 0, but got weight of size [{}] instead",
                 Shape(ws)
