@@ -8,9 +8,9 @@
 //! (`sum_to` over broadcast dims, cast to the input's dtype), as libtorch's `validate_outputs`
 //! does, so rules may return broadcast-shaped gradients.
 
+use crate::DType;
 use crate::error::{Error, Result};
 use crate::tensor::{Tensor, TensorImpl};
-use crate::DType;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, Weak};
 

@@ -70,7 +70,9 @@ impl Tensor {
                     return Err(Error::ImplicitGradNonScalar);
                 }
                 if requires && !self.dtype().is_float() {
-                    return Err(Error::ImplicitGradDtype(crate::error::DTypeName(self.dtype())));
+                    return Err(Error::ImplicitGradDtype(crate::error::DTypeName(
+                        self.dtype(),
+                    )));
                 }
                 None
             }

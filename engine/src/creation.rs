@@ -105,7 +105,12 @@ impl Tensor {
         Self::random(shape, dtype, "normal_kernel_cpu", || g.normal())
     }
 
-    fn random(shape: &[usize], dtype: DType, op: &'static str, mut f: impl FnMut() -> f64) -> Result<Tensor> {
+    fn random(
+        shape: &[usize],
+        dtype: DType,
+        op: &'static str,
+        mut f: impl FnMut() -> f64,
+    ) -> Result<Tensor> {
         if !dtype.is_float() {
             return Err(Error::DtypeNotSupported {
                 op,

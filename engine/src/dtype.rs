@@ -147,10 +147,18 @@ pub(crate) fn promote_with_scalar(t: DType, s: Scalar) -> DType {
 pub(crate) fn promote_tensors(a: DType, a_dims: usize, b: DType, b_dims: usize) -> DType {
     match (a_dims == 0, b_dims == 0) {
         (false, true) => {
-            if b.category() > a.category() { b } else { a }
+            if b.category() > a.category() {
+                b
+            } else {
+                a
+            }
         }
         (true, false) => {
-            if a.category() > b.category() { a } else { b }
+            if a.category() > b.category() {
+                a
+            } else {
+                b
+            }
         }
         _ => DType::promote(a, b),
     }
@@ -191,7 +199,14 @@ macro_rules! elem {
 elem!(f32, F32, 0.0, 1.0, |x: f32| x as f64, |v: f64| v as f32);
 elem!(f64, F64, 0.0, 1.0, |x: f64| x, |v: f64| v);
 elem!(i64, I64, 0, 1, |x: i64| x as f64, |v: f64| v as i64);
-elem!(bool, Bool, false, true, |x: bool| x as i64 as f64, |v: f64| v != 0.0);
+elem!(
+    bool,
+    Bool,
+    false,
+    true,
+    |x: bool| x as i64 as f64,
+    |v: f64| v != 0.0
+);
 
 /// Float element types, for the math kernels.
 pub trait FloatElem: Elem + num_traits::Float {}

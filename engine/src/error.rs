@@ -78,7 +78,9 @@ pub enum Error {
     #[error("element {0} of tensors does not require grad and does not have a grad_fn")]
     NoGradFn(usize),
     /// The C++ engine's check on a gradient handed to `backward(gradient)`.
-    #[error("invalid gradient at index {index} - got {got} but expected shape compatible with {expected}")]
+    #[error(
+        "invalid gradient at index {index} - got {got} but expected shape compatible with {expected}"
+    )]
     GradShape {
         index: usize,
         got: Shape,
@@ -107,10 +109,15 @@ pub enum Error {
     #[error(
         "attempting to assign a gradient with dtype '{got}' to a tensor with grad_dtype '{expected}'. The gradient must match the tensor's grad_dtype (defaults to the tensor's dtype). You can set the tensor's grad_dtype attribute with a specific dtype, or None to allow any dtype. Set grad_dtype with caution. Diverging the dtypes of a tensor and its gradient may break downstream systems that assume they match."
     )]
-    GradAssignDtype { got: &'static str, expected: &'static str },
+    GradAssignDtype {
+        got: &'static str,
+        expected: &'static str,
+    },
 
     // ---- shapes, dims, indices ----
-    #[error("The size of tensor a ({a}) must match the size of tensor b ({b}) at non-singleton dimension {dim}")]
+    #[error(
+        "The size of tensor a ({a}) must match the size of tensor b ({b}) at non-singleton dimension {dim}"
+    )]
     BroadcastShape { a: usize, b: usize, dim: usize },
     #[error("output with shape {output} doesn't match the broadcast shape {broadcast}")]
     InplaceBroadcast { output: Shape, broadcast: Shape },
@@ -129,7 +136,11 @@ pub enum Error {
     #[error("select(): index {index} out of range for tensor of size {shape} at dimension {dim}")]
     SelectOutOfRange { index: i64, shape: Shape, dim: i64 },
     #[error("start ({start}) + length ({length}) exceeds dimension size ({size}).")]
-    NarrowOutOfRange { start: i64, length: i64, size: usize },
+    NarrowOutOfRange {
+        start: i64,
+        length: i64,
+        size: usize,
+    },
     #[error(
         "The expanded size of the tensor ({target}) must match the existing size ({existing}) at non-singleton dimension {dim}.  Target sizes: {target_sizes}.  Tensor sizes: {sizes}"
     )]
@@ -149,15 +160,23 @@ pub enum Error {
         got: usize,
         index: usize,
     },
-    #[error("stack expects each tensor to be equal size, but got {first} at entry 0 and {other} at entry {index}")]
-    StackShape { first: Shape, other: Shape, index: usize },
+    #[error(
+        "stack expects each tensor to be equal size, but got {first} at entry 0 and {other} at entry {index}"
+    )]
+    StackShape {
+        first: Shape,
+        other: Shape,
+        index: usize,
+    },
     #[error("{op}(): expected a non-empty list of Tensors")]
     EmptyList { op: &'static str },
     #[error("zero-dimensional tensor (at position {index}) cannot be concatenated")]
     CatZeroDim { index: usize },
     #[error("a Tensor with {0} elements cannot be converted to Scalar")]
     ItemNumel(usize),
-    #[error("{op}(): Expected reduction dim to be specified for input.numel() == 0. Specify the reduction dim with the 'dim' argument.")]
+    #[error(
+        "{op}(): Expected reduction dim to be specified for input.numel() == 0. Specify the reduction dim with the 'dim' argument."
+    )]
     EmptyReduction { op: &'static str },
     /// Bad argument values (negative sizes, zero steps, duplicate dims, ...): libtorch's text.
     #[error("{0}")]
@@ -167,9 +186,15 @@ pub enum Error {
 
     // ---- dtypes ----
     #[error("result type {result} can't be cast to the desired output type {output}")]
-    CastInplace { result: &'static str, output: &'static str },
+    CastInplace {
+        result: &'static str,
+        output: &'static str,
+    },
     #[error("\"{op}\" not implemented for '{dtype}'")]
-    DtypeNotSupported { op: &'static str, dtype: &'static str },
+    DtypeNotSupported {
+        op: &'static str,
+        dtype: &'static str,
+    },
     #[error("{0}")]
     DtypeMismatch(String),
     #[error("Integers to negative integer powers are not allowed.")]
@@ -182,12 +207,19 @@ pub enum Error {
     NumpyRequiresGrad(String),
 
     // ---- devices ----
-    #[error("no CUDA support compiled in: {0} was requested but the engine was built without the `cuda` feature")]
+    #[error(
+        "no CUDA support compiled in: {0} was requested but the engine was built without the `cuda` feature"
+    )]
     NoCuda(crate::Device),
-    #[error("Expected all tensors to be on the same device, but found at least two devices, {0} and {1}!")]
+    #[error(
+        "Expected all tensors to be on the same device, but found at least two devices, {0} and {1}!"
+    )]
     DeviceMismatch(crate::Device, crate::Device),
     #[error("{op} is not supported on {device}")]
-    DeviceUnsupported { op: &'static str, device: crate::Device },
+    DeviceUnsupported {
+        op: &'static str,
+        device: crate::Device,
+    },
     #[error("CUDA error: {0}")]
     Cuda(String),
 }

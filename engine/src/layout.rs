@@ -31,7 +31,11 @@ pub fn wrap_dim(dim: i64, ndim: usize) -> Result<usize> {
             max: n - 1,
         });
     }
-    Ok(if dim < 0 { (dim + n) as usize } else { dim as usize })
+    Ok(if dim < 0 {
+        (dim + n) as usize
+    } else {
+        dim as usize
+    })
 }
 
 impl Layout {
@@ -123,7 +127,11 @@ impl Layout {
         let mut s = vec![0isize; shape.len()];
         for i in 0..self.shape.len() {
             if self.shape[i] != 1 || shape[i + pad] == 1 {
-                s[i + pad] = if self.shape[i] == 1 { 0 } else { self.strides[i] };
+                s[i + pad] = if self.shape[i] == 1 {
+                    0
+                } else {
+                    self.strides[i]
+                };
             }
         }
         s
@@ -135,14 +143,26 @@ pub fn broadcast_shapes(a: &[usize], b: &[usize]) -> Result<Vec<usize>> {
     let n = a.len().max(b.len());
     let mut out = vec![0usize; n];
     for i in 0..n {
-        let da = if i + a.len() >= n { a[i + a.len() - n] } else { 1 };
-        let db = if i + b.len() >= n { b[i + b.len() - n] } else { 1 };
+        let da = if i + a.len() >= n {
+            a[i + a.len() - n]
+        } else {
+            1
+        };
+        let db = if i + b.len() >= n {
+            b[i + b.len() - n]
+        } else {
+            1
+        };
         out[i] = if da == db || db == 1 {
             da
         } else if da == 1 {
             db
         } else {
-            return Err(Error::BroadcastShape { a: da, b: db, dim: i });
+            return Err(Error::BroadcastShape {
+                a: da,
+                b: db,
+                dim: i,
+            });
         };
     }
     Ok(out)
@@ -216,7 +236,10 @@ mod tests {
             offset: 0,
         };
         assert_eq!(l.view_strides(&[6]), None);
-        assert_eq!(Layout::contiguous(&[2, 3]).view_strides(&[3, 2]), Some(vec![2, 1]));
+        assert_eq!(
+            Layout::contiguous(&[2, 3]).view_strides(&[3, 2]),
+            Some(vec![2, 1])
+        );
     }
 
     #[test]

@@ -309,8 +309,10 @@ impl Tensor {
             ));
         }
         let v = self.contiguous_vec::<T>()?;
-        Ok(ndarray::ArrayD::from_shape_vec(ndarray::IxDyn(&self.shape()), v)
-            .expect("shape matches numel"))
+        Ok(
+            ndarray::ArrayD::from_shape_vec(ndarray::IxDyn(&self.shape()), v)
+                .expect("shape matches numel"),
+        )
     }
 
     /// A new leaf tensor with a copy of the array's elements.
@@ -355,14 +357,18 @@ impl Tensor {
                 shape: base_layout.shape.clone(),
                 dtype: view.base.dtype(),
             };
-            let node = crate::autograd::Recorder::with_edges("AsStridedBackward0", vec![base_edge], vec![meta])
-                .into_node(move |_, g| {
-                    Ok(vec![Some(crate::ops::index::scatter_into_base(
-                        &g,
-                        &base_layout,
-                        &view_layout,
-                    )?)])
-                });
+            let node = crate::autograd::Recorder::with_edges(
+                "AsStridedBackward0",
+                vec![base_edge],
+                vec![meta],
+            )
+            .into_node(move |_, g| {
+                Ok(vec![Some(crate::ops::index::scatter_into_base(
+                    &g,
+                    &base_layout,
+                    &view_layout,
+                )?)])
+            });
             if let Some(old) = &m.grad_fn
                 && m.retains_grad
             {
@@ -378,7 +384,8 @@ impl Tensor {
 
     /// `grad_fn` without view regeneration (never fails); for display and graph walks.
     pub fn grad_fn_unchecked(&self) -> Option<Arc<Node>> {
-        self.grad_fn().unwrap_or_else(|_| self.0.meta.lock().unwrap().grad_fn.clone())
+        self.grad_fn()
+            .unwrap_or_else(|_| self.0.meta.lock().unwrap().grad_fn.clone())
     }
 
     /// The node's name, as libtorch prints it (`MulBackward0`), or `None` for leaves.
@@ -405,7 +412,13 @@ impl Tensor {
 
     /// `._base`
     pub fn base(&self) -> Option<Tensor> {
-        self.0.meta.lock().unwrap().view.as_ref().map(|v| v.base.clone())
+        self.0
+            .meta
+            .lock()
+            .unwrap()
+            .view
+            .as_ref()
+            .map(|v| v.base.clone())
     }
 
     pub(crate) fn view_info(&self) -> Option<ViewInfo> {

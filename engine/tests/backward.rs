@@ -4,7 +4,10 @@
 use engine::{DType, Error, Tensor};
 
 fn leaf(v: &[f32], shape: &[usize]) -> Tensor {
-    Tensor::from_vec(v.to_vec(), shape).unwrap().with_requires_grad(true).unwrap()
+    Tensor::from_vec(v.to_vec(), shape)
+        .unwrap()
+        .with_requires_grad(true)
+        .unwrap()
 }
 
 fn grad(t: &Tensor) -> Vec<f64> {
@@ -16,7 +19,13 @@ fn scalar_root_gets_implicit_one() {
     // seed 001: x = ones(2,2); y = x + 2; out = (y*y*3).mean() -> x.grad = 4.5
     let x = leaf(&[1.0; 4], &[2, 2]);
     let y = x.add(2.0).unwrap();
-    let out = y.mul(&y).unwrap().mul(3.0).unwrap().mean(None, false).unwrap();
+    let out = y
+        .mul(&y)
+        .unwrap()
+        .mul(3.0)
+        .unwrap()
+        .mean(None, false)
+        .unwrap();
     assert!(x.grad_quiet().is_none(), ".grad is None before backward");
     out.backward().unwrap();
     assert_eq!(grad(&x), vec![4.5; 4]);
@@ -45,7 +54,10 @@ fn gradient_shape_and_dtype_checks() {
     let y = x.mul(2.0).unwrap();
     let bad = Tensor::ones(&[3], DType::F32).unwrap();
     let e = y.backward_with(Some(&bad), Some(true), false).unwrap_err();
-    assert_eq!(e.to_string(), "invalid gradient at index 0 - got [3] but expected shape compatible with [2]");
+    assert_eq!(
+        e.to_string(),
+        "invalid gradient at index 0 - got [3] but expected shape compatible with [2]"
+    );
     // libtorch's engine casts a gradient of another dtype to the root's dtype.
     let g64 = Tensor::ones(&[2], DType::F64).unwrap();
     y.backward_with(Some(&g64), None, false).unwrap();
@@ -55,9 +67,15 @@ fn gradient_shape_and_dtype_checks() {
 
 #[test]
 fn root_without_grad_fails() {
-    let t = Tensor::ones(&[2], DType::F32).unwrap().sum(None, false).unwrap();
+    let t = Tensor::ones(&[2], DType::F32)
+        .unwrap()
+        .sum(None, false)
+        .unwrap();
     let e = t.backward().unwrap_err();
-    assert_eq!(e.to_string(), "element 0 of tensors does not require grad and does not have a grad_fn");
+    assert_eq!(
+        e.to_string(),
+        "element 0 of tensors does not require grad and does not have a grad_fn"
+    );
     // A non-scalar root that does not require grad reports the same error first.
     let t = Tensor::ones(&[2], DType::F32).unwrap();
     assert_eq!(t.backward(), Err(Error::NoGradFn(0)));
@@ -67,7 +85,10 @@ fn root_without_grad_fails() {
 fn create_graph_is_a_typed_error() {
     let x = leaf(&[1.0], &[1]);
     let y = x.mul(&x).unwrap().sum(None, false).unwrap();
-    assert_eq!(y.backward_with(None, None, true), Err(Error::CreateGraphUnsupported));
+    assert_eq!(
+        y.backward_with(None, None, true),
+        Err(Error::CreateGraphUnsupported)
+    );
 }
 
 #[test]
@@ -105,10 +126,20 @@ fn retain_graph_accumulates() {
 #[test]
 fn accumulation_keeps_grad_identity_and_bumps_its_version() {
     let x = leaf(&[1.0, 1.0], &[2]);
-    x.mul(2.0).unwrap().sum(None, false).unwrap().backward().unwrap();
+    x.mul(2.0)
+        .unwrap()
+        .sum(None, false)
+        .unwrap()
+        .backward()
+        .unwrap();
     let g = x.grad_quiet().unwrap();
     assert_eq!(g.version(), 0);
-    x.mul(3.0).unwrap().sum(None, false).unwrap().backward().unwrap();
+    x.mul(3.0)
+        .unwrap()
+        .sum(None, false)
+        .unwrap()
+        .backward()
+        .unwrap();
     assert!(x.grad_quiet().unwrap().same(&g));
     assert_eq!(g.to_vec_f64(), vec![5.0, 5.0]);
     assert_eq!(g.version(), 1);
@@ -117,23 +148,47 @@ fn accumulation_keeps_grad_identity_and_bumps_its_version() {
 #[test]
 fn zeroing_grads() {
     let x = leaf(&[1.0, 1.0], &[2]);
-    x.mul(2.0).unwrap().sum(None, false).unwrap().backward().unwrap();
+    x.mul(2.0)
+        .unwrap()
+        .sum(None, false)
+        .unwrap()
+        .backward()
+        .unwrap();
     x.grad_quiet().unwrap().zero_().unwrap();
-    x.mul(2.0).unwrap().sum(None, false).unwrap().backward().unwrap();
+    x.mul(2.0)
+        .unwrap()
+        .sum(None, false)
+        .unwrap()
+        .backward()
+        .unwrap();
     assert_eq!(grad(&x), vec![2.0, 2.0]);
     x.set_grad(None).unwrap();
     assert!(x.grad_quiet().is_none());
-    x.mul(3.0).unwrap().sum(None, false).unwrap().backward().unwrap();
+    x.mul(3.0)
+        .unwrap()
+        .sum(None, false)
+        .unwrap()
+        .backward()
+        .unwrap();
     assert_eq!(grad(&x), vec![3.0, 3.0]);
 }
 
 #[test]
 fn set_grad_checks() {
     let x = leaf(&[1.0, 1.0], &[2]);
-    let e = x.set_grad(Some(Tensor::ones(&[3], DType::F32).unwrap())).unwrap_err();
-    assert_eq!(e.to_string(), "attempting to assign a gradient of size '[3]' to a tensor of size '[2]'. Please ensure that the gradient and the tensor are the same size");
-    let e = x.set_grad(Some(Tensor::ones(&[2], DType::F64).unwrap())).unwrap_err();
-    assert!(e.to_string().starts_with("attempting to assign a gradient with dtype 'double' to a tensor with grad_dtype 'Float'."));
+    let e = x
+        .set_grad(Some(Tensor::ones(&[3], DType::F32).unwrap()))
+        .unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "attempting to assign a gradient of size '[3]' to a tensor of size '[2]'. Please ensure that the gradient and the tensor are the same size"
+    );
+    let e = x
+        .set_grad(Some(Tensor::ones(&[2], DType::F64).unwrap()))
+        .unwrap_err();
+    assert!(e.to_string().starts_with(
+        "attempting to assign a gradient with dtype 'double' to a tensor with grad_dtype 'Float'."
+    ));
 }
 
 #[test]
@@ -145,7 +200,9 @@ fn non_leaf_grad_is_none_and_warns() {
     assert!(y.grad().is_none());
     let w = engine::take_warnings();
     assert_eq!(w.len(), 1);
-    assert!(w[0].starts_with("The .grad attribute of a Tensor that is not a leaf Tensor is being accessed."));
+    assert!(w[0].starts_with(
+        "The .grad attribute of a Tensor that is not a leaf Tensor is being accessed."
+    ));
     // Leaves do not warn.
     assert!(x.grad().is_some());
     assert!(engine::take_warnings().is_empty());
@@ -176,14 +233,26 @@ fn retain_grad_populates_non_leaf_grad_out_of_place() {
 #[test]
 fn retain_grad_without_requires_grad_fails() {
     let t = Tensor::ones(&[2], DType::F32).unwrap();
-    assert_eq!(t.retain_grad().unwrap_err().to_string(), "can't retain_grad on Tensor that has requires_grad=False");
+    assert_eq!(
+        t.retain_grad().unwrap_err().to_string(),
+        "can't retain_grad on Tensor that has requires_grad=False"
+    );
 }
 
 #[test]
 fn diamond_graph_sums_both_paths() {
     // y = x*x + exp(x) at x = 0.5: dy/dx = 2x + e^x
-    let x = Tensor::from_vec(vec![0.5f64], &[1]).unwrap().with_requires_grad(true).unwrap();
-    let y = x.mul(&x).unwrap().add(&x.exp().unwrap()).unwrap().sum(None, false).unwrap();
+    let x = Tensor::from_vec(vec![0.5f64], &[1])
+        .unwrap()
+        .with_requires_grad(true)
+        .unwrap();
+    let y = x
+        .mul(&x)
+        .unwrap()
+        .add(x.exp().unwrap())
+        .unwrap()
+        .sum(None, false)
+        .unwrap();
     y.backward().unwrap();
     assert!((grad(&x)[0] - (1.0 + 0.5f64.exp())).abs() < 1e-12);
 }

@@ -5,7 +5,10 @@ use engine::ops::elementwise::Operand;
 use engine::{DType, IndexItem, Scalar, Tensor};
 
 fn x() -> Tensor {
-    Tensor::ones(&[2, 3], DType::F32).unwrap().with_requires_grad(true).unwrap()
+    Tensor::ones(&[2, 3], DType::F32)
+        .unwrap()
+        .with_requires_grad(true)
+        .unwrap()
 }
 
 fn name(t: engine::Result<Tensor>) -> &'static str {
@@ -24,7 +27,10 @@ fn arithmetic_names() {
     assert_eq!(name(x.pow(&x)), "PowBackward1");
     assert_eq!(name(x.pow_scalar_base(2.0)), "PowBackward2");
     assert_eq!(name(x.neg()), "NegBackward0");
-    assert_eq!(name(x.clamp(Some(Scalar::Int(0)), Some(Scalar::Int(1)))), "ClampBackward1");
+    assert_eq!(
+        name(x.clamp(Some(Scalar::Int(0)), Some(Scalar::Int(1)))),
+        "ClampBackward1"
+    );
     assert_eq!(name(x.clamp(Some(Scalar::Int(0)), None)), "ClampBackward1");
     assert_eq!(name(x.relu()), "ReluBackward0");
     assert_eq!(name(x.maximum(&x.mul(2.0).unwrap())), "MaximumBackward0");
@@ -61,23 +67,44 @@ fn view_and_copy_names() {
     assert_eq!(name(x.view(&[6])), "ViewBackward0");
     assert_eq!(name(x.reshape(&[6])), "ViewBackward0");
     assert_eq!(name(x.t().unwrap().reshape(&[6])), "UnsafeViewBackward0");
-    assert_eq!(name(x.view(&[1, 6]).unwrap().squeeze(None)), "SqueezeBackward0");
-    assert_eq!(name(x.view(&[1, 6]).unwrap().squeeze(Some(0))), "SqueezeBackward1");
+    assert_eq!(
+        name(x.view(&[1, 6]).unwrap().squeeze(None)),
+        "SqueezeBackward0"
+    );
+    assert_eq!(
+        name(x.view(&[1, 6]).unwrap().squeeze(Some(0))),
+        "SqueezeBackward1"
+    );
     assert_eq!(name(x.unsqueeze(0)), "UnsqueezeBackward0");
     assert_eq!(name(x.flatten(0, -1)), "ViewBackward0");
     assert_eq!(name(x.t()), "TBackward0");
     assert_eq!(name(x.transpose(0, 1)), "TransposeBackward0");
     assert_eq!(name(x.permute(&[1, 0])), "PermuteBackward0");
-    assert_eq!(name(x.narrow(0, 0, 1).unwrap().expand(&[4, 3])), "ExpandBackward0");
+    assert_eq!(
+        name(x.narrow(0, 0, 1).unwrap().expand(&[4, 3])),
+        "ExpandBackward0"
+    );
     assert_eq!(name(x.narrow(1, 0, 2)), "SliceBackward0");
     assert_eq!(name(x.select(0, 1)), "SelectBackward0");
     assert_eq!(name(x.t().unwrap().contiguous()), "CloneBackward0");
     assert_eq!(name(x.clone_tensor()), "CloneBackward0");
-    assert_eq!(name(Tensor::cat(&[x.clone(), x.clone()], 0)), "CatBackward0");
-    assert_eq!(name(Tensor::stack(&[x.clone(), x.clone()], 0)), "StackBackward0");
+    assert_eq!(
+        name(Tensor::cat(&[x.clone(), x.clone()], 0)),
+        "CatBackward0"
+    );
+    assert_eq!(
+        name(Tensor::stack(&[x.clone(), x.clone()], 0)),
+        "StackBackward0"
+    );
     let c = x.gt(0.0).unwrap();
-    assert_eq!(name(c.where_(&Operand::from(&x), &Operand::from(&x.mul(2.0).unwrap()))), "WhereBackward0");
-    assert_eq!(name(c.where_(&Operand::from(&x), &Operand::from(0.0))), "WhereBackward0");
+    assert_eq!(
+        name(c.where_(&Operand::from(&x), &Operand::from(&x.mul(2.0).unwrap()))),
+        "WhereBackward0"
+    );
+    assert_eq!(
+        name(c.where_(&Operand::from(&x), &Operand::from(0.0))),
+        "WhereBackward0"
+    );
     assert_eq!(name(x.to_dtype(DType::F64)), "ToCopyBackward0");
     // `x.float()` on a float tensor is the tensor itself: a leaf.
     assert_eq!(name(x.to_dtype(DType::F32)), "None");
@@ -87,15 +114,28 @@ fn view_and_copy_names() {
 #[test]
 fn indexing_names() {
     let x = x();
-    let sl = |s: Option<i64>, e: Option<i64>, st: i64| IndexItem::Slice { start: s, stop: e, step: st };
+    let sl = |s: Option<i64>, e: Option<i64>, st: i64| IndexItem::Slice {
+        start: s,
+        stop: e,
+        step: st,
+    };
     assert_eq!(name(x.index(&[IndexItem::Int(0)])), "SelectBackward0");
     assert_eq!(name(x.index(&[sl(Some(0), Some(1), 1)])), "SliceBackward0");
-    assert_eq!(name(x.index(&[sl(None, None, 1), IndexItem::Int(0)])), "SelectBackward0");
+    assert_eq!(
+        name(x.index(&[sl(None, None, 1), IndexItem::Int(0)])),
+        "SelectBackward0"
+    );
     assert_eq!(name(x.index(&[sl(None, None, 1)])), "SliceBackward0");
     assert_eq!(name(x.index(&[IndexItem::Ellipsis])), "AliasBackward0");
     assert_eq!(name(x.index(&[IndexItem::NewAxis])), "UnsqueezeBackward0");
-    assert_eq!(name(x.index(&[sl(None, None, 1), IndexItem::NewAxis])), "UnsqueezeBackward0");
-    assert_eq!(name(x.index(&[IndexItem::Int(0), IndexItem::Int(1)])), "SelectBackward0");
+    assert_eq!(
+        name(x.index(&[sl(None, None, 1), IndexItem::NewAxis])),
+        "UnsqueezeBackward0"
+    );
+    assert_eq!(
+        name(x.index(&[IndexItem::Int(0), IndexItem::Int(1)])),
+        "SelectBackward0"
+    );
     assert_eq!(name(x.index(&[sl(None, None, 2)])), "SliceBackward0");
 }
 
@@ -116,10 +156,14 @@ fn inplace_names() {
     t.copy_(&x).unwrap();
     assert_eq!(t.grad_fn_name().unwrap(), Some("CopyBackwards"));
     let t = b();
-    t.clamp_(Some(Scalar::Int(0)), Some(Scalar::Int(1))).unwrap();
+    t.clamp_(Some(Scalar::Int(0)), Some(Scalar::Int(1)))
+        .unwrap();
     assert_eq!(t.grad_fn_name().unwrap(), Some("ClampBackward1"));
     for (f, n) in [
-        (Tensor::sub_ as fn(&Tensor, Operand) -> engine::Result<&Tensor>, "SubBackward0"),
+        (
+            Tensor::sub_ as fn(&Tensor, Operand) -> engine::Result<&Tensor>,
+            "SubBackward0",
+        ),
         (Tensor::div_, "DivBackward0"),
         (Tensor::mul_, "MulBackward0"),
     ] {
@@ -142,7 +186,15 @@ fn inplace_names() {
     assert_eq!(next, vec![Some("MulBackward0"), None]);
     // `b[:] = 0` writes into b itself: FillBackward3, no CopySlices.
     let t = b();
-    t.index_set(&[IndexItem::Slice { start: None, stop: None, step: 1 }], 0.0).unwrap();
+    t.index_set(
+        &[IndexItem::Slice {
+            start: None,
+            stop: None,
+            step: 1,
+        }],
+        0.0,
+    )
+    .unwrap();
     assert_eq!(t.grad_fn_name().unwrap(), Some("FillBackward3"));
     // The written view's own grad_fn is regenerated as AsStridedBackward0.
     let t = b();
@@ -157,6 +209,10 @@ fn leaf_edges_are_accumulate_grad() {
     let x = x();
     let y = x.mul(2.0).unwrap();
     let n = y.grad_fn().unwrap().unwrap();
-    let names: Vec<_> = n.next_functions().iter().map(|e| e.as_ref().map(|e| e.node.name())).collect();
+    let names: Vec<_> = n
+        .next_functions()
+        .iter()
+        .map(|e| e.as_ref().map(|e| e.node.name()))
+        .collect();
     assert_eq!(names, vec![Some("AccumulateGrad"), None]);
 }

@@ -16,7 +16,12 @@ type Op = fn(&[Tensor]) -> Result<Tensor>;
 fn leaves(inputs: &[(Vec<f64>, Vec<usize>)], rg: bool) -> Vec<Tensor> {
     inputs
         .iter()
-        .map(|(v, s)| Tensor::from_vec(v.clone(), s).unwrap().with_requires_grad(rg).unwrap())
+        .map(|(v, s)| {
+            Tensor::from_vec(v.clone(), s)
+                .unwrap()
+                .with_requires_grad(rg)
+                .unwrap()
+        })
         .collect()
 }
 
@@ -29,23 +34,34 @@ fn weights(shape: &[usize]) -> Tensor {
 fn loss(op: Op, inputs: &[(Vec<f64>, Vec<usize>)]) -> f64 {
     with_no_grad(|| {
         let out = op(&leaves(inputs, false)).unwrap();
-        out.mul(&weights(&out.shape())).unwrap().sum(None, false).unwrap().to_vec_f64()[0]
+        out.mul(weights(&out.shape()))
+            .unwrap()
+            .sum(None, false)
+            .unwrap()
+            .to_vec_f64()[0]
     })
 }
 
 fn check(op: Op, inputs: Vec<(Vec<f64>, Vec<usize>)>) -> std::result::Result<(), TestCaseError> {
     let xs = leaves(&inputs, true);
     let out = op(&xs).map_err(|e| TestCaseError::fail(format!("forward failed: {e}")))?;
-    out.mul(&weights(&out.shape())).unwrap().sum(None, false).unwrap().backward().unwrap();
+    out.mul(weights(&out.shape()))
+        .unwrap()
+        .sum(None, false)
+        .unwrap()
+        .backward()
+        .unwrap();
     for (k, x) in xs.iter().enumerate() {
-        let analytic = x.grad_quiet().map(|g| g.to_vec_f64()).unwrap_or(vec![0.0; x.numel()]);
-        for j in 0..inputs[k].0.len() {
+        let analytic = x
+            .grad_quiet()
+            .map(|g| g.to_vec_f64())
+            .unwrap_or(vec![0.0; x.numel()]);
+        for (j, &a) in analytic.iter().enumerate() {
             let mut p = inputs.clone();
             p[k].0[j] += EPS;
             let mut m = inputs.clone();
             m[k].0[j] -= EPS;
             let numeric = (loss(op, &p) - loss(op, &m)) / (2.0 * EPS);
-            let a = analytic[j];
             prop_assert!(
                 (a - numeric).abs() <= ATOL + RTOL * numeric.abs(),
                 "input {k} element {j}: analytic {a} vs numeric {numeric} (shapes {:?})",
@@ -121,10 +137,12 @@ gradcheck!(sigmoid, one_input(false), |x| permuted(&x[0])?.sigmoid());
 gradcheck!(relu, one_input(false), |x| x[0].relu());
 gradcheck!(reciprocal, one_input(false), |x| x[0].reciprocal());
 gradcheck!(neg, one_input(false), |x| x[0].neg());
-gradcheck!(clamp, one_input(false), |x| x[0].clamp(Some(Scalar::Float(-1.0)), Some(Scalar::Float(1.05))));
+gradcheck!(clamp, one_input(false), |x| x[0]
+    .clamp(Some(Scalar::Float(-1.0)), Some(Scalar::Float(1.05))));
 gradcheck!(pow_scalar, one_input(true), |x| x[0].pow(2.5));
 gradcheck!(pow_int_scalar, one_input(false), |x| x[0].pow(3i64));
-gradcheck!(pow_scalar_base, one_input(false), |x| x[0].pow_scalar_base(1.7));
+gradcheck!(pow_scalar_base, one_input(false), |x| x[0]
+    .pow_scalar_base(1.7));
 gradcheck!(rsub, one_input(false), |x| x[0].rsub(1.0));
 gradcheck!(mul_scalar, one_input(false), |x| permuted(&x[0])?.mul(3.0));
 gradcheck!(div_scalar, one_input(false), |x| x[0].div(3.0));
@@ -145,23 +163,34 @@ gradcheck!(where_, two_inputs(false), |x| {
     c.where_(&Operand::from(&x[0]), &Operand::from(&x[1].mul(2.0)?))
 });
 
-gradcheck!(sum_all, one_input(false), |x| permuted(&x[0])?.sum(None, false));
+gradcheck!(sum_all, one_input(false), |x| permuted(&x[0])?
+    .sum(None, false));
 gradcheck!(sum_dim, one_input(false), |x| x[0].sum(Some(&[0]), false));
-gradcheck!(sum_dim_keep, one_input(false), |x| x[0].sum(Some(&[-1]), true));
+gradcheck!(sum_dim_keep, one_input(false), |x| x[0]
+    .sum(Some(&[-1]), true));
 gradcheck!(mean_all, one_input(false), |x| x[0].mean(None, false));
-gradcheck!(mean_dim, one_input(false), |x| permuted(&x[0])?.mean(Some(&[0]), true));
+gradcheck!(mean_dim, one_input(false), |x| permuted(&x[0])?
+    .mean(Some(&[0]), true));
 gradcheck!(max_all, one_input(false), |x| x[0].max_all());
 gradcheck!(min_all, one_input(false), |x| x[0].min_all());
-gradcheck!(max_dim, one_input(false), |x| Ok(permuted(&x[0])?.max_dim(0, false)?.0));
+gradcheck!(max_dim, one_input(false), |x| Ok(permuted(&x[0])?
+    .max_dim(0, false)?
+    .0));
 gradcheck!(min_dim, one_input(false), |x| Ok(x[0].min_dim(-1, true)?.0));
 gradcheck!(softmax, one_input(false), |x| x[0].softmax(-1));
-gradcheck!(softmax_first, one_input(false), |x| permuted(&x[0])?.softmax(0));
+gradcheck!(softmax_first, one_input(false), |x| permuted(&x[0])?
+    .softmax(0));
 gradcheck!(log_softmax, one_input(false), |x| x[0].log_softmax(0));
 
 gradcheck!(view_flat, one_input(false), |x| x[0].view(&[-1])?.mul(2.0));
-gradcheck!(reshape_copy, one_input(false), |x| permuted(&x[0])?.reshape(&[-1]));
-gradcheck!(flatten, one_input(false), |x| x[0].unsqueeze(0)?.flatten(0, -1));
-gradcheck!(squeeze, one_input(false), |x| x[0].unsqueeze(1)?.squeeze(None));
+gradcheck!(reshape_copy, one_input(false), |x| permuted(&x[0])?
+    .reshape(&[-1]));
+gradcheck!(flatten, one_input(false), |x| x[0]
+    .unsqueeze(0)?
+    .flatten(0, -1));
+gradcheck!(squeeze, one_input(false), |x| x[0]
+    .unsqueeze(1)?
+    .squeeze(None));
 gradcheck!(transpose, one_input(false), |x| x[0].transpose(0, -1));
 gradcheck!(narrow, one_input(false), |x| {
     let n = x[0].shape()[0] as i64;
@@ -169,7 +198,14 @@ gradcheck!(narrow, one_input(false), |x| {
 });
 gradcheck!(select, one_input(false), |x| x[0].select(-1, 0));
 gradcheck!(index_step, one_input(false), |x| {
-    x[0].index(&[IndexItem::Slice { start: None, stop: None, step: 2 }, IndexItem::Ellipsis])
+    x[0].index(&[
+        IndexItem::Slice {
+            start: None,
+            stop: None,
+            step: 2,
+        },
+        IndexItem::Ellipsis,
+    ])
 });
 gradcheck!(expand, one_input(false), |x| {
     let mut s: Vec<i64> = vec![3];
@@ -180,9 +216,19 @@ gradcheck!(cat, two_inputs(false), |x| {
     let b = x[1].expand(&x[0].shape().iter().map(|&d| d as i64).collect::<Vec<_>>())?;
     Tensor::cat(&[x[0].clone(), b], 0)
 });
-gradcheck!(stack, one_input(false), |x| Tensor::stack(&[x[0].clone(), permuted(&x[0])?.contiguous()?.reshape(&x[0].shape().iter().map(|&d| d as i64).collect::<Vec<_>>())?], 1));
+gradcheck!(stack, one_input(false), |x| Tensor::stack(
+    &[
+        x[0].clone(),
+        permuted(&x[0])?
+            .contiguous()?
+            .reshape(&x[0].shape().iter().map(|&d| d as i64).collect::<Vec<_>>())?
+    ],
+    1
+));
 gradcheck!(clone, one_input(false), |x| permuted(&x[0])?.clone_tensor());
-gradcheck!(contiguous, one_input(false), |x| permuted(&x[0])?.contiguous()?.mul(&permuted(&x[0])?));
+gradcheck!(contiguous, one_input(false), |x| permuted(&x[0])?
+    .contiguous()?
+    .mul(&permuted(&x[0])?));
 
 gradcheck!(inplace_on_view, one_input(false), |x| {
     // A write into a view of a non-leaf: CopySlices and the regenerated view node.

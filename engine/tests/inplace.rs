@@ -3,13 +3,20 @@
 use engine::{DType, Error, IndexItem, Scalar, Tensor, no_grad};
 
 fn leaf(v: &[f32]) -> Tensor {
-    Tensor::from_vec(v.to_vec(), &[v.len()]).unwrap().with_requires_grad(true).unwrap()
+    Tensor::from_vec(v.to_vec(), &[v.len()])
+        .unwrap()
+        .with_requires_grad(true)
+        .unwrap()
 }
 fn grad(t: &Tensor) -> Vec<f64> {
     t.grad_quiet().expect("grad").to_vec_f64()
 }
 fn sl(s: Option<i64>, e: Option<i64>) -> IndexItem {
-    IndexItem::Slice { start: s, stop: e, step: 1 }
+    IndexItem::Slice {
+        start: s,
+        stop: e,
+        step: 1,
+    }
 }
 
 #[test]
@@ -22,7 +29,8 @@ fn every_inplace_op_bumps_the_version() {
     t.zero_().unwrap();
     t.fill_(2.0).unwrap();
     t.copy_(&Tensor::ones(&[3], DType::F32).unwrap()).unwrap();
-    t.clamp_(Some(Scalar::Int(0)), Some(Scalar::Int(1))).unwrap();
+    t.clamp_(Some(Scalar::Int(0)), Some(Scalar::Int(1)))
+        .unwrap();
     assert_eq!(t.version(), 8);
     t.index_set(&[IndexItem::Int(0)], 5.0).unwrap();
     assert_eq!(t.version(), 9);
@@ -38,11 +46,20 @@ fn every_inplace_op_bumps_the_version() {
 fn leaf_requiring_grad_cannot_be_modified() {
     let x = leaf(&[1.0, 2.0]);
     let e = x.add_(1.0).unwrap_err();
-    assert_eq!(e.to_string(), "a leaf Variable that requires grad is being used in an in-place operation.");
+    assert_eq!(
+        e.to_string(),
+        "a leaf Variable that requires grad is being used in an in-place operation."
+    );
     assert_eq!(x.version(), 0);
     let e = x.narrow(0, 0, 1).unwrap().add_(1.0).unwrap_err();
-    assert_eq!(e.to_string(), "a view of a leaf Variable that requires grad is being used in an in-place operation.");
-    assert_eq!(x.index_set(&[IndexItem::Int(0)], 5.0), Err(Error::ViewOfLeafInplace));
+    assert_eq!(
+        e.to_string(),
+        "a view of a leaf Variable that requires grad is being used in an in-place operation."
+    );
+    assert_eq!(
+        x.index_set(&[IndexItem::Int(0)], 5.0),
+        Err(Error::ViewOfLeafInplace)
+    );
     // `a[:] = 0` on a leaf fails at once (document drift: older torch allowed it).
     assert_eq!(x.index_set(&[sl(None, None)], 0.0), Err(Error::LeafInplace));
     // Under no_grad the write is allowed and untracked.
@@ -68,7 +85,9 @@ fn no_grad_view_modified_with_grad_on_fails() {
         let _g = no_grad();
         x.narrow(0, 0, 1).unwrap()
     };
-    assert!(nv.mul_(2.0).unwrap_err().to_string().starts_with("A view was created in no_grad mode and is being modified inplace with grad mode enabled."));
+    assert!(nv.mul_(2.0).unwrap_err().to_string().starts_with(
+        "A view was created in no_grad mode and is being modified inplace with grad mode enabled."
+    ));
 }
 
 #[test]
@@ -89,7 +108,7 @@ fn view_write_with_tensor_operand() {
     let x = leaf(&[1.0, 2.0, 3.0]);
     let b = x.mul(2.0).unwrap();
     let v = b.index(&[sl(Some(1), None)]).unwrap();
-    v.mul_(&x.index(&[sl(Some(1), None)]).unwrap()).unwrap();
+    v.mul_(x.index(&[sl(Some(1), None)]).unwrap()).unwrap();
     b.sum(None, false).unwrap().backward().unwrap();
     assert_eq!(grad(&x), vec![2.0, 8.0, 12.0]);
 }
@@ -101,7 +120,12 @@ fn regenerated_view_grad_fn_carries_gradient() {
     let b = x.mul(2.0).unwrap();
     let v = b.index(&[sl(Some(1), None)]).unwrap();
     v.mul_(3.0).unwrap();
-    v.mul(&v).unwrap().sum(None, false).unwrap().backward().unwrap();
+    v.mul(&v)
+        .unwrap()
+        .sum(None, false)
+        .unwrap()
+        .backward()
+        .unwrap();
     assert_eq!(grad(&x), vec![0.0, 144.0, 216.0]);
 }
 
@@ -110,10 +134,19 @@ fn writing_into_a_leaf_that_does_not_require_grad() {
     // l = zeros(3); l[1:] = w[1:]*2; (l*l).sum().backward() -> w.grad = [0, 16, 24]
     let l = Tensor::zeros(&[3], DType::F32).unwrap();
     let w = leaf(&[1.0, 2.0, 3.0]);
-    l.index_set(&[sl(Some(1), None)], w.index(&[sl(Some(1), None)]).unwrap().mul(2.0).unwrap()).unwrap();
+    l.index_set(
+        &[sl(Some(1), None)],
+        w.index(&[sl(Some(1), None)]).unwrap().mul(2.0).unwrap(),
+    )
+    .unwrap();
     assert_eq!(l.grad_fn_name().unwrap(), Some("CopySlices"));
     assert!(l.requires_grad() && !l.is_leaf());
-    l.mul(&l).unwrap().sum(None, false).unwrap().backward().unwrap();
+    l.mul(&l)
+        .unwrap()
+        .sum(None, false)
+        .unwrap()
+        .backward()
+        .unwrap();
     assert_eq!(grad(&w), vec![0.0, 16.0, 24.0]);
     // A plain leaf becomes a non-leaf when an in-place op mixes in a tensor requiring grad.
     let p = Tensor::ones(&[3], DType::F32).unwrap();
@@ -132,7 +165,8 @@ fn inplace_rules_use_values_before_the_write() {
     assert_eq!(grad(&x), vec![5.0, 9.0]);
     let x = leaf(&[1.0, 2.0, 3.0]);
     let b = x.mul(1.0).unwrap();
-    b.clamp_(Some(Scalar::Float(1.5)), Some(Scalar::Float(2.5))).unwrap();
+    b.clamp_(Some(Scalar::Float(1.5)), Some(Scalar::Float(2.5)))
+        .unwrap();
     b.sum(None, false).unwrap().backward().unwrap();
     assert_eq!(grad(&x), vec![0.0, 1.0, 0.0]);
     let x = leaf(&[1.0, 2.0, 3.0]);
@@ -172,7 +206,10 @@ fn modified_saved_tensor_error_has_libtorch_fields() {
     let d = a.mul(&a).unwrap();
     a.narrow(0, 0, 1).unwrap().mul_(2.0).unwrap();
     let e = d.sum(None, false).unwrap().backward().unwrap_err();
-    assert!(e.to_string().contains("which is output 0 of torch::autograd::CopySlices, is at version 1"));
+    assert!(
+        e.to_string()
+            .contains("which is output 0 of torch::autograd::CopySlices, is at version 1")
+    );
 }
 
 #[test]
@@ -196,14 +233,30 @@ fn no_error_when_the_formula_does_not_need_the_modified_value() {
 #[test]
 fn inplace_shape_and_dtype_errors() {
     let t = Tensor::ones(&[2], DType::F32).unwrap();
-    let e = t.add_(&Tensor::ones(&[2, 2], DType::F32).unwrap()).unwrap_err();
-    assert_eq!(e.to_string(), "output with shape [2] doesn't match the broadcast shape [2, 2]");
+    let e = t
+        .add_(Tensor::ones(&[2, 2], DType::F32).unwrap())
+        .unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "output with shape [2] doesn't match the broadcast shape [2, 2]"
+    );
     let i = Tensor::ones(&[2], DType::I64).unwrap();
     let e = i.add_(1.5).unwrap_err();
-    assert_eq!(e.to_string(), "result type Float can't be cast to the desired output type Long");
-    let e = t.copy_(&Tensor::ones(&[3], DType::F32).unwrap()).unwrap_err();
-    assert_eq!(e.to_string(), "The size of tensor a (2) must match the size of tensor b (3) at non-singleton dimension 0");
-    let ex = Tensor::ones(&[2, 1], DType::F32).unwrap().expand(&[2, 3]).unwrap();
+    assert_eq!(
+        e.to_string(),
+        "result type Float can't be cast to the desired output type Long"
+    );
+    let e = t
+        .copy_(&Tensor::ones(&[3], DType::F32).unwrap())
+        .unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "The size of tensor a (2) must match the size of tensor b (3) at non-singleton dimension 0"
+    );
+    let ex = Tensor::ones(&[2, 1], DType::F32)
+        .unwrap()
+        .expand(&[2, 3])
+        .unwrap();
     assert_eq!(ex.add_(1.0).unwrap_err(), Error::InplaceOverlap);
 }
 

@@ -4,7 +4,10 @@
 use engine::{DType, Error, Tensor, is_grad_enabled, no_grad, set_grad_enabled, with_no_grad};
 
 fn leaf() -> Tensor {
-    Tensor::ones(&[2], DType::F32).unwrap().with_requires_grad(true).unwrap()
+    Tensor::ones(&[2], DType::F32)
+        .unwrap()
+        .with_requires_grad(true)
+        .unwrap()
 }
 
 #[test]
@@ -42,7 +45,9 @@ fn grad_mode_guard_closure_and_setter_nest() {
     assert!(!set_grad_enabled(true));
     // Grad mode is per thread.
     let _g = no_grad();
-    std::thread::spawn(|| assert!(is_grad_enabled())).join().unwrap();
+    std::thread::spawn(|| assert!(is_grad_enabled()))
+        .join()
+        .unwrap();
 }
 
 #[test]
@@ -65,7 +70,10 @@ fn detach_shares_storage_and_version_counter() {
     assert!(d.shares_storage(&y) && d.shares_version_counter(&y));
     d.zero_().unwrap();
     assert_eq!((y.version(), d.version()), (1, 1));
-    assert_eq!(d.sum(None, false).unwrap().backward(), Err(Error::NoGradFn(0)));
+    assert_eq!(
+        d.sum(None, false).unwrap().backward(),
+        Err(Error::NoGradFn(0))
+    );
 }
 
 #[test]
@@ -75,7 +83,12 @@ fn detach_in_place() {
     y.detach_().unwrap();
     assert!(!y.requires_grad() && y.is_leaf() && y.grad_fn().unwrap().is_none());
     let v = x.mul(2.0).unwrap().narrow(0, 0, 1).unwrap();
-    assert!(v.detach_().unwrap_err().to_string().starts_with("Can't detach views in-place. Use detach() instead."));
+    assert!(
+        v.detach_()
+            .unwrap_err()
+            .to_string()
+            .starts_with("Can't detach views in-place. Use detach() instead.")
+    );
 }
 
 #[test]
@@ -93,10 +106,19 @@ fn requires_grad_cpp_and_python_semantics() {
         "you can only change requires_grad flags of leaf variables. If you want to use a computed variable in a subgraph that doesn't require differentiation use var_no_grad = var.detach()."
     );
     // Python's setter: any change on a non-leaf fails.
-    assert_eq!(y.set_requires_grad(true).unwrap_err().to_string(), "you can only change requires_grad flags of leaf variables.");
-    assert_eq!(y.set_requires_grad(false), Err(Error::NonLeafRequiresGradOff));
+    assert_eq!(
+        y.set_requires_grad(true).unwrap_err().to_string(),
+        "you can only change requires_grad flags of leaf variables."
+    );
+    assert_eq!(
+        y.set_requires_grad(false),
+        Err(Error::NonLeafRequiresGradOff)
+    );
     let i = Tensor::ones(&[2], DType::I64).unwrap();
-    assert_eq!(i.requires_grad_(true).unwrap_err().to_string(), "only Tensors of floating point dtype can require gradients");
+    assert_eq!(
+        i.requires_grad_(true).unwrap_err().to_string(),
+        "only Tensors of floating point dtype can require gradients"
+    );
 }
 
 #[test]

@@ -4,7 +4,10 @@
 use engine::{DType, IndexItem, Tensor};
 
 fn x23() -> Tensor {
-    Tensor::from_vec((1..=6).map(|v| v as f64).collect(), &[2, 3]).unwrap().with_requires_grad(true).unwrap()
+    Tensor::from_vec((1..=6).map(|v| v as f64).collect(), &[2, 3])
+        .unwrap()
+        .with_requires_grad(true)
+        .unwrap()
 }
 
 /// Backward of `(view * w).sum()` with `w = 1, 2, 3, ...` over the view's elements.
@@ -12,7 +15,12 @@ fn weighted_grad(x: &Tensor, view: &Tensor) -> Vec<f64> {
     let n = view.numel();
     let w = Tensor::from_vec((1..=n).map(|v| v as f64).collect(), &view.shape()).unwrap();
     x.set_grad(None).unwrap();
-    view.mul(&w).unwrap().sum(None, false).unwrap().backward().unwrap();
+    view.mul(&w)
+        .unwrap()
+        .sum(None, false)
+        .unwrap()
+        .backward()
+        .unwrap();
     x.grad_quiet().unwrap().to_vec_f64()
 }
 
@@ -35,7 +43,12 @@ fn view_ops_share_storage_and_version() {
         x.permute(&[1, 0]).unwrap(),
         x.narrow(1, 1, 2).unwrap(),
         x.select(0, 1).unwrap(),
-        x.index(&[IndexItem::Slice { start: Some(1), stop: None, step: 1 }]).unwrap(),
+        x.index(&[IndexItem::Slice {
+            start: Some(1),
+            stop: None,
+            step: 1,
+        }])
+        .unwrap(),
         x.narrow(0, 0, 1).unwrap().expand(&[3, 3]).unwrap(),
     ] {
         shares(&x, &v);
@@ -57,16 +70,50 @@ fn writes_through_views_are_visible() {
 #[test]
 fn view_gradients() {
     let x = x23();
-    assert_eq!(weighted_grad(&x, &x.view(&[3, 2]).unwrap()), vec![1., 2., 3., 4., 5., 6.]);
-    assert_eq!(weighted_grad(&x, &x.t().unwrap()), vec![1., 3., 5., 2., 4., 6.]);
-    assert_eq!(weighted_grad(&x, &x.transpose(1, 0).unwrap()), vec![1., 3., 5., 2., 4., 6.]);
-    assert_eq!(weighted_grad(&x, &x.permute(&[1, 0]).unwrap()), vec![1., 3., 5., 2., 4., 6.]);
-    assert_eq!(weighted_grad(&x, &x.narrow(1, 1, 2).unwrap()), vec![0., 1., 2., 0., 3., 4.]);
-    assert_eq!(weighted_grad(&x, &x.select(1, 2).unwrap()), vec![0., 0., 1., 0., 0., 2.]);
-    assert_eq!(weighted_grad(&x, &x.unsqueeze(0).unwrap()), vec![1., 2., 3., 4., 5., 6.]);
+    assert_eq!(
+        weighted_grad(&x, &x.view(&[3, 2]).unwrap()),
+        vec![1., 2., 3., 4., 5., 6.]
+    );
+    assert_eq!(
+        weighted_grad(&x, &x.t().unwrap()),
+        vec![1., 3., 5., 2., 4., 6.]
+    );
+    assert_eq!(
+        weighted_grad(&x, &x.transpose(1, 0).unwrap()),
+        vec![1., 3., 5., 2., 4., 6.]
+    );
+    assert_eq!(
+        weighted_grad(&x, &x.permute(&[1, 0]).unwrap()),
+        vec![1., 3., 5., 2., 4., 6.]
+    );
+    assert_eq!(
+        weighted_grad(&x, &x.narrow(1, 1, 2).unwrap()),
+        vec![0., 1., 2., 0., 3., 4.]
+    );
+    assert_eq!(
+        weighted_grad(&x, &x.select(1, 2).unwrap()),
+        vec![0., 0., 1., 0., 0., 2.]
+    );
+    assert_eq!(
+        weighted_grad(&x, &x.unsqueeze(0).unwrap()),
+        vec![1., 2., 3., 4., 5., 6.]
+    );
     let e = x.narrow(0, 1, 1).unwrap().expand(&[3, 3]).unwrap();
     assert_eq!(weighted_grad(&x, &e), vec![0., 0., 0., 12., 15., 18.]);
-    let s = x.index(&[IndexItem::Slice { start: None, stop: None, step: 1 }, IndexItem::Slice { start: None, stop: None, step: 2 }]).unwrap();
+    let s = x
+        .index(&[
+            IndexItem::Slice {
+                start: None,
+                stop: None,
+                step: 1,
+            },
+            IndexItem::Slice {
+                start: None,
+                stop: None,
+                step: 2,
+            },
+        ])
+        .unwrap();
     assert_eq!(s.shape(), vec![2, 2]);
     assert_eq!(weighted_grad(&x, &s), vec![1., 0., 2., 3., 0., 4.]);
     let r = x.t().unwrap().reshape(&[6]).unwrap();
@@ -77,44 +124,82 @@ fn view_gradients() {
 #[test]
 fn view_errors() {
     let x = x23();
-    assert_eq!(x.view(&[4]).unwrap_err().to_string(), "shape '[4]' is invalid for input of size 6");
+    assert_eq!(
+        x.view(&[4]).unwrap_err().to_string(),
+        "shape '[4]' is invalid for input of size 6"
+    );
     assert_eq!(
         x.t().unwrap().view(&[6]).unwrap_err().to_string(),
         "view size is not compatible with input tensor's size and stride (at least one dimension spans across two contiguous subspaces). Use .reshape(...) instead."
     );
-    assert_eq!(x.sum(Some(&[3]), false).unwrap_err().to_string(), "Dimension out of range (expected to be in range of [-2, 1], but got 3)");
-    assert_eq!(x.index(&[IndexItem::Int(5)]).unwrap_err().to_string(), "index 5 is out of bounds for dimension 0 with size 2");
-    assert_eq!(x.select(0, 5).unwrap_err().to_string(), "select(): index 5 out of range for tensor of size [2, 3] at dimension 0");
-    assert_eq!(x.narrow(0, 1, 5).unwrap_err().to_string(), "start (1) + length (5) exceeds dimension size (2).");
-    assert_eq!(x.permute(&[0, 0]).unwrap_err().to_string(), "permute(): duplicate dims are not allowed.");
+    assert_eq!(
+        x.sum(Some(&[3]), false).unwrap_err().to_string(),
+        "Dimension out of range (expected to be in range of [-2, 1], but got 3)"
+    );
+    assert_eq!(
+        x.index(&[IndexItem::Int(5)]).unwrap_err().to_string(),
+        "index 5 is out of bounds for dimension 0 with size 2"
+    );
+    assert_eq!(
+        x.select(0, 5).unwrap_err().to_string(),
+        "select(): index 5 out of range for tensor of size [2, 3] at dimension 0"
+    );
+    assert_eq!(
+        x.narrow(0, 1, 5).unwrap_err().to_string(),
+        "start (1) + length (5) exceeds dimension size (2)."
+    );
+    assert_eq!(
+        x.permute(&[0, 0]).unwrap_err().to_string(),
+        "permute(): duplicate dims are not allowed."
+    );
     assert_eq!(
         x.expand(&[3, 3]).unwrap_err().to_string(),
         "The expanded size of the tensor (3) must match the existing size (2) at non-singleton dimension 0.  Target sizes: [3, 3].  Tensor sizes: [2, 3]"
     );
     assert_eq!(
-        Tensor::cat(&[x.clone(), x.t().unwrap()], 0).unwrap_err().to_string(),
+        Tensor::cat(&[x.clone(), x.t().unwrap()], 0)
+            .unwrap_err()
+            .to_string(),
         "Sizes of tensors must match except in dimension 0. Expected size 3 but got size 2 for tensor number 1 in the list."
     );
     assert_eq!(
-        Tensor::stack(&[x.clone(), x.t().unwrap()], 0).unwrap_err().to_string(),
+        Tensor::stack(&[x.clone(), x.t().unwrap()], 0)
+            .unwrap_err()
+            .to_string(),
         "stack expects each tensor to be equal size, but got [2, 3] at entry 0 and [3, 2] at entry 1"
     );
 }
 
 #[test]
 fn cat_stack_clone_where_gradients() {
-    let a = Tensor::from_vec(vec![1.0f64, 2.0], &[2]).unwrap().with_requires_grad(true).unwrap();
-    let b = Tensor::from_vec(vec![3.0f64], &[1]).unwrap().with_requires_grad(true).unwrap();
+    let a = Tensor::from_vec(vec![1.0f64, 2.0], &[2])
+        .unwrap()
+        .with_requires_grad(true)
+        .unwrap();
+    let b = Tensor::from_vec(vec![3.0f64], &[1])
+        .unwrap()
+        .with_requires_grad(true)
+        .unwrap();
     let c = Tensor::cat(&[a.clone(), b.clone()], 0).unwrap();
     assert_eq!(c.to_vec_f64(), vec![1.0, 2.0, 3.0]);
     let w = Tensor::from_vec(vec![1.0f64, 2.0, 3.0], &[3]).unwrap();
-    c.mul(&w).unwrap().sum(None, false).unwrap().backward().unwrap();
+    c.mul(&w)
+        .unwrap()
+        .sum(None, false)
+        .unwrap()
+        .backward()
+        .unwrap();
     assert_eq!(a.grad_quiet().unwrap().to_vec_f64(), vec![1.0, 2.0]);
     assert_eq!(b.grad_quiet().unwrap().to_vec_f64(), vec![3.0]);
     let s = Tensor::stack(&[a.clone(), a.clone()], 1).unwrap();
     assert_eq!(s.shape(), vec![2, 2]);
     a.set_grad(None).unwrap();
-    s.mul(&Tensor::from_vec(vec![1.0f64, 2.0, 3.0, 4.0], &[2, 2]).unwrap()).unwrap().sum(None, false).unwrap().backward().unwrap();
+    s.mul(Tensor::from_vec(vec![1.0f64, 2.0, 3.0, 4.0], &[2, 2]).unwrap())
+        .unwrap()
+        .sum(None, false)
+        .unwrap()
+        .backward()
+        .unwrap();
     assert_eq!(a.grad_quiet().unwrap().to_vec_f64(), vec![3.0, 7.0]);
     // where: gradient flows to the chosen branch only.
     a.set_grad(None).unwrap();
@@ -126,6 +211,11 @@ fn cat_stack_clone_where_gradients() {
     r.sum(None, false).unwrap().backward().unwrap();
     assert_eq!(a.grad_quiet().unwrap().to_vec_f64(), vec![1.0, 10.0]);
     a.set_grad(None).unwrap();
-    a.clone_tensor().unwrap().sum(None, false).unwrap().backward().unwrap();
+    a.clone_tensor()
+        .unwrap()
+        .sum(None, false)
+        .unwrap()
+        .backward()
+        .unwrap();
     assert_eq!(a.grad_quiet().unwrap().to_vec_f64(), vec![1.0, 1.0]);
 }

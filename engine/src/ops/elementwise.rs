@@ -3,11 +3,11 @@
 //! `x * 2` saves the wrapped `2`.
 
 use super::{cast, check_same_device, float_map, map1, map2, num_map2};
+use crate::DType;
 use crate::autograd::{Recorder, opt};
 use crate::dtype::{Scalar, promote_tensors, promote_with_scalar};
 use crate::error::{Error, Result};
 use crate::tensor::Tensor;
-use crate::DType;
 
 /// The right-hand side of a binary op: a tensor or a Python number.
 #[derive(Debug, Clone)]
@@ -85,7 +85,9 @@ fn unary_rule(
         } else {
             rec.save(x)
         };
-        rec.finish(&out, move |ctx, g| Ok(vec![Some(rule(&g, &ctx.unpack(id)?)?)]));
+        rec.finish(&out, move |ctx, g| {
+            Ok(vec![Some(rule(&g, &ctx.unpack(id)?)?)])
+        });
     }
     Ok(out)
 }
@@ -96,7 +98,9 @@ impl Tensor {
     pub fn add(&self, other: impl Into<Operand>) -> Result<Tensor> {
         let (b, dt) = promote(self, other.into())?;
         let out = match dt {
-            DType::Bool => map2::<bool, bool, bool>(&cast(self, dt)?, &cast(&b, dt)?, |x, y| x | y)?,
+            DType::Bool => {
+                map2::<bool, bool, bool>(&cast(self, dt)?, &cast(&b, dt)?, |x, y| x | y)?
+            }
             _ => num_map2!(&cast(self, dt)?, &cast(&b, dt)?, "add", |x, y| x + y)?,
         };
         if let Some(rec) = Recorder::new("AddBackward0", &[self, &b])? {
@@ -113,7 +117,9 @@ impl Tensor {
         let out = num_map2!(&cast(self, dt)?, &cast(&b, dt)?, "sub", |x, y| x - y)?;
         if let Some(rec) = Recorder::new("SubBackward0", &[self, &b])? {
             let nb = rec.needs(1);
-            rec.finish(&out, move |_, g| Ok(vec![Some(g.clone()), opt(nb, || g.neg())?]));
+            rec.finish(&out, move |_, g| {
+                Ok(vec![Some(g.clone()), opt(nb, || g.neg())?])
+            });
         }
         Ok(out)
     }
@@ -133,7 +139,9 @@ impl Tensor {
     pub fn mul(&self, other: impl Into<Operand>) -> Result<Tensor> {
         let (b, dt) = promote(self, other.into())?;
         let out = match dt {
-            DType::Bool => map2::<bool, bool, bool>(&cast(self, dt)?, &cast(&b, dt)?, |x, y| x & y)?,
+            DType::Bool => {
+                map2::<bool, bool, bool>(&cast(self, dt)?, &cast(&b, dt)?, |x, y| x & y)?
+            }
             _ => num_map2!(&cast(self, dt)?, &cast(&b, dt)?, "mul", |x, y| x * y)?,
         };
         if let Some(mut rec) = Recorder::new("MulBackward0", &[self, &b])? {
@@ -230,7 +238,17 @@ impl Tensor {
         let (a, b) = (cast(self, dt)?, cast(e, dt)?);
         let out = match dt {
             DType::I64 => map2::<i64, i64, i64>(&a, &b, |x, y| {
-                if y < 0 { if x == 1 { 1 } else if x == -1 { if y % 2 == 0 { 1 } else { -1 } } else { 0 } } else { x.wrapping_pow(y as u32) }
+                if y < 0 {
+                    if x == 1 {
+                        1
+                    } else if x == -1 {
+                        if y % 2 == 0 { 1 } else { -1 }
+                    } else {
+                        0
+                    }
+                } else {
+                    x.wrapping_pow(y as u32)
+                }
             })?,
             DType::F32 => map2::<f32, f32, f32>(&a, &b, |x, y| x.powf(y))?,
             _ => map2::<f64, f64, f64>(&a, &b, |x, y| x.powf(y))?,
@@ -246,7 +264,10 @@ impl Tensor {
                 let ga = opt(na, || {
                     // d/dx x^p = p x^(p-1), and exactly 0 where p == 0.
                     let d = p.mul(&x.pow(&p.sub(1.0)?)?)?;
-                    g.mul(&p.eq_(0.0)?.where_(&Operand::Scalar(Scalar::Float(0.0)), &d.into())?)
+                    g.mul(
+                        &p.eq_(0.0)?
+                            .where_(&Operand::Scalar(Scalar::Float(0.0)), &d.into())?,
+                    )
                 })?;
                 let gb = opt(nb, || {
                     // d/dp x^p = x^p ln x, masked to 0 where x == 0 and p >= 0.
@@ -270,12 +291,19 @@ impl Tensor {
             DType::I64 => {
                 let bv = base.as_f64() as i64;
                 map1::<i64, i64>(&cast(self, dt)?, |y| {
-                    if y < 0 { if bv == 1 { 1 } else { 0 } } else { bv.wrapping_pow(y as u32) }
+                    if y < 0 {
+                        if bv == 1 { 1 } else { 0 }
+                    } else {
+                        bv.wrapping_pow(y as u32)
+                    }
                 })?
             }
             _ => {
                 let bv = base.as_f64();
-                float_map!(&cast(self, dt)?, "pow", |y| num_traits::Float::powf(num_traits::cast(bv).unwrap(), y))?
+                float_map!(&cast(self, dt)?, "pow", |y| num_traits::Float::powf(
+                    num_traits::cast(bv).unwrap(),
+                    y
+                ))?
             }
         };
         let _ = b;
@@ -288,7 +316,9 @@ impl Tensor {
                 let d = r.mul(bv.ln())?;
                 if bv == 0.0 {
                     let e = ctx.unpack(se)?;
-                    let d = e.ge(0.0)?.where_(&Operand::Scalar(Scalar::Float(0.0)), &d.into())?;
+                    let d = e
+                        .ge(0.0)?
+                        .where_(&Operand::Scalar(Scalar::Float(0.0)), &d.into())?;
                     return Ok(vec![Some(g.mul(&d)?)]);
                 }
                 Ok(vec![Some(g.mul(&d)?)])
@@ -317,19 +347,29 @@ impl Tensor {
     }
     pub fn cos(&self) -> Result<Tensor> {
         let out = float_map!(&cast(self, self.dtype().to_float())?, "cos", |v| v.cos())?;
-        unary_rule(self, out, "CosBackward0", false, |g, x| g.mul(&x.sin()?.neg()?))
+        unary_rule(self, out, "CosBackward0", false, |g, x| {
+            g.mul(&x.sin()?.neg()?)
+        })
     }
     pub fn tanh(&self) -> Result<Tensor> {
         let out = float_map!(&cast(self, self.dtype().to_float())?, "tanh", |v| v.tanh())?;
-        unary_rule(self, out, "TanhBackward0", true, |g, r| g.mul(&r.mul(r)?.rsub(1.0)?))
+        unary_rule(self, out, "TanhBackward0", true, |g, r| {
+            g.mul(&r.mul(r)?.rsub(1.0)?)
+        })
     }
     pub fn sigmoid(&self) -> Result<Tensor> {
-        let out = float_map!(&cast(self, self.dtype().to_float())?, "sigmoid", |v| 1.0 / (1.0 + (-v).exp()))?;
-        unary_rule(self, out, "SigmoidBackward0", true, |g, r| g.mul(&r.mul(&r.rsub(1.0)?)?))
+        let out = float_map!(&cast(self, self.dtype().to_float())?, "sigmoid", |v| 1.0
+            / (1.0 + (-v).exp()))?;
+        unary_rule(self, out, "SigmoidBackward0", true, |g, r| {
+            g.mul(&r.mul(&r.rsub(1.0)?)?)
+        })
     }
     pub fn reciprocal(&self) -> Result<Tensor> {
-        let out = float_map!(&cast(self, self.dtype().to_float())?, "reciprocal", |v| 1.0 / v)?;
-        unary_rule(self, out, "ReciprocalBackward0", true, |g, r| g.neg()?.mul(&r.mul(r)?))
+        let out = float_map!(&cast(self, self.dtype().to_float())?, "reciprocal", |v| 1.0
+            / v)?;
+        unary_rule(self, out, "ReciprocalBackward0", true, |g, r| {
+            g.neg()?.mul(&r.mul(r)?)
+        })
     }
     pub fn abs(&self) -> Result<Tensor> {
         let out = match self.dtype() {
@@ -348,7 +388,11 @@ impl Tensor {
                     dtype: "Bool",
                 });
             }
-            _ => float_map!(self, "relu", |v| if v > 0.0 { v } else if v.is_nan() { v } else { 0.0 })?,
+            _ => float_map!(self, "relu", |v| if v > 0.0 || v.is_nan() {
+                v
+            } else {
+                0.0
+            })?,
         };
         unary_rule(self, out, "ReluBackward0", true, |g, r| g.mul(&r.gt(0.0)?))
     }
@@ -357,7 +401,13 @@ impl Tensor {
         match self.dtype() {
             DType::I64 => map1::<i64, i64>(self, |v| v.signum()),
             DType::Bool => self.clone_detached(),
-            _ => float_map!(self, "sgn", |v| if v > 0.0 { 1.0 } else if v < 0.0 { -1.0 } else { v * 0.0 }),
+            _ => float_map!(self, "sgn", |v| if v > 0.0 {
+                1.0
+            } else if v < 0.0 {
+                -1.0
+            } else {
+                v * 0.0
+            }),
         }
     }
 
@@ -377,15 +427,29 @@ impl Tensor {
         let out = match dt {
             DType::I64 => map1::<i64, i64>(&x, |v| {
                 let mut v = v;
-                if let Some(l) = lo { v = v.max(l as i64) }
-                if let Some(h) = hi { v = v.min(h as i64) }
+                if let Some(l) = lo {
+                    v = v.max(l as i64)
+                }
+                if let Some(h) = hi {
+                    v = v.min(h as i64)
+                }
                 v
             })?,
             _ => float_map!(&x, "clamp", |v| {
                 let mut v = v;
-                if v.is_nan() { return v; }
-                if let Some(l) = lo { if v < l as _ { v = l as _ } }
-                if let Some(h) = hi { if v > h as _ { v = h as _ } }
+                if v.is_nan() {
+                    return v;
+                }
+                if let Some(l) = lo
+                    && v < l as _
+                {
+                    v = l as _
+                }
+                if let Some(h) = hi
+                    && v > h as _
+                {
+                    v = h as _
+                }
                 v
             })?,
         };
@@ -410,13 +474,27 @@ impl Tensor {
         let dt = promote_tensors(self.dtype(), self.ndim(), other.dtype(), other.ndim());
         let (a, b) = (cast(self, dt)?, cast(other, dt)?);
         let out = match dt {
-            DType::Bool => map2::<bool, bool, bool>(&a, &b, |x, y| if is_max { x | y } else { x & y })?,
+            DType::Bool => {
+                map2::<bool, bool, bool>(&a, &b, |x, y| if is_max { x | y } else { x & y })?
+            }
             _ => num_map2!(&a, &b, "maximum", |x, y| {
                 #[allow(clippy::eq_op)]
-                if x != x { x } else if y != y { y } else if (x > y) == is_max { x } else { y }
+                if x != x {
+                    x
+                } else if y != y {
+                    y
+                } else if (x > y) == is_max {
+                    x
+                } else {
+                    y
+                }
             })?,
         };
-        let name = if is_max { "MaximumBackward0" } else { "MinimumBackward0" };
+        let name = if is_max {
+            "MaximumBackward0"
+        } else {
+            "MinimumBackward0"
+        };
         if let Some(mut rec) = Recorder::new(name, &[self, other])? {
             let (na, nb) = (rec.needs(0), rec.needs(1));
             let sa = rec.save(self);
@@ -425,7 +503,11 @@ impl Tensor {
                 let (x, y) = (ctx.unpack(sa)?, ctx.unpack(sb)?);
                 // Ties split the gradient in half, as in derivatives.yaml.
                 let half = g.mul(&x.eq_(&y)?)?.mul(0.5)?;
-                let (wa, wb) = if is_max { (x.gt(&y)?, x.lt(&y)?) } else { (x.lt(&y)?, x.gt(&y)?) };
+                let (wa, wb) = if is_max {
+                    (x.gt(&y)?, x.lt(&y)?)
+                } else {
+                    (x.lt(&y)?, x.gt(&y)?)
+                };
                 Ok(vec![
                     opt(na, || g.mul(&wa)?.add(&half))?,
                     opt(nb, || g.mul(&wb)?.add(&half))?,
@@ -484,9 +566,11 @@ impl Tensor {
         let cond = cast(self, DType::Bool)?;
         // Scalars take part in promotion as wrapped numbers.
         let (ta, tb, dt) = match (a, b) {
-            (Operand::Tensor(x), Operand::Tensor(y)) => {
-                (x.clone(), y.clone(), promote_tensors(x.dtype(), x.ndim(), y.dtype(), y.ndim()))
-            }
+            (Operand::Tensor(x), Operand::Tensor(y)) => (
+                x.clone(),
+                y.clone(),
+                promote_tensors(x.dtype(), x.ndim(), y.dtype(), y.ndim()),
+            ),
             (Operand::Tensor(x), Operand::Scalar(s)) => {
                 let d = promote_with_scalar(x.dtype(), *s);
                 (x.clone(), Tensor::scalar(*s, d), d)
@@ -502,7 +586,10 @@ impl Tensor {
         };
         let (ca, cb) = (cast(&ta, dt)?, cast(&tb, dt)?);
         // Broadcast the branches first, then select by the condition.
-        let shape = crate::layout::broadcast_shapes(&crate::layout::broadcast_shapes(&cond.shape(), &ca.shape())?, &cb.shape())?;
+        let shape = crate::layout::broadcast_shapes(
+            &crate::layout::broadcast_shapes(&cond.shape(), &ca.shape())?,
+            &cb.shape(),
+        )?;
         let cv = cond.expand_raw(&shape)?.contiguous_vec::<bool>()?;
         let (ea, eb) = (ca.expand_raw(&shape)?, cb.expand_raw(&shape)?);
         macro_rules! select {

@@ -35,7 +35,9 @@ fn apply(x: &Tensor, items: &[IndexItem], skip_full_slices: bool) -> Result<Tens
         .filter(|i| matches!(i, IndexItem::Int(_) | IndexItem::Slice { .. }))
         .count();
     if items.iter().filter(|i| **i == IndexItem::Ellipsis).count() > 1 {
-        return Err(Error::InvalidArgument("an index can only have a single ellipsis ('...')".into()));
+        return Err(Error::InvalidArgument(
+            "an index can only have a single ellipsis ('...')".into(),
+        ));
     }
     if specified > ndim {
         return Err(Error::InvalidArgument(format!(
@@ -49,13 +51,19 @@ fn apply(x: &Tensor, items: &[IndexItem], skip_full_slices: bool) -> Result<Tens
             IndexItem::Int(i) => {
                 let size = r.shape()[dim];
                 if i < -(size as i64) || i >= size as i64 {
-                    return Err(Error::IndexOutOfRange { index: i, dim, size });
+                    return Err(Error::IndexOutOfRange {
+                        index: i,
+                        dim,
+                        size,
+                    });
                 }
                 r = r.select(dim as i64, i)?;
             }
             IndexItem::Slice { start, stop, step } => {
                 if step <= 0 {
-                    return Err(Error::InvalidArgument("step must be greater than zero".into()));
+                    return Err(Error::InvalidArgument(
+                        "step must be greater than zero".into(),
+                    ));
                 }
                 let size = r.shape()[dim];
                 let (s, e) = slice_bounds(start, stop, size);
@@ -126,4 +134,3 @@ pub(crate) fn scatter_into_base(g: &Tensor, base: &Layout, view: &Layout) -> Res
     let vals: Vec<f64> = base.indices().map(|i| buf[i]).collect();
     Tensor::from_f64(&vals, &base.shape, g.dtype())
 }
-

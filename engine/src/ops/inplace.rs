@@ -56,7 +56,10 @@ fn rebase_history(t: &Tensor, node: Arc<Node>) -> Result<()> {
         view: t.layout(),
         inner: node,
     };
-    base.set_grad_fn(Some(Node::new("CopySlices", next, meta, Vec::new(), kind)), 0);
+    base.set_grad_fn(
+        Some(Node::new("CopySlices", next, meta, Vec::new(), kind)),
+        0,
+    );
     // The view's own grad_fn is regenerated (AsStridedBackward0) now that its version moved.
     t.grad_fn()?;
     Ok(())
@@ -159,81 +162,115 @@ impl Tensor {
     fn other_tensor(&self, other: Operand) -> Tensor {
         match other {
             Operand::Tensor(t) => t,
-            Operand::Scalar(s) => Tensor::scalar(s, crate::dtype::promote_with_scalar(self.dtype(), s)),
+            Operand::Scalar(s) => {
+                Tensor::scalar(s, crate::dtype::promote_with_scalar(self.dtype(), s))
+            }
         }
     }
 
     /// `add_` / `+=`.
     pub fn add_(&self, other: impl Into<Operand>) -> Result<&Self> {
         let o = self.other_tensor(other.into());
-        inplace(self, &[&o], "AddBackward0", || self.add(&o), |_| {
-            Box::new(|_, g| Ok(vec![Some(g.clone()), Some(g)]))
-        })?;
+        inplace(
+            self,
+            &[&o],
+            "AddBackward0",
+            || self.add(&o),
+            |_| Box::new(|_, g| Ok(vec![Some(g.clone()), Some(g)])),
+        )?;
         Ok(self)
     }
 
     /// `sub_` / `-=`.
     pub fn sub_(&self, other: impl Into<Operand>) -> Result<&Self> {
         let o = self.other_tensor(other.into());
-        inplace(self, &[&o], "SubBackward0", || self.sub(&o), |_| {
-            Box::new(|_, g| Ok(vec![Some(g.clone()), Some(g.neg()?)]))
-        })?;
+        inplace(
+            self,
+            &[&o],
+            "SubBackward0",
+            || self.sub(&o),
+            |_| Box::new(|_, g| Ok(vec![Some(g.clone()), Some(g.neg()?)])),
+        )?;
         Ok(self)
     }
 
     /// `mul_` / `*=`.
     pub fn mul_(&self, other: impl Into<Operand>) -> Result<&Self> {
         let o = self.other_tensor(other.into());
-        inplace(self, &[&o], "MulBackward0", || self.mul(&o), |rec| {
-            let so = rec.needs(0).then(|| rec.save(&o));
-            let ss = match rec.needs(1) {
-                true => Some(rec.save(&self.clone_detached().expect("cpu tensor"))),
-                false => None,
-            };
-            Box::new(move |ctx, g| {
-                Ok(vec![
-                    opt(so.is_some(), || g.mul(&ctx.unpack(so.unwrap())?))?,
-                    opt(ss.is_some(), || g.mul(&ctx.unpack(ss.unwrap())?))?,
-                ])
-            })
-        })?;
+        inplace(
+            self,
+            &[&o],
+            "MulBackward0",
+            || self.mul(&o),
+            |rec| {
+                let so = rec.needs(0).then(|| rec.save(&o));
+                let ss = match rec.needs(1) {
+                    true => Some(rec.save(&self.clone_detached().expect("cpu tensor"))),
+                    false => None,
+                };
+                Box::new(move |ctx, g| {
+                    Ok(vec![
+                        opt(so.is_some(), || g.mul(&ctx.unpack(so.unwrap())?))?,
+                        opt(ss.is_some(), || g.mul(&ctx.unpack(ss.unwrap())?))?,
+                    ])
+                })
+            },
+        )?;
         Ok(self)
     }
 
     /// `div_` / `/=`.
     pub fn div_(&self, other: impl Into<Operand>) -> Result<&Self> {
         let o = self.other_tensor(other.into());
-        inplace(self, &[&o], "DivBackward0", || self.div(&o), |rec| {
-            let so = rec.save(&o);
-            let na = rec.needs(0);
-            let ss = match rec.needs(1) {
-                true => Some(rec.save(&self.clone_detached().expect("cpu tensor"))),
-                false => None,
-            };
-            Box::new(move |ctx, g| {
-                let other = ctx.unpack(so)?;
-                Ok(vec![
-                    opt(na, || g.div(&other))?,
-                    opt(ss.is_some(), || {
-                        let s = ctx.unpack(ss.unwrap())?;
-                        g.neg()?.mul(&s)?.div(&other.mul(&other)?)
-                    })?,
-                ])
-            })
-        })?;
+        inplace(
+            self,
+            &[&o],
+            "DivBackward0",
+            || self.div(&o),
+            |rec| {
+                let so = rec.save(&o);
+                let na = rec.needs(0);
+                let ss = match rec.needs(1) {
+                    true => Some(rec.save(&self.clone_detached().expect("cpu tensor"))),
+                    false => None,
+                };
+                Box::new(move |ctx, g| {
+                    let other = ctx.unpack(so)?;
+                    Ok(vec![
+                        opt(na, || g.div(&other))?,
+                        opt(ss.is_some(), || {
+                            let s = ctx.unpack(ss.unwrap())?;
+                            g.neg()?.mul(&s)?.div(&other.mul(&other)?)
+                        })?,
+                    ])
+                })
+            },
+        )?;
         Ok(self)
     }
 
     /// `zero_()` (`ZeroBackward0`).
     pub fn zero_(&self) -> Result<&Self> {
-        inplace(self, &[], "ZeroBackward0", || self.zeros_like(), |_| no_rule())?;
+        inplace(
+            self,
+            &[],
+            "ZeroBackward0",
+            || self.zeros_like(),
+            |_| no_rule(),
+        )?;
         Ok(self)
     }
 
     /// `fill_(number)` (`FillBackward2`).
     pub fn fill_(&self, value: impl Into<Scalar>) -> Result<&Self> {
         let v = value.into();
-        inplace(self, &[], "FillBackward2", || Tensor::full(&self.shape(), v, self.dtype()), |_| no_rule())?;
+        inplace(
+            self,
+            &[],
+            "FillBackward2",
+            || Tensor::full(&self.shape(), v, self.dtype()),
+            |_| no_rule(),
+        )?;
         Ok(self)
     }
 
@@ -246,9 +283,13 @@ impl Tensor {
             )));
         }
         let v = value.item()?;
-        inplace(self, &[value], "FillBackward3", || Tensor::full(&self.shape(), v, self.dtype()), |_| {
-            Box::new(|_, g| Ok(vec![Some(g.zeros_like()?), Some(g.sum(None, false)?)]))
-        })?;
+        inplace(
+            self,
+            &[value],
+            "FillBackward3",
+            || Tensor::full(&self.shape(), v, self.dtype()),
+            |_| Box::new(|_, g| Ok(vec![Some(g.zeros_like()?), Some(g.sum(None, false)?)])),
+        )?;
         Ok(self)
     }
 
@@ -279,21 +320,27 @@ impl Tensor {
     /// `clamp_(min, max)` (`ClampBackward1`).
     pub fn clamp_(&self, min: Option<Scalar>, max: Option<Scalar>) -> Result<&Self> {
         let (lo, hi) = (min.map(|s| s.as_f64()), max.map(|s| s.as_f64()));
-        inplace(self, &[], "ClampBackward1", || self.clamp(min, max), |rec| {
-            let ss = rec.save(&self.clone_detached().expect("cpu tensor"));
-            Box::new(move |ctx, g| {
-                let x = ctx.unpack(ss)?;
-                let lo_ok = match lo {
-                    Some(l) => x.ge(l)?,
-                    None => x.ge(f64::NEG_INFINITY)?,
-                };
-                let hi_ok = match hi {
-                    Some(h) => x.le(h)?,
-                    None => x.le(f64::INFINITY)?,
-                };
-                Ok(vec![Some(g.mul(&lo_ok.mul(&hi_ok)?)?)])
-            })
-        })?;
+        inplace(
+            self,
+            &[],
+            "ClampBackward1",
+            || self.clamp(min, max),
+            |rec| {
+                let ss = rec.save(&self.clone_detached().expect("cpu tensor"));
+                Box::new(move |ctx, g| {
+                    let x = ctx.unpack(ss)?;
+                    let lo_ok = match lo {
+                        Some(l) => x.ge(l)?,
+                        None => x.ge(f64::NEG_INFINITY)?,
+                    };
+                    let hi_ok = match hi {
+                        Some(h) => x.le(h)?,
+                        None => x.le(f64::INFINITY)?,
+                    };
+                    Ok(vec![Some(g.mul(&lo_ok.mul(&hi_ok)?)?)])
+                })
+            },
+        )?;
         Ok(self)
     }
 }

@@ -8,11 +8,11 @@ pub mod linalg;
 pub mod reduce;
 pub mod shape;
 
+use crate::DType;
 use crate::error::{Error, Result};
 use crate::layout::{Layout, broadcast_shapes};
 use crate::storage::StorageElem;
 use crate::tensor::Tensor;
-use crate::DType;
 
 /// Calls `f(ia, ib)` for the storage indices of two layouts over the same logical `shape`, in
 /// row-major order.
@@ -65,11 +65,17 @@ pub(crate) fn for_each2(
 }
 
 /// Elementwise map into a new contiguous tensor.
-pub(crate) fn map1<A: StorageElem, O: StorageElem>(x: &Tensor, f: impl Fn(A) -> O) -> Result<Tensor> {
+pub(crate) fn map1<A: StorageElem, O: StorageElem>(
+    x: &Tensor,
+    f: impl Fn(A) -> O,
+) -> Result<Tensor> {
     let shape = x.shape();
     let out: Vec<O> = x.with_slice(|s: &[A], l| {
         if l.is_contiguous() {
-            s[l.offset..l.offset + l.numel()].iter().map(|&v| f(v)).collect()
+            s[l.offset..l.offset + l.numel()]
+                .iter()
+                .map(|&v| f(v))
+                .collect()
         } else {
             l.indices().map(|i| f(s[i])).collect()
         }
@@ -97,7 +103,9 @@ pub(crate) fn map2<A: StorageElem, B: StorageElem, O: StorageElem>(
                 let mut v = Vec::with_capacity(n);
                 let sta = la.broadcast_strides(&shape);
                 let stb = lb.broadcast_strides(&shape);
-                for_each2(&shape, &sta, la.offset, &stb, lb.offset, |i, j| v.push(f(sa[i], sb[j])));
+                for_each2(&shape, &sta, la.offset, &stb, lb.offset, |i, j| {
+                    v.push(f(sa[i], sb[j]))
+                });
                 v
             }
         })

@@ -37,11 +37,20 @@ fn reduce_dims(shape: &[usize], dims: Option<&[i64]>) -> Result<(Vec<bool>, Vec<
 }
 
 fn drop_reduced(keep: &[usize], red: &[bool]) -> Vec<usize> {
-    keep.iter().zip(red).filter(|p| !*p.1).map(|p| *p.0).collect()
+    keep.iter()
+        .zip(red)
+        .filter(|p| !*p.1)
+        .map(|p| *p.0)
+        .collect()
 }
 
 /// Sums into the keepdim shape, accumulating floats in f64.
-fn sum_kernel<T: StorageElem>(x: &Tensor, red: &[bool], keep: &[usize], out_dtype: DType) -> Result<Tensor> {
+fn sum_kernel<T: StorageElem>(
+    x: &Tensor,
+    red: &[bool],
+    keep: &[usize],
+    out_dtype: DType,
+) -> Result<Tensor> {
     let l = x.layout();
     let n: usize = keep.iter().product();
     let mut acc = vec![0f64; n];
@@ -52,7 +61,9 @@ fn sum_kernel<T: StorageElem>(x: &Tensor, red: &[bool], keep: &[usize], out_dtyp
         }
     }
     x.with_slice(|s: &[T], _| {
-        for_each2(&l.shape, &l.strides, l.offset, &ostr, 0, |i, o| acc[o] += s[i].to_f64());
+        for_each2(&l.shape, &l.strides, l.offset, &ostr, 0, |i, o| {
+            acc[o] += s[i].to_f64()
+        });
     })?;
     Tensor::from_f64(&acc, keep, out_dtype)
 }
@@ -63,17 +74,31 @@ impl Tensor {
     pub fn sum(&self, dims: Option<&[i64]>, keepdim: bool) -> Result<Tensor> {
         let shape = self.shape();
         let (red, keep) = reduce_dims(&shape, dims)?;
-        let out_dtype = if self.dtype().is_float() { self.dtype() } else { DType::I64 };
+        let out_dtype = if self.dtype().is_float() {
+            self.dtype()
+        } else {
+            DType::I64
+        };
         let k = match self.dtype() {
             DType::F32 => sum_kernel::<f32>(self, &red, &keep, out_dtype)?,
             DType::F64 => sum_kernel::<f64>(self, &red, &keep, out_dtype)?,
             DType::I64 => sum_kernel::<i64>(self, &red, &keep, out_dtype)?,
             DType::Bool => sum_kernel::<bool>(self, &red, &keep, out_dtype)?,
         };
-        let out = if keepdim { k } else { k.raw_reshape(&drop_reduced(&keep, &red))? };
-        let name = if dims.is_none() { "SumBackward0" } else { "SumBackward1" };
+        let out = if keepdim {
+            k
+        } else {
+            k.raw_reshape(&drop_reduced(&keep, &red))?
+        };
+        let name = if dims.is_none() {
+            "SumBackward0"
+        } else {
+            "SumBackward1"
+        };
         if let Some(rec) = Recorder::new(name, &[self])? {
-            rec.finish(&out, move |_, g| Ok(vec![Some(g.raw_reshape(&keep)?.expand_raw(&shape)?)]));
+            rec.finish(&out, move |_, g| {
+                Ok(vec![Some(g.raw_reshape(&keep)?.expand_raw(&shape)?)])
+            });
         }
         Ok(out)
     }
@@ -88,13 +113,26 @@ impl Tensor {
         }
         let shape = self.shape();
         let (red, keep) = reduce_dims(&shape, dims)?;
-        let count: usize = shape.iter().zip(&red).filter(|p| *p.1).map(|p| *p.0).product();
+        let count: usize = shape
+            .iter()
+            .zip(&red)
+            .filter(|p| *p.1)
+            .map(|p| *p.0)
+            .product();
         let s = crate::grad_mode::with_no_grad(|| self.sum(dims, keepdim))?;
         let out = s.div_raw(count as f64)?;
-        let name = if dims.is_none() { "MeanBackward0" } else { "MeanBackward1" };
+        let name = if dims.is_none() {
+            "MeanBackward0"
+        } else {
+            "MeanBackward1"
+        };
         if let Some(rec) = Recorder::new(name, &[self])? {
             rec.finish(&out, move |_, g| {
-                Ok(vec![Some(g.raw_reshape(&keep)?.expand_raw(&shape)?.div(count as f64)?)])
+                Ok(vec![Some(
+                    g.raw_reshape(&keep)?
+                        .expand_raw(&shape)?
+                        .div(count as f64)?,
+                )])
             });
         }
         Ok(out)
@@ -106,7 +144,11 @@ impl Tensor {
 
     /// A reshape of a contiguous result without autograd (for kernels and rules).
     pub(crate) fn raw_reshape(&self, shape: &[usize]) -> Result<Tensor> {
-        let t = if self.is_contiguous() { self.clone() } else { super::copy_raw(self)? };
+        let t = if self.is_contiguous() {
+            self.clone()
+        } else {
+            super::copy_raw(self)?
+        };
         let d = t.data_ref();
         let l = Layout {
             shape: shape.to_vec(),
@@ -140,7 +182,11 @@ impl Tensor {
             }
         }
         let out = Tensor::from_f64(&[best], &[], self.dtype())?;
-        let name = if is_max { "MaxBackward1" } else { "MinBackward1" };
+        let name = if is_max {
+            "MaxBackward1"
+        } else {
+            "MinBackward1"
+        };
         if let Some(mut rec) = Recorder::new(name, &[self])? {
             let sx = rec.save(self);
             let so = rec.save_output(&out);
@@ -166,7 +212,11 @@ impl Tensor {
     }
     fn extreme_dim(&self, dim: i64, keepdim: bool, is_max: bool) -> Result<(Tensor, Tensor)> {
         let shape = self.shape();
-        let x = if shape.is_empty() { self.raw_reshape(&[1])? } else { self.clone() };
+        let x = if shape.is_empty() {
+            self.raw_reshape(&[1])?
+        } else {
+            self.clone()
+        };
         let d = wrap_dim(dim, x.ndim())?;
         let l = x.layout();
         if l.shape[d] == 0 {
@@ -198,14 +248,22 @@ impl Tensor {
         let mut keep = l.shape.clone();
         keep[d] = 1;
         let out_shape: Vec<usize> = if keepdim {
-            if shape.is_empty() { vec![] } else { keep.clone() }
+            if shape.is_empty() {
+                vec![]
+            } else {
+                keep.clone()
+            }
         } else {
             outer.shape.clone()
         };
         let out_shape = if shape.is_empty() { vec![] } else { out_shape };
         let values = Tensor::from_f64(&vals, &out_shape, self.dtype())?;
         let indices = Tensor::from_f64(&idxs, &out_shape, DType::I64)?;
-        let name = if is_max { "MaxBackward0" } else { "MinBackward0" };
+        let name = if is_max {
+            "MaxBackward0"
+        } else {
+            "MinBackward0"
+        };
         if let Some(mut rec) = Recorder::new(name, &[self])? {
             let si = rec.save(&indices);
             let in_shape = l.shape.clone();
@@ -250,7 +308,11 @@ impl Tensor {
     }
     fn softmax_impl(&self, dim: i64, log: bool) -> Result<Tensor> {
         let shape = self.shape();
-        let x = if shape.is_empty() { self.raw_reshape(&[1])? } else { self.clone() };
+        let x = if shape.is_empty() {
+            self.raw_reshape(&[1])?
+        } else {
+            self.clone()
+        };
         let d = wrap_dim(dim, x.ndim())?;
         if !self.dtype().is_float() {
             let last = d + 1 == x.ndim();
@@ -271,25 +333,44 @@ impl Tensor {
         let data = x.to_flat_storage_f64();
         let mut out = vec![0f64; l.numel()];
         let mut row = vec![0f64; len];
-        for_each2(&outer.shape, &outer.strides, outer.offset, &oouter.strides, 0, |i, o| {
-            for (k, r) in row.iter_mut().enumerate() {
-                *r = data[(i as isize + k as isize * stride) as usize];
-            }
-            let m = row.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
-            let s: f64 = row.iter().map(|v| (v - m).exp()).sum();
-            for (k, r) in row.iter().enumerate() {
-                let v = if log { r - m - s.ln() } else { (r - m).exp() / s };
-                out[(o as isize + k as isize * ostride) as usize] = v;
-            }
-        });
+        for_each2(
+            &outer.shape,
+            &outer.strides,
+            outer.offset,
+            &oouter.strides,
+            0,
+            |i, o| {
+                for (k, r) in row.iter_mut().enumerate() {
+                    *r = data[(i as isize + k as isize * stride) as usize];
+                }
+                let m = row.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
+                let s: f64 = row.iter().map(|v| (v - m).exp()).sum();
+                for (k, r) in row.iter().enumerate() {
+                    let v = if log {
+                        r - m - s.ln()
+                    } else {
+                        (r - m).exp() / s
+                    };
+                    out[(o as isize + k as isize * ostride) as usize] = v;
+                }
+            },
+        );
         let out = Tensor::from_f64(&out, &shape, self.dtype())?;
-        let name = if log { "LogSoftmaxBackward0" } else { "SoftmaxBackward0" };
+        let name = if log {
+            "LogSoftmaxBackward0"
+        } else {
+            "SoftmaxBackward0"
+        };
         if let Some(mut rec) = Recorder::new(name, &[self])? {
             let so = rec.save_output(&out);
             let dd = [d as i64];
             rec.finish(&out, move |ctx, g| {
                 let y = ctx.unpack(so)?;
-                let (g1, y1) = if y.ndim() == 0 { (g.raw_reshape(&[1])?, y.raw_reshape(&[1])?) } else { (g.clone(), y.clone()) };
+                let (g1, y1) = if y.ndim() == 0 {
+                    (g.raw_reshape(&[1])?, y.raw_reshape(&[1])?)
+                } else {
+                    (g.clone(), y.clone())
+                };
                 let r = if log {
                     g1.sub(&y1.exp()?.mul(&g1.sum(Some(&dd), true)?)?)?
                 } else {

@@ -14,7 +14,9 @@ pub fn expandable_to(from: &[usize], to: &[usize]) -> bool {
         return false;
     }
     let pad = to.len() - from.len();
-    from.iter().enumerate().all(|(i, &d)| d == 1 || d == to[i + pad])
+    from.iter()
+        .enumerate()
+        .all(|(i, &d)| d == 1 || d == to[i + pad])
 }
 
 /// Resolves a `view`/`reshape` shape with at most one `-1`.
@@ -24,11 +26,15 @@ fn infer_shape(shape: &[i64], numel: usize) -> Result<Vec<usize>> {
     for (i, &d) in shape.iter().enumerate() {
         if d == -1 {
             if infer.is_some() {
-                return Err(Error::InvalidArgument("only one dimension can be inferred".into()));
+                return Err(Error::InvalidArgument(
+                    "only one dimension can be inferred".into(),
+                ));
             }
             infer = Some(i);
         } else if d < 0 {
-            return Err(Error::InvalidArgument(format!("invalid shape dimension {d}")));
+            return Err(Error::InvalidArgument(format!(
+                "invalid shape dimension {d}"
+            )));
         } else {
             known *= d as usize;
         }
@@ -40,7 +46,7 @@ fn infer_shape(shape: &[i64], numel: usize) -> Result<Vec<usize>> {
     let mut out: Vec<usize> = shape.iter().map(|&d| d.max(0) as usize).collect();
     match infer {
         Some(i) => {
-            if known == 0 || numel % known != 0 {
+            if known == 0 || !numel.is_multiple_of(known) {
                 return Err(bad());
             }
             out[i] = numel / known;
@@ -54,7 +60,13 @@ fn infer_shape(shape: &[i64], numel: usize) -> Result<Vec<usize>> {
     Ok(out)
 }
 
-pub(crate) fn slice_layout(l: &Layout, dim: usize, start: usize, len: usize, step: usize) -> Layout {
+pub(crate) fn slice_layout(
+    l: &Layout,
+    dim: usize,
+    start: usize,
+    len: usize,
+    step: usize,
+) -> Layout {
     let mut r = l.clone();
     r.offset = (l.offset as isize + start as isize * l.strides[dim]) as usize;
     r.shape[dim] = len;
@@ -72,7 +84,11 @@ pub(crate) fn select_layout(l: &Layout, dim: usize, index: usize) -> Layout {
 
 /// Zeros of `shape` with `g` written into the sub-region `region(contiguous layout of shape)`:
 /// the backward of slicing-like views.
-pub(crate) fn embed(g: &Tensor, shape: &[usize], region: impl Fn(&Layout) -> Layout) -> Result<Tensor> {
+pub(crate) fn embed(
+    g: &Tensor,
+    shape: &[usize],
+    region: impl Fn(&Layout) -> Layout,
+) -> Result<Tensor> {
     let z = Tensor::full(shape, Scalar::Int(0), g.dtype())?;
     let part = z.make_view(region(&z.layout()));
     part.write_values(&g.contiguous_storage()?)?;
@@ -101,7 +117,9 @@ impl Tensor {
         }
         if !expandable_to(&l.shape, shape) {
             let b = crate::layout::broadcast_shapes(&l.shape, shape);
-            return Err(b.err().unwrap_or(Error::InvalidArgument("cannot broadcast".into())));
+            return Err(b
+                .err()
+                .unwrap_or(Error::InvalidArgument("cannot broadcast".into())));
         }
         let d = self.data_ref();
         Ok(Tensor::from_parts(
@@ -141,7 +159,9 @@ impl Tensor {
         let out = Tensor::from_parts(d.storage, Layout::contiguous(&new_shape), d.dtype);
         if let Some(rec) = Recorder::new("UnsafeViewBackward0", &[&c])? {
             let in_shape = l.shape.clone();
-            rec.finish(&out, move |_, g| Ok(vec![Some(g.reshape_usize(&in_shape)?)]));
+            rec.finish(&out, move |_, g| {
+                Ok(vec![Some(g.reshape_usize(&in_shape)?)])
+            });
         }
         Ok(out)
     }
@@ -162,11 +182,27 @@ impl Tensor {
             }
         };
         let layout = Layout {
-            shape: l.shape.iter().zip(&keep).filter(|p| *p.1).map(|p| *p.0).collect(),
-            strides: l.strides.iter().zip(&keep).filter(|p| *p.1).map(|p| *p.0).collect(),
+            shape: l
+                .shape
+                .iter()
+                .zip(&keep)
+                .filter(|p| *p.1)
+                .map(|p| *p.0)
+                .collect(),
+            strides: l
+                .strides
+                .iter()
+                .zip(&keep)
+                .filter(|p| *p.1)
+                .map(|p| *p.0)
+                .collect(),
             offset: l.offset,
         };
-        let name = if dim.is_none() { "SqueezeBackward0" } else { "SqueezeBackward1" };
+        let name = if dim.is_none() {
+            "SqueezeBackward0"
+        } else {
+            "SqueezeBackward1"
+        };
         let in_shape = l.shape.clone();
         self.view_op(layout, name, move |g| g.reshape_usize(&in_shape))
     }
@@ -182,7 +218,9 @@ impl Tensor {
         };
         layout.shape.insert(d, 1);
         layout.strides.insert(d, stride);
-        self.view_op(layout, "UnsqueezeBackward0", move |g| g.squeeze(Some(d as i64)))
+        self.view_op(layout, "UnsqueezeBackward0", move |g| {
+            g.squeeze(Some(d as i64))
+        })
     }
 
     /// `flatten(start, end)`: `self` when there is nothing to merge, else a reshape.
@@ -231,7 +269,9 @@ impl Tensor {
             l.shape.swap(a, b);
             l.strides.swap(a, b);
         }
-        self.view_op(l, "TransposeBackward0", move |g| g.transpose(a as i64, b as i64))
+        self.view_op(l, "TransposeBackward0", move |g| {
+            g.transpose(a as i64, b as i64)
+        })
     }
 
     pub fn permute(&self, dims: &[i64]) -> Result<Tensor> {
@@ -248,7 +288,9 @@ impl Tensor {
         for &d in dims {
             let d = wrap_dim(d, n)?;
             if seen[d] {
-                return Err(Error::InvalidArgument("permute(): duplicate dims are not allowed.".into()));
+                return Err(Error::InvalidArgument(
+                    "permute(): duplicate dims are not allowed.".into(),
+                ));
             }
             seen[d] = true;
             perm.push(d);
@@ -323,12 +365,16 @@ impl Tensor {
     pub fn narrow(&self, dim: i64, start: i64, length: i64) -> Result<Tensor> {
         let l = self.layout();
         if l.ndim() == 0 {
-            return Err(Error::InvalidArgument("narrow() cannot be applied to a 0-dim tensor.".into()));
+            return Err(Error::InvalidArgument(
+                "narrow() cannot be applied to a 0-dim tensor.".into(),
+            ));
         }
         let d = wrap_dim(dim, l.ndim())?;
         let size = l.shape[d];
         if length < 0 {
-            return Err(Error::InvalidArgument("narrow(): length must be non-negative.".into()));
+            return Err(Error::InvalidArgument(
+                "narrow(): length must be non-negative.".into(),
+            ));
         }
         let s = size as i64;
         if start < -s || start > s {
@@ -339,7 +385,11 @@ impl Tensor {
         }
         let start = if start < 0 { start + s } else { start };
         if start + length > s {
-            return Err(Error::NarrowOutOfRange { start, length, size });
+            return Err(Error::NarrowOutOfRange {
+                start,
+                length,
+                size,
+            });
         }
         self.slice(d, start as usize, (start + length) as usize, 1)
     }
@@ -347,7 +397,11 @@ impl Tensor {
     /// `x[start:stop:step]` along `dim`, bounds already clamped (`SliceBackward0`).
     pub fn slice(&self, dim: usize, start: usize, stop: usize, step: usize) -> Result<Tensor> {
         let l = self.layout();
-        let len = if stop > start { (stop - start).div_ceil(step) } else { 0 };
+        let len = if stop > start {
+            (stop - start).div_ceil(step)
+        } else {
+            0
+        };
         let layout = slice_layout(&l, dim, start, len, step);
         let in_shape = l.shape.clone();
         self.view_op(layout, "SliceBackward0", move |g| {
@@ -359,7 +413,9 @@ impl Tensor {
     pub fn select(&self, dim: i64, index: i64) -> Result<Tensor> {
         let l = self.layout();
         if l.ndim() == 0 {
-            return Err(Error::InvalidArgument("select() cannot be applied to a 0-dim tensor.".into()));
+            return Err(Error::InvalidArgument(
+                "select() cannot be applied to a 0-dim tensor.".into(),
+            ));
         }
         let d = wrap_dim(dim, l.ndim())?;
         let size = l.shape[d] as i64;
@@ -405,7 +461,9 @@ impl Tensor {
     /// `torch.cat(xs, dim)` (`CatBackward0`).
     pub fn cat(xs: &[Tensor], dim: i64) -> Result<Tensor> {
         if xs.is_empty() {
-            return Err(Error::InvalidArgument("torch.cat(): expected a non-empty list of Tensors".into()));
+            return Err(Error::InvalidArgument(
+                "torch.cat(): expected a non-empty list of Tensors".into(),
+            ));
         }
         for (i, x) in xs.iter().enumerate() {
             if x.ndim() == 0 {
@@ -413,7 +471,10 @@ impl Tensor {
             }
         }
         // Legacy rule: 1-d empty tensors are skipped.
-        let parts: Vec<&Tensor> = xs.iter().filter(|x| !(x.ndim() == 1 && x.numel() == 0)).collect();
+        let parts: Vec<&Tensor> = xs
+            .iter()
+            .filter(|x| !(x.ndim() == 1 && x.numel() == 0))
+            .collect();
         let dtype = xs.iter().map(|x| x.dtype()).max().unwrap_or(DType::F32);
         let Some(first) = parts.first() else {
             return Tensor::full(&[0], Scalar::Int(0), dtype);
@@ -469,7 +530,9 @@ impl Tensor {
     /// `torch.stack(xs, dim)` (`StackBackward0`).
     pub fn stack(xs: &[Tensor], dim: i64) -> Result<Tensor> {
         let Some(first) = xs.first() else {
-            return Err(Error::InvalidArgument("stack expects a non-empty TensorList".into()));
+            return Err(Error::InvalidArgument(
+                "stack expects a non-empty TensorList".into(),
+            ));
         };
         let s0 = first.shape();
         for (i, x) in xs.iter().enumerate().skip(1) {
@@ -494,10 +557,11 @@ impl Tensor {
         if let Some(rec) = Recorder::new("StackBackward0", &refs)? {
             let n = xs.len();
             rec.finish(&out, move |_, g| {
-                (0..n).map(|i| g.select(d as i64, i as i64).map(Some)).collect()
+                (0..n)
+                    .map(|i| g.select(d as i64, i as i64).map(Some))
+                    .collect()
             });
         }
         Ok(out)
     }
 }
-
