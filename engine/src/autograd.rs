@@ -81,7 +81,8 @@ pub struct SavedId(usize);
 
 pub(crate) enum Origin {
     Output(&'static str),
-    Input(Tensor),
+    /// The error message reports the saved input's grad_fn at unpack time, as libtorch does.
+    Input,
 }
 
 impl std::fmt::Debug for Node {
@@ -196,9 +197,10 @@ impl BackwardCtx<'_> {
                 &st.data.shape(),
                 match &st.origin {
                     Origin::Output(n) => Some((0, message_name(n))),
-                    Origin::Input(t) => t
+                    Origin::Input => st
+                        .data
                         .grad_fn_unchecked()
-                        .map(|n| (t.output_nr(), message_name(n.name))),
+                        .map(|n| (st.data.output_nr(), message_name(n.name))),
                 },
                 current,
                 st.version,
@@ -234,25 +236,23 @@ impl Recorder {
         if !crate::grad_mode::is_grad_enabled() {
             return Ok(None);
         }
+        let mut next = Vec::with_capacity(inputs.len());
         let mut any = false;
         for t in inputs {
-            if t.requires_grad() {
-                any = true;
-                break;
-            }
+            let e = t.gradient_edge()?;
+            any |= e.is_some();
+            next.push(e);
         }
         if !any {
             return Ok(None);
         }
-        let mut next = Vec::with_capacity(inputs.len());
-        let mut meta = Vec::with_capacity(inputs.len());
-        for t in inputs {
-            next.push(t.gradient_edge()?);
-            meta.push(InputMeta {
+        let meta = inputs
+            .iter()
+            .map(|t| InputMeta {
                 shape: t.shape(),
                 dtype: t.dtype(),
-            });
-        }
+            })
+            .collect();
         Ok(Some(Recorder {
             name,
             next,
@@ -280,7 +280,7 @@ impl Recorder {
     }
     /// Saves an input (or any tensor that is not this node's output).
     pub fn save(&mut self, t: &Tensor) -> SavedId {
-        self.push(t, Origin::Input(t.clone()))
+        self.push(t, Origin::Input)
     }
     /// Saves the op's output (call before `finish`).
     pub fn save_output(&mut self, out: &Tensor) -> SavedId {
@@ -288,8 +288,14 @@ impl Recorder {
         self.push(out, Origin::Output(name))
     }
     fn push(&mut self, t: &Tensor, origin: Origin) -> SavedId {
+        // Inputs are kept as they are (libtorch's SavedVariable does the same); an output is
+        // kept as an alias without autograd metadata, else it would own its own node.
+        let data = match origin {
+            Origin::Input => t.clone(),
+            Origin::Output(_) => t.alias_for_save(),
+        };
         self.saved.push(SavedTensor {
-            data: t.alias_for_save(),
+            data,
             version: t.version(),
             origin,
         });

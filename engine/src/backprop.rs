@@ -30,11 +30,30 @@ fn key(n: &Arc<Node>) -> usize {
     Arc::as_ptr(n) as usize
 }
 
+/// Node addresses are already well spread; a multiplicative hash is enough and much cheaper
+/// than SipHash on this hot path.
+#[derive(Default)]
+struct PtrHasher(u64);
+impl std::hash::Hasher for PtrHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0 ^ b as u64).wrapping_mul(0x100000001b3);
+        }
+    }
+    fn write_usize(&mut self, v: usize) {
+        self.0 = (v as u64 >> 4).wrapping_mul(0x9E3779B97F4A7C15);
+    }
+}
+type PtrMap<V> = HashMap<usize, V, std::hash::BuildHasherDefault<PtrHasher>>;
+
 /// libtorch's `validate_outputs` for one gradient: reduce a broadcast-shaped gradient to the
 /// input's shape and cast it to the input's dtype.
 pub(crate) fn fit_grad(g: Tensor, meta: &InputMeta, index: usize) -> Result<Tensor> {
     let mut g = g;
-    if g.shape() != meta.shape {
+    if !g.shape_eq(&meta.shape) {
         if !crate::ops::shape::expandable_to(&meta.shape, &g.shape()) {
             return Err(Error::GradShape {
                 index,
@@ -101,9 +120,9 @@ impl Tensor {
 
 fn run(root: Edge, root_grad: Tensor, retain: bool) -> Result<()> {
     // Dependencies: how many edges of the reachable graph point at each node.
-    let mut deps: HashMap<usize, usize> = HashMap::new();
+    let mut deps: PtrMap<usize> = PtrMap::default();
     let mut stack = vec![root.node.clone()];
-    let mut seen: HashMap<usize, ()> = HashMap::new();
+    let mut seen: PtrMap<()> = PtrMap::default();
     seen.insert(key(&root.node), ());
     while let Some(n) = stack.pop() {
         for e in n.next.iter().flatten() {
@@ -113,7 +132,7 @@ fn run(root: Edge, root_grad: Tensor, retain: bool) -> Result<()> {
             }
         }
     }
-    let mut buffers: HashMap<usize, Tensor> = HashMap::new();
+    let mut buffers: PtrMap<Tensor> = PtrMap::default();
     buffers.insert(key(&root.node), root_grad);
     let mut ready = BinaryHeap::new();
     ready.push(Ready(root.node.clone()));

@@ -59,6 +59,9 @@ pub(crate) struct AutogradMeta {
 }
 
 pub struct TensorImpl {
+    /// Fixed for the tensor's life (`set_data` refuses another dtype), so read without a lock.
+    pub(crate) dtype: DType,
+    pub(crate) device: Device,
     pub(crate) data: RwLock<DataRef>,
     pub(crate) version: Arc<VersionCounter>,
     pub(crate) meta: Mutex<AutogradMeta>,
@@ -105,7 +108,10 @@ impl Tensor {
     // ------------------------------------------------------------------ construction
 
     pub(crate) fn from_parts(storage: Arc<RwLock<Storage>>, layout: Layout, dtype: DType) -> Self {
+        let device = storage.read().unwrap().device();
         Tensor(Arc::new(TensorImpl {
+            dtype,
+            device,
             data: RwLock::new(DataRef {
                 storage,
                 layout,
@@ -132,6 +138,28 @@ impl Tensor {
             Layout::contiguous(shape),
             dtype,
         ))
+    }
+
+    /// Like [`Tensor::from_vec`], taking the shape by value (kernels already own one).
+    pub fn from_vec_shape<T: StorageElem>(data: Vec<T>, shape: Vec<usize>) -> Result<Self> {
+        if data.len() != shape.iter().product::<usize>() {
+            return Self::from_vec(data, &shape);
+        }
+        let strides = crate::layout::contiguous_strides(&shape);
+        Ok(Self::from_parts(
+            Arc::new(RwLock::new(Storage::Cpu(T::wrap(data)))),
+            Layout {
+                shape,
+                strides,
+                offset: 0,
+            },
+            T::DTYPE,
+        ))
+    }
+
+    /// Whether the shape equals `shape` (without copying it out).
+    pub fn shape_eq(&self, shape: &[usize]) -> bool {
+        self.0.data.read().unwrap().layout.shape == shape
     }
 
     /// `torch.tensor(data)` with data given row-major.
@@ -193,11 +221,13 @@ impl Tensor {
     pub fn numel(&self) -> usize {
         self.0.data.read().unwrap().layout.numel()
     }
+    #[inline]
     pub fn dtype(&self) -> DType {
-        self.0.data.read().unwrap().dtype
+        self.0.dtype
     }
+    #[inline]
     pub fn device(&self) -> Device {
-        self.0.data.read().unwrap().storage.read().unwrap().device()
+        self.0.device
     }
     pub fn is_contiguous(&self) -> bool {
         self.0.data.read().unwrap().layout.is_contiguous()
@@ -445,6 +475,21 @@ impl Tensor {
     /// The edge a consumer of this tensor points to: its `grad_fn`, or the accumulator of a leaf
     /// that requires grad, or `None`.
     pub(crate) fn gradient_edge(&self) -> Result<Option<Edge>> {
+        {
+            // Fast path for non-views: one lock.
+            let m = self.0.meta.lock().unwrap();
+            if m.view.is_none() {
+                if let Some(node) = &m.grad_fn {
+                    return Ok(Some(Edge {
+                        node: node.clone(),
+                        input_nr: m.output_nr,
+                    }));
+                }
+                if !m.requires_grad {
+                    return Ok(None);
+                }
+            }
+        }
         if let Some(node) = self.grad_fn()? {
             return Ok(Some(Edge {
                 node,
@@ -569,6 +614,8 @@ impl Tensor {
     pub fn detach(&self) -> Tensor {
         let d = self.data_ref();
         Tensor(Arc::new(TensorImpl {
+            dtype: self.0.dtype,
+            device: self.0.device,
             data: RwLock::new(d),
             version: self.0.version.clone(),
             meta: Mutex::new(AutogradMeta::default()),
@@ -595,6 +642,8 @@ impl Tensor {
     pub fn data(&self) -> Tensor {
         let d = self.data_ref();
         Tensor(Arc::new(TensorImpl {
+            dtype: self.0.dtype,
+            device: self.0.device,
             data: RwLock::new(d),
             version: Arc::new(VersionCounter::default()),
             meta: Mutex::new(AutogradMeta::default()),
@@ -604,7 +653,7 @@ impl Tensor {
     /// `x.data = y`: `x` now reads `y`'s storage and layout and keeps its own autograd
     /// metadata and version counter (libtorch's `set_data`).
     pub fn set_data(&self, new: &Tensor) -> Result<()> {
-        if new.dtype() != self.dtype() {
+        if new.dtype() != self.dtype() || new.device() != self.device() {
             return Err(Error::DtypeMismatch(
                 "Attempted to call `variable.set_data(tensor)`, but `variable` and `tensor` have incompatible tensor type.".into(),
             ));
@@ -642,6 +691,8 @@ impl Tensor {
             ),
         };
         Tensor(Arc::new(TensorImpl {
+            dtype: self.0.dtype,
+            device: self.0.device,
             data: RwLock::new(DataRef {
                 storage: d.storage,
                 layout,

@@ -69,48 +69,48 @@ pub(crate) fn map1<A: StorageElem, O: StorageElem>(
     x: &Tensor,
     f: impl Fn(A) -> O,
 ) -> Result<Tensor> {
-    let shape = x.shape();
-    let out: Vec<O> = x.with_slice(|s: &[A], l| {
-        if l.is_contiguous() {
+    let (shape, out) = x.with_slice(|s: &[A], l| {
+        let v: Vec<O> = if l.is_contiguous() {
             s[l.offset..l.offset + l.numel()]
                 .iter()
                 .map(|&v| f(v))
                 .collect()
         } else {
             l.indices().map(|i| f(s[i])).collect()
-        }
+        };
+        (l.shape.clone(), v)
     })?;
-    Tensor::from_vec(out, &shape)
+    Tensor::from_vec_shape(out, shape)
 }
 
-/// Elementwise map of two same-dtype-class tensors with broadcasting.
+/// Elementwise map of two tensors with broadcasting.
 pub(crate) fn map2<A: StorageElem, B: StorageElem, O: StorageElem>(
     a: &Tensor,
     b: &Tensor,
     f: impl Fn(A, B) -> O,
 ) -> Result<Tensor> {
-    let la = a.layout();
-    let lb = b.layout();
-    let shape = broadcast_shapes(&la.shape, &lb.shape)?;
-    let n: usize = shape.iter().product();
-    let out: Vec<O> = a.with_slice(|sa: &[A], _| {
-        b.with_slice(|sb: &[B], _| {
+    let (shape, out) = a.with_slice(|sa: &[A], la| {
+        b.with_slice(|sb: &[B], lb| -> Result<(Vec<usize>, Vec<O>)> {
             if la.shape == lb.shape && la.is_contiguous() && lb.is_contiguous() {
+                let n = la.numel();
                 let xa = &sa[la.offset..la.offset + n];
                 let xb = &sb[lb.offset..lb.offset + n];
-                xa.iter().zip(xb).map(|(&x, &y)| f(x, y)).collect()
-            } else {
-                let mut v = Vec::with_capacity(n);
-                let sta = la.broadcast_strides(&shape);
-                let stb = lb.broadcast_strides(&shape);
-                for_each2(&shape, &sta, la.offset, &stb, lb.offset, |i, j| {
-                    v.push(f(sa[i], sb[j]))
-                });
-                v
+                return Ok((
+                    la.shape.clone(),
+                    xa.iter().zip(xb).map(|(&x, &y)| f(x, y)).collect(),
+                ));
             }
+            let shape = broadcast_shapes(&la.shape, &lb.shape)?;
+            let mut v = Vec::with_capacity(shape.iter().product());
+            let sta = la.broadcast_strides(&shape);
+            let stb = lb.broadcast_strides(&shape);
+            for_each2(&shape, &sta, la.offset, &stb, lb.offset, |i, j| {
+                v.push(f(sa[i], sb[j]))
+            });
+            Ok((shape, v))
         })
-    })??;
-    Tensor::from_vec(out, &shape)
+    })???;
+    Tensor::from_vec_shape(out, shape)
 }
 
 /// Dispatches a closure body over the float dtypes: `float_map!(x, |v| v.exp())`.
