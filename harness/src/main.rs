@@ -110,6 +110,9 @@ fn repo_root() -> PathBuf {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    // A panic inside a case is caught and reported as that case's failure; the default hook
+    // would also dump a backtrace over the progress bar.
+    std::panic::set_hook(Box::new(|_| {}));
     let root = repo_root();
     match cli.cmd {
         Cmd::Run {

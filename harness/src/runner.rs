@@ -115,7 +115,10 @@ pub fn run_suite(cfg: &Config, progress: &(dyn Fn(&CaseResult) + Sync)) -> Suite
     };
     for p in cfg.paths.iter().filter(|p| !p.exists()) {
         let rel = relative(&cfg.root, p);
-        cases.push(error_result(&rel, format!("{rel}: no such file or directory")));
+        cases.push(error_result(
+            &rel,
+            format!("{rel}: no such file or directory"),
+        ));
     }
     if let Err(e) = &known {
         cases.push(error_result(

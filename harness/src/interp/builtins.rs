@@ -635,6 +635,15 @@ impl<B: Backend> Interp<'_, B> {
             return Ok(t);
         }
         let x = as_tensor(t.clone(), "requires_grad")?;
+        // Python's factories check the dtype in `at::Tensor::set_requires_grad`, whose message
+        // neither `requires_grad_` nor the Python setter shares; the check is the same on both
+        // backends, so the interpreter makes it.
+        if !self.dtype_of(&x)?.is_float() {
+            return Err(Failure::new(
+                ErrorKind::RequiresGradDtype,
+                "Only Tensors of floating point and complex dtype can require gradients",
+            ));
+        }
         self.call(Call::RequiresGrad_ { x, flag: true })?;
         Ok(t)
     }
@@ -1173,9 +1182,15 @@ impl<B: Backend> Interp<'_, B> {
     fn new_param(&mut self, shape: Vec<usize>, bound: f64) -> Res<B::Tensor> {
         let n = shape.iter().product();
         let values = self.draw_uniform(n, bound);
-        let t = self.tensor_from_values(shape, DType::F32, values)?;
-        let t = self.with_requires_grad(t, true)?;
-        as_tensor(t, "Parameter")
+        let t = as_tensor(
+            self.tensor_from_values(shape, DType::F32, values)?,
+            "Parameter",
+        )?;
+        self.call(Call::RequiresGrad_ {
+            x: t.clone(),
+            flag: true,
+        })?;
+        Ok(t)
     }
 
     fn make_module(&mut self, name: &str, mut a: Args<B::Tensor>) -> Res<PyVal<B::Tensor>> {

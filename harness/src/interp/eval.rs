@@ -396,11 +396,34 @@ impl<B: Backend> Interp<'_, B> {
         items: Vec<EvItem<B::Tensor>>,
         v: PyVal<B::Tensor>,
     ) -> Res<()> {
-        let PyVal::Tensor(x) = o else {
-            return Err(unsupported(format!(
-                "item assignment on a {}",
-                o.type_name()
-            )));
+        let x = match o {
+            PyVal::Tensor(x) => x,
+            // `seq[i] = module` (Sequential.__setitem__) replaces the i-th child.
+            PyVal::Module(m) => {
+                let [EvItem::Index(Index::Int(i))] = items.as_slice() else {
+                    return Err(unsupported("assigning to a module slice"));
+                };
+                let PyVal::Module(c) = v else {
+                    return Err(type_error(format!(
+                        "{} is not a Module subclass",
+                        v.type_name()
+                    )));
+                };
+                let mut mb = m.borrow_mut();
+                let n = mb.children.len() as i64;
+                let j = if *i < 0 { i + n } else { *i };
+                if j < 0 || j >= n {
+                    return Err(type_error(format!("IndexError: index {i} is out of range")));
+                }
+                mb.children[j as usize].1 = c;
+                return Ok(());
+            }
+            other => {
+                return Err(unsupported(format!(
+                    "item assignment on a {}",
+                    other.type_name()
+                )));
+            }
         };
         let items = tensor_items(items)?;
         let value = match v {
