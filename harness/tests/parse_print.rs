@@ -21,8 +21,13 @@ proptest! {
     }
 
     #[test]
-    fn parser_never_panics(text in "[a-z0-9 ()\\[\\]:.,=+*/#'\"\n-]{0,60}") {
-        let _ = program::parse(&text);
+    fn any_text_parses_or_fails_cleanly_and_round_trips(text in "[a-z0-9 ()\\[\\]{}:.,=+*/%@<>!#'\"\\\\\t\n_é-]{0,80}") {
+        // Whatever text parses, its printed form parses back to the same program.
+        if let Ok(p) = program::parse(&text) {
+            let printed = program::print(&p);
+            let back = program::parse(&printed);
+            prop_assert_eq!(back.as_ref().ok(), Some(&p), "text {:?} printed {:?}: {:?}", text, printed, back);
+        }
     }
 }
 

@@ -25,7 +25,11 @@ pub struct SyntaxError {
 /// Parses a whole program.
 pub fn parse(text: &str) -> Result<Program, SyntaxError> {
     let tokens = tokenize(text)?;
-    let mut p = Parser { tokens, pos: 0 };
+    let mut p = Parser {
+        tokens,
+        pos: 0,
+        depth: 0,
+    };
     let stmts = p.block_body(true)?;
     Ok(Program { stmts })
 }
@@ -33,7 +37,11 @@ pub fn parse(text: &str) -> Result<Program, SyntaxError> {
 /// Parses one expression (a `doc` claim such as `x.grad` or `loss.item()`), nothing else.
 pub fn parse_expr(text: &str) -> Result<Expr, SyntaxError> {
     let tokens = tokenize(text)?;
-    let mut p = Parser { tokens, pos: 0 };
+    let mut p = Parser {
+        tokens,
+        pos: 0,
+        depth: 0,
+    };
     if p.peek() == &Tok::Eof {
         return Err(p.error_here("expected an expression, found nothing"));
     }
@@ -64,7 +72,12 @@ const UNSUPPORTED_STMTS: &[&str] = &[
 struct Parser {
     tokens: Vec<Token>,
     pos: usize,
+    /// Nesting of expressions and blocks; bounded so hostile input cannot exhaust the stack.
+    depth: usize,
 }
+
+/// Deeper than any real program nests; shallow enough for a 2 MiB test thread in a debug build.
+const MAX_DEPTH: usize = 64;
 
 type PResult<T> = Result<T, SyntaxError>;
 /// A call's positional and keyword arguments.
@@ -110,6 +123,26 @@ impl Parser {
             false
         }
     }
+    fn enter(&mut self) -> PResult<()> {
+        self.depth += 1;
+        if self.depth > MAX_DEPTH {
+            return Err(self.error_here(format!("nested more than {MAX_DEPTH} levels deep")));
+        }
+        Ok(())
+    }
+
+    /// Rejects an expression that nests deeper than [`MAX_HEIGHT`]; `e` was just built from
+    /// children that passed this check, so the walk is bounded too.
+    fn built(&self, e: Expr) -> PResult<Expr> {
+        if height(&e) > MAX_HEIGHT {
+            return Err(SyntaxError {
+                span: e.span,
+                message: format!("expression nested more than {MAX_HEIGHT} levels deep"),
+            });
+        }
+        Ok(e)
+    }
+
     fn error_here(&self, message: impl Into<String>) -> SyntaxError {
         SyntaxError {
             span: self.span(),
@@ -180,7 +213,10 @@ impl Parser {
             return Err(self.expected(&format!("an indented block after '{header}'")));
         }
         self.bump();
-        self.block_body(false)
+        self.enter()?;
+        let body = self.block_body(false)?;
+        self.depth -= 1;
+        Ok(body)
     }
 
     fn statement(&mut self) -> PResult<Stmt> {
@@ -455,6 +491,13 @@ impl Parser {
     }
 
     fn expr(&mut self) -> PResult<Expr> {
+        self.enter()?;
+        let e = self.expr_inner();
+        self.depth -= 1;
+        e
+    }
+
+    fn expr_inner(&mut self) -> PResult<Expr> {
         if self.is_kw("lambda") {
             return Err(self.error_here("'lambda' is not part of the case language"));
         }
@@ -472,7 +515,7 @@ impl Parser {
         while self.is_kw("or") {
             let span = self.bump().span;
             let right = self.and_expr()?;
-            left = bin(BinOp::Or, left, right, span);
+            left = self.built(bin(BinOp::Or, left, right, span))?;
         }
         Ok(left)
     }
@@ -482,7 +525,7 @@ impl Parser {
         while self.is_kw("and") {
             let span = self.bump().span;
             let right = self.not_expr()?;
-            left = bin(BinOp::And, left, right, span);
+            left = self.built(bin(BinOp::And, left, right, span))?;
         }
         Ok(left)
     }
@@ -490,7 +533,9 @@ impl Parser {
     fn not_expr(&mut self) -> PResult<Expr> {
         if self.is_kw("not") {
             let span = self.bump().span;
+            self.enter()?;
             let e = self.not_expr()?;
+            self.depth -= 1;
             return Ok(Expr {
                 kind: ExprKind::Unary(UnaryOp::Not, Box::new(e)),
                 span,
@@ -548,7 +593,7 @@ impl Parser {
             };
             let span = self.bump().span;
             let right = self.term()?;
-            left = bin(op, left, right, span);
+            left = self.built(bin(op, left, right, span))?;
         }
     }
 
@@ -566,7 +611,7 @@ impl Parser {
             };
             let span = self.bump().span;
             let right = self.unary()?;
-            left = bin(op, left, right, span);
+            left = self.built(bin(op, left, right, span))?;
         }
     }
 
@@ -603,7 +648,9 @@ impl Parser {
                 _ => {}
             }
         }
+        self.enter()?;
         let e = self.unary()?;
+        self.depth -= 1;
         Ok(Expr {
             kind: ExprKind::Unary(op, Box::new(e)),
             span,
@@ -615,8 +662,10 @@ impl Parser {
         let base = self.primary()?;
         if self.is_op("**") {
             let span = self.bump().span;
+            self.enter()?;
             let exp = self.unary()?;
-            return Ok(bin(BinOp::Pow, base, exp, span));
+            self.depth -= 1;
+            return self.built(bin(BinOp::Pow, base, exp, span));
         }
         Ok(base)
     }
@@ -628,28 +677,28 @@ impl Parser {
             if self.is_op("(") {
                 let span = self.bump().span;
                 let (args, kwargs) = self.call_args()?;
-                e = Expr {
+                e = self.built(Expr {
                     kind: ExprKind::Call {
                         func: Box::new(e),
                         args,
                         kwargs,
                     },
                     span,
-                };
+                })?;
             } else if self.is_op(".") {
                 self.bump();
                 let (name, span) = self.expect_name("an attribute name after '.'")?;
-                e = Expr {
+                e = self.built(Expr {
                     kind: ExprKind::Attr(Box::new(e), name),
                     span,
-                };
+                })?;
             } else if self.is_op("[") {
                 let span = self.bump().span;
                 let items = self.index_items()?;
-                e = Expr {
+                e = self.built(Expr {
                     kind: ExprKind::Index(Box::new(e), items),
                     span,
-                };
+                })?;
             } else {
                 return Ok(e);
             }
@@ -847,6 +896,45 @@ fn bin(op: BinOp, left: Expr, right: Expr, span: Span) -> Expr {
     Expr {
         kind: ExprKind::Binary(op, Box::new(left), Box::new(right)),
         span,
+    }
+}
+
+/// The most nodes on any path from an expression to a leaf. Long operator chains (`1 + 1 + ...`)
+/// and trailer chains (`a[0][0]...`) nest without recursing in the parser, but everything that
+/// later walks the tree (printing, checking, dropping) recurses once per level.
+const MAX_HEIGHT: usize = 256;
+
+fn height(e: &Expr) -> usize {
+    let sub = |e: &Expr| height(e);
+    1 + match &e.kind {
+        ExprKind::Name(_)
+        | ExprKind::Int(_)
+        | ExprKind::Float(_)
+        | ExprKind::Bool(_)
+        | ExprKind::None
+        | ExprKind::Str(_) => 0,
+        ExprKind::List(items) | ExprKind::Tuple(items) => items.iter().map(sub).max().unwrap_or(0),
+        ExprKind::Unary(_, x) | ExprKind::Attr(x, _) => sub(x),
+        ExprKind::Binary(_, a, b) | ExprKind::Compare(_, a, b) => sub(a).max(sub(b)),
+        ExprKind::Call { func, args, kwargs } => args
+            .iter()
+            .chain(kwargs.iter().map(|(_, v)| v))
+            .map(sub)
+            .max()
+            .unwrap_or(0)
+            .max(sub(func)),
+        ExprKind::Index(base, items) => items
+            .iter()
+            .map(|i| match i {
+                IndexItem::Expr(e) => sub(e),
+                IndexItem::Slice(a, b, c) => {
+                    [a, b, c].into_iter().flatten().map(sub).max().unwrap_or(0)
+                }
+                IndexItem::Ellipsis | IndexItem::NewAxis => 0,
+            })
+            .max()
+            .unwrap_or(0)
+            .max(sub(base)),
     }
 }
 

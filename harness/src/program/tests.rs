@@ -137,3 +137,38 @@ fn errors_name_position_and_expectation() {
         assert!(e.starts_with(want), "{src:?}: got {e:?}, want {want:?}");
     }
 }
+
+#[test]
+fn deep_nesting_is_an_error_not_a_stack_overflow() {
+    // Run on a thread with the default test stack, as the fuzzer's targets would.
+    std::thread::Builder::new()
+        .stack_size(2 << 20)
+        .spawn(|| {
+            for src in [
+                format!("x = {}1{}\n", "(".repeat(5000), ")".repeat(5000)),
+                format!("x = {}1\n", "-".repeat(5000)),
+                format!("x = {}1\n", "not ".repeat(5000)),
+                format!("x = 2{}\n", " ** 2".repeat(5000)),
+                format!("x = {}1{}\n", "[".repeat(5000), "]".repeat(5000)),
+                format!("x = a{}\n", "[0]".repeat(5000)),
+                format!("x = a{}\n", ".b".repeat(5000)),
+                format!("x = 1{}\n", " + 1".repeat(5000)),
+                format!("x = f{}\n", "(1)".repeat(5000)),
+                (0..200)
+                    .map(|i| format!("{}if a:\n", " ".repeat(i)))
+                    .collect::<String>(),
+            ] {
+                let e = parse(&src).expect_err("too deep");
+                assert!(
+                    e.message.contains("levels deep") || e.message.contains("indented"),
+                    "{e}"
+                );
+            }
+            // Real programs are far from the limit.
+            let ok = format!("x = {}1{}\n", "(".repeat(30), ")".repeat(30));
+            assert!(parse(&ok).is_ok());
+        })
+        .unwrap()
+        .join()
+        .unwrap();
+}
