@@ -175,15 +175,17 @@ pub struct RawNode {
     pub leaf_shape: Option<Vec<usize>>,
 }
 
-#[derive(Default)]
-struct GraphSink {
-    nodes: Vec<RawNode>,
-    edges: Vec<(usize, usize)>,
+/// The graph behind a `grad_fn`: nodes (the root first) and `next_functions` edges as
+/// `(from, to)` indices into `nodes`.
+#[derive(Debug, Default)]
+pub struct RawGraph {
+    pub nodes: Vec<RawNode>,
+    pub edges: Vec<(usize, usize)>,
 }
 
 extern "C" fn push_node(ctx: *mut c_void, name: *const c_char, shape: *const i64, ndim: i64) {
-    // SAFETY: ctx is the `&mut GraphSink` passed below; shape has `ndim` entries when ndim >= 0.
-    let sink = unsafe { &mut *(ctx as *mut GraphSink) };
+    // SAFETY: ctx is the `&mut RawGraph` passed below; shape has `ndim` entries when ndim >= 0.
+    let sink = unsafe { &mut *(ctx as *mut RawGraph) };
     let name = unsafe { CStr::from_ptr(name) }
         .to_string_lossy()
         .into_owned();
@@ -196,14 +198,14 @@ extern "C" fn push_node(ctx: *mut c_void, name: *const c_char, shape: *const i64
 }
 
 extern "C" fn push_edge(ctx: *mut c_void, from: usize, to: usize) {
-    // SAFETY: ctx is the `&mut GraphSink` passed below.
-    let sink = unsafe { &mut *(ctx as *mut GraphSink) };
+    // SAFETY: ctx is the `&mut RawGraph` passed below.
+    let sink = unsafe { &mut *(ctx as *mut RawGraph) };
     sink.edges.push((from, to));
 }
 
-/// Nodes reachable from `t.grad_fn` (first is the root) and `next_functions` edges.
-pub fn graph(t: &Tensor) -> ShimResult<(Vec<RawNode>, Vec<(usize, usize)>)> {
-    let mut sink = GraphSink::default();
+/// The nodes reachable from `t.grad_fn`; empty for a tensor without one.
+pub fn graph(t: &Tensor) -> ShimResult<RawGraph> {
+    let mut sink = RawGraph::default();
     check(unsafe {
         shim_graph(
             t.as_ptr(),
@@ -212,7 +214,7 @@ pub fn graph(t: &Tensor) -> ShimResult<(Vec<RawNode>, Vec<(usize, usize)>)> {
             &mut sink as *mut _ as *mut c_void,
         )
     })?;
-    Ok((sink.nodes, sink.edges))
+    Ok(sink)
 }
 
 pub fn backward(

@@ -782,7 +782,7 @@ impl Backend for LibtorchBackend {
 
     fn graph(&mut self, x: &TorchTensor) -> GraphObs {
         match ffi::graph(&x.0) {
-            Ok((nodes, edges)) => GraphObs {
+            Ok(ffi::RawGraph { nodes, edges }) => GraphObs {
                 nodes: nodes
                     .into_iter()
                     .map(|n| GraphNode {
