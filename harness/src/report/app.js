@@ -36,7 +36,7 @@
   function fileLine(c, i) { return (c.program_line || 1) + i; }
   function fmtMs(ms) { return ms < 1000 ? ms + ' ms' : (ms / 1000).toFixed(2) + ' s'; }
   function badge(status) { return h('b', { class: 'st ' + status }, status); }
-  function observed(d) { return d.variable ? d.variable + ' \u2014 ' + d.observable : d.observable; }
+  function observed(d) { return d.variable ? d.variable + '.' + d.observable : d.observable; }
 
   // ---- filters ----
   var state = { cats: { failing: true, error: true, xfail: true, drift: true, passing: true }, doc: '', tag: '', q: '' };
@@ -210,7 +210,10 @@
   if (want) cases.forEach(function (c, i) { if (first < 0 && c.path === want) first = i; });
   if (first < 0) cases.forEach(function (c, i) { if (first < 0 && (c.status === 'fail' || c.status === 'error')) first = i; });
   applyFilters();
-  if (first >= 0) toggle(first, true);
+  if (first >= 0) {
+    toggle(first, true);
+    if (want && cases[first].path === want) rows[first].scrollIntoView();
+  }
 
   var ready = performance.now();
   document.documentElement.setAttribute('data-ready-ms', ready.toFixed(1));

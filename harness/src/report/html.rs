@@ -225,7 +225,7 @@ pub fn render_html(result: &SuiteResult) -> String {
     h.push_str("<header><h1>Autograd conformance report</h1>\n");
     let _ = writeln!(
         h,
-        "<p class=\"lede\">Each case is a short PyTorch program. It runs on the Rust <b>engine</b> and on <b>{}</b>; after every statement, every observable (success or error kind, shape, dtype, values, <code>requires_grad</code>, <code>is_leaf</code>, <code>grad_fn</code>, <code>.grad</code>, <code>_version</code>, warnings) is compared. A case <b>fails</b> at the first observable where the two disagree. Cases transcribed from a document also check what the document printed: where libtorch itself now disagrees with the document, that is <b>document drift</b>, shown but never failing.</p></header>",
+        "<p class=\"lede\">Each case is a short PyTorch program, run on the Rust <b>engine</b> and on <b>{}</b>, the reference. After every statement every observable is compared: success or error kind, shape, dtype, values, <code>requires_grad</code>, <code>is_leaf</code>, <code>grad_fn</code>, <code>.grad</code>, <code>_version</code>, warnings. A case <b>fails</b> at the first disagreement. <b>Document drift</b> marks what a source document printed that libtorch itself no longer does: shown, never failing.</p></header>",
         escape_html(meta.libtorch_version.as_deref().unwrap_or("libtorch"))
     );
 
@@ -264,8 +264,8 @@ pub fn render_html(result: &SuiteResult) -> String {
         "observables",
         "",
         sum.observables.to_string(),
-        "observables compared",
-        "engine vs libtorch, after each statement",
+        "observables",
+        "compared, engine vs libtorch",
     );
     card(
         &mut h,
@@ -288,8 +288,8 @@ pub fn render_html(result: &SuiteResult) -> String {
         "xfail",
         "xfail",
         sum.xfail.to_string(),
-        "known divergences",
-        "listed in cases/known_divergences.yaml",
+        "xfail",
+        "known divergences, with reasons",
     );
     card(
         &mut h,
@@ -304,9 +304,9 @@ pub fn render_html(result: &SuiteResult) -> String {
         "drift",
         "drift",
         sum.drift_claims.to_string(),
-        "document drift",
+        "drift",
         &format!(
-            "claims libtorch now contradicts, in {}",
+            "document claims libtorch contradicts, in {}",
             plural(sum.drift_cases as u64, "case", "cases")
         ),
     );

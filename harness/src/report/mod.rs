@@ -8,6 +8,7 @@
 mod html;
 mod junit;
 mod merge;
+pub mod sample;
 pub mod svg;
 
 use crate::results::{CaseResult, CaseStatus, Divergence, SuiteResult};
@@ -143,10 +144,11 @@ pub(crate) fn document_of(source: &str) -> &str {
     source.split(',').next().unwrap_or("").trim()
 }
 
-/// What was observed, in words: `x.grad (values)`, or the bare observable for statement-level ones.
+/// What was observed, as Python would spell it: `x.grad.values`, `y.grad_fn`, or the bare
+/// observable (`outcome`, `warnings`) for statement-level ones.
 pub(crate) fn observed(d: &Divergence) -> String {
     match &d.variable {
-        Some(v) if !v.is_empty() => format!("{v} ({})", d.observable),
+        Some(v) if !v.is_empty() => format!("{v}.{}", d.observable),
         _ => d.observable.clone(),
     }
 }

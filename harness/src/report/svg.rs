@@ -279,10 +279,14 @@ pub fn render(g: &GraphObs, marks: &Marks, title: &str) -> String {
         h = lay.height,
         t = escape_html(title)
     );
+    // An input used twice (`y * y`) is two equal edges: drawn once, labelled with the count.
+    let mut drawn: Vec<(usize, usize)> = Vec::new();
     for (e, &(u, v)) in g.edges.iter().enumerate() {
-        if u >= n || v >= n {
+        if u >= n || v >= n || drawn.contains(&(u, v)) {
             continue;
         }
+        drawn.push((u, v));
+        let times = g.edges.iter().filter(|&&x| x == (u, v)).count();
         let (ux, uy, uw, uh) = lay.boxes[u];
         let (vx, vy, vw, _) = lay.boxes[v];
         let (x1, y1, x2, y2) = (ux + uw / 2.0, uy + uh, vx + vw / 2.0, vy);
@@ -296,6 +300,14 @@ pub fn render(g: &GraphObs, marks: &Marks, title: &str) -> String {
             r#"<path class="{class}" d="M{x1:.1},{y1:.1} C{x1:.1},{mid:.1} {x2:.1},{mid:.1} {x2:.1},{y2e:.1}"/><path class="{class} head" d="M{x2:.1},{y2:.1} l-4,-7 h8 z"/>"#,
             y2e = y2 - 6.0,
         );
+        if times > 1 {
+            let _ = write!(
+                s,
+                r#"<text class="sub mult" x="{:.1}" y="{:.1}">×{times}</text>"#,
+                (x1 + x2) / 2.0 + 14.0,
+                mid + 4.0
+            );
+        }
     }
     for (i, node) in g.nodes.iter().take(n).enumerate() {
         let (x, y, w, h) = lay.boxes[i];

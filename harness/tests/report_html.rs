@@ -1,0 +1,374 @@
+//! The HTML, JUnit and JSON reports and `merge`, checked on hand-built results: every status, a
+//! divergence with graphs on both sides, document drift, and a case whose every text tries to
+//! inject markup.
+
+use harness::report::{self, sample};
+use harness::results::{RunMeta, SuiteResult};
+
+fn html() -> String {
+    report::render_html(&sample::sample_suite())
+}
+
+/// The JSON the page's script reads, parsed back as a browser would.
+fn embedded_data(page: &str) -> serde_json::Value {
+    let start = page
+        .find(r#"<script type="application/json" id="report-data">"#)
+        .expect("data element");
+    let rest = &page[start..];
+    let open = rest.find('>').unwrap() + 1;
+    let close = rest.find("</script>").unwrap();
+    serde_json::from_str(&rest[open..close]).expect("embedded JSON parses")
+}
+
+fn figure(page: &str, key: &str) -> String {
+    let marker = format!(r#"data-fig="{key}">"#);
+    let at = page
+        .find(&marker)
+        .unwrap_or_else(|| panic!("no figure {key}"))
+        + marker.len();
+    page[at..].split('<').next().unwrap().to_string()
+}
+
+#[test]
+fn summary_figures_are_the_hand_counted_ones() {
+    let page = html();
+    // sample_suite: pass, fail, drift(pass), xfail, error, evil(fail), inplace(fail), fuzz(pass).
+    assert_eq!(figure(&page, "cases"), "8");
+    assert_eq!(figure(&page, "passed"), "3");
+    assert_eq!(figure(&page, "failed"), "3");
+    assert_eq!(figure(&page, "xfail"), "1");
+    assert_eq!(figure(&page, "errors"), "1");
+    assert_eq!(figure(&page, "drift"), "1");
+    // Statements are the program lines of each case, except 6 set by hand and 0 for the error.
+    assert_eq!(figure(&page, "statements"), "23");
+    assert_eq!(figure(&page, "observables"), (41 + 7 * 17).to_string());
+    assert!(page.contains("libtorch 2.13.0") && page.contains("engine 0.1.0"));
+    assert!(page.contains("2026-11-23T18:00:00Z") && page.contains("4.3 s"));
+    assert!(page.contains("3 of 8 cases diverge from libtorch, 1 could not be run"));
+}
+
+#[test]
+fn every_text_from_cases_and_libtorch_is_escaped() {
+    let page = html();
+    // Our two script elements, and no other: nothing from a case opens or closes one.
+    assert_eq!(page.matches("<script").count(), 2, "{page}");
+    assert_eq!(page.matches("</script>").count(), 2);
+    for raw in [
+        "<script>alert(",
+        "<img src=x",
+        "<svg onload",
+        "<b onmouseover",
+        "<i>tag</i>",
+        "<!--",
+    ] {
+        assert!(!page.contains(raw), "raw {raw:?} in the page");
+    }
+    // The no-script list shows the case escaped, and the SVG template escapes node names.
+    assert!(page.contains("&lt;script&gt;alert(1)&lt;/script&gt;"));
+    assert!(page.contains("&lt;script&gt;alert(7)&lt;/script&gt;"));
+    // The JSON carries the texts intact for the script to insert as text.
+    let data = embedded_data(&page);
+    let evil = data["cases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == "<script>alert(1)</script>")
+        .expect("the evil case survives the round trip");
+    assert_eq!(evil["message"], "</script><script>alert(4)</script>");
+    assert_eq!(
+        evil["divergences"][0]["libtorch_error"]["message"],
+        "<img src=x onerror=alert(6)>"
+    );
+}
+
+#[test]
+fn cases_are_listed_failures_first() {
+    let data = embedded_data(&html());
+    let statuses: Vec<&str> = data["cases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["status"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        statuses,
+        [
+            "fail", "fail", "fail", "error", "xfail", "pass", "pass", "pass"
+        ]
+    );
+    // Within a status, by path; the drifting pass before the plain ones.
+    let paths: Vec<&str> = data["cases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["path"].as_str().unwrap())
+        .collect();
+    assert_eq!(paths[5], "cases/seed001/in03_add_grad_fn.yaml");
+    assert!(paths[0] < paths[1] && paths[1] < paths[2]);
+}
+
+#[test]
+fn divergences_carry_the_document_side_and_both_graphs() {
+    let page = html();
+    let data = embedded_data(&page);
+    let acc = data["cases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["path"] == "cases/seed001/in09_accumulate.yaml")
+        .unwrap();
+    let d = &acc["divergences"][0];
+    assert_eq!(d["line"], 8);
+    assert_eq!(d["doc"]["observable"], "x.grad");
+    assert_eq!(d["doc"]["value"], "[[4.5, 4.5], [4.5, 4.5]]");
+    let id = d["graph"].as_str().expect("a graph template");
+    let start = page.find(&format!(r#"<template id="{id}">"#)).unwrap();
+    let tpl = &page[start..start + page[start..].find("</template>").unwrap()];
+    assert_eq!(tpl.matches("<svg class=\"graph\"").count(), 2);
+    // libtorch has AddBackward0 where the engine has AccumulateGrad, and one more leaf.
+    assert!(tpl.contains("AddBackward0") && tpl.contains("MeanBackward0"));
+    assert!(tpl.contains(r#"class="n differs""#));
+    assert!(tpl.contains(r#"class="n leaf only""#));
+    assert!(tpl.contains("leaf [2, 2]") && tpl.contains("saved at v0, v0"));
+    // A divergence without graphs has no template.
+    let inplace = data["cases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["path"] == "cases/topics/inplace_leaf_add_.yaml")
+        .unwrap();
+    assert!(inplace["divergences"][0]["graph"].is_null());
+    assert_eq!(
+        inplace["divergences"][0]["libtorch_error"]["kind"],
+        "leaf_inplace"
+    );
+}
+
+#[test]
+fn the_page_loads_nothing_from_the_network() {
+    let page = html();
+    for needle in ["http://", "https://", "src=\"", "@import", "url("] {
+        let hits: Vec<_> = page.match_indices(needle).collect();
+        // The SVG namespace is an identifier, not a fetch.
+        let real = hits
+            .iter()
+            .filter(|(i, _)| !page[*i..].starts_with("http://www.w3.org/2000/svg"))
+            .count();
+        assert_eq!(real, 0, "{needle} in the page");
+    }
+    assert!(page.contains("default-src 'none'"));
+}
+
+#[test]
+fn a_thousand_case_report_stays_under_five_megabytes() {
+    let suite = sample::synthetic_suite(1000);
+    assert_eq!(suite.cases.len(), 1000);
+    let page = report::render_html(&suite);
+    eprintln!("1000-case report: {} bytes", page.len());
+    assert!(page.len() < 5 * 1024 * 1024, "{} bytes", page.len());
+    assert_eq!(
+        embedded_data(&page)["cases"].as_array().unwrap().len(),
+        1000
+    );
+}
+
+#[test]
+fn an_empty_run_still_renders() {
+    let page = report::render_html(&SuiteResult::default());
+    assert!(page.contains("No cases were run."));
+    assert_eq!(figure(&page, "cases"), "0");
+}
+
+#[test]
+fn junit_has_a_suite_per_folder_and_the_right_elements() {
+    let x = report::render_junit(&sample::sample_suite());
+    assert!(x.starts_with("<?xml version=\"1.0\" encoding=\"UTF-8\"?>"));
+    assert!(x.contains(
+        r#"<testsuites name="autograd-conformance" tests="8" failures="3" errors="1" skipped="1""#
+    ));
+    assert!(x.contains(
+        r#"<testsuite name="cases/seed001" tests="3" failures="1" errors="0" skipped="0""#
+    ));
+    assert_eq!(x.matches("<testsuite ").count(), 6);
+    assert_eq!(x.matches("<testcase ").count(), 8);
+    assert_eq!(x.matches("<failure ").count(), 3);
+    assert_eq!(x.matches("<error ").count(), 1);
+    assert!(x.contains(
+        r#"<skipped message="xfail: the engine does not record whether a view was made under no_grad yet"/>"#
+    ));
+    assert!(x.contains("engine:     [[3.0000, 3.0000], [3.0000, 3.0000]]"));
+    assert!(x.contains("libtorch raised leaf_inplace: a leaf Variable that requires grad"));
+    assert!(x.contains("<system-out>document drift"));
+    // Markup from the case is text in the XML.
+    assert!(!x.contains("<script>"));
+    assert!(x.contains("name=\"&lt;script&gt;alert(1)&lt;/script&gt;\""));
+    // Every element that opens closes.
+    for tag in [
+        "testsuites",
+        "testsuite",
+        "testcase",
+        "failure",
+        "error",
+        "system-out",
+    ] {
+        let opened =
+            x.matches(&format!("<{tag} ")).count() + x.matches(&format!("<{tag}>")).count();
+        assert_eq!(opened, x.matches(&format!("</{tag}>")).count(), "{tag}");
+    }
+}
+
+fn shard(k: u32, n: u32, paths: &[&str], started: &str, ms: u64) -> SuiteResult {
+    let base = sample::sample_suite();
+    SuiteResult {
+        meta: RunMeta {
+            shard: Some(format!("{k}/{n}")),
+            started: started.into(),
+            duration_ms: ms,
+            ..base.meta.clone()
+        },
+        cases: paths
+            .iter()
+            .map(|p| {
+                let mut c = base.cases[0].clone();
+                c.path = p.to_string();
+                c.name = format!("{p} from shard {k}");
+                c
+            })
+            .collect(),
+    }
+}
+
+#[test]
+fn merge_sorts_keeps_the_last_duplicate_and_notes_it() {
+    let a = shard(
+        1,
+        2,
+        &["cases/b.yaml", "cases/a.yaml"],
+        "2026-11-23T18:00:05Z",
+        100,
+    );
+    let b = shard(
+        2,
+        2,
+        &["cases/c.yaml", "cases/a.yaml"],
+        "2026-11-23T18:00:01Z",
+        300,
+    );
+    let m = report::merge(&[a, b]);
+    let paths: Vec<&str> = m.cases.iter().map(|c| c.path.as_str()).collect();
+    assert_eq!(paths, ["cases/a.yaml", "cases/b.yaml", "cases/c.yaml"]);
+    assert_eq!(m.cases[0].name, "cases/a.yaml from shard 2");
+    assert_eq!(m.meta.started, "2026-11-23T18:00:01Z");
+    assert_eq!(m.meta.duration_ms, 300, "shards ran side by side");
+    assert_eq!(m.meta.shard, None, "both halves make the whole run");
+    assert!(
+        m.meta
+            .notes
+            .iter()
+            .any(|n| n.contains("merged all 2 shards"))
+    );
+    assert!(
+        m.meta
+            .notes
+            .iter()
+            .any(|n| n.contains("cases/a.yaml is in results 1 and 2"))
+    );
+    assert!(
+        m.meta
+            .notes
+            .iter()
+            .any(|n| n.contains("400 ms of run time in all"))
+    );
+    assert_eq!(m.meta.engine_version, "engine 0.1.0");
+    assert_eq!(m.meta.backends, ["engine", "libtorch"]);
+}
+
+#[test]
+fn merge_reports_missing_shards_and_version_disagreements() {
+    let a = shard(1, 3, &["cases/a.yaml"], "t", 1);
+    let mut b = shard(3, 3, &["cases/c.yaml"], "t", 1);
+    b.meta.libtorch_version = Some("libtorch 2.12.0".into());
+    let m = report::merge(&[a, b]);
+    assert_eq!(m.meta.shard.as_deref(), Some("1/3, 3/3"));
+    assert!(
+        m.meta
+            .notes
+            .iter()
+            .any(|n| n.contains("shards 2/3 missing"))
+    );
+    assert!(
+        m.meta
+            .notes
+            .iter()
+            .any(|n| n.contains("libtorch 2.13.0, libtorch 2.12.0"))
+    );
+    // The notes reach the page.
+    assert!(report::render_html(&m).contains("shards 2/3 missing"));
+}
+
+#[test]
+fn merging_one_result_changes_only_the_order() {
+    let s = sample::sample_suite();
+    let m = report::merge(std::slice::from_ref(&s));
+    let mut sorted = s.clone();
+    sorted.cases.sort_by(|a, b| a.path.cmp(&b.path));
+    assert_eq!(m, sorted);
+}
+
+#[test]
+fn json_round_trips_through_files_and_old_files_still_read() {
+    let dir = std::env::temp_dir().join(format!("report-json-{}", std::process::id()));
+    let path = dir.join("nested/result.json");
+    let s = sample::sample_suite();
+    report::write_json(&s, &path).unwrap();
+    assert_eq!(report::read_json(&path).unwrap(), s);
+
+    // Results written before `notes` existed.
+    let mut v = serde_json::to_value(&s).unwrap();
+    v["meta"].as_object_mut().unwrap().remove("notes");
+    std::fs::write(&path, v.to_string()).unwrap();
+    assert_eq!(report::read_json(&path).unwrap(), s);
+
+    std::fs::write(&path, "{ not json").unwrap();
+    let err = report::read_json(&path).unwrap_err().to_string();
+    assert!(
+        err.contains("result.json") && err.contains("not a suite result"),
+        "{err}"
+    );
+    let missing = report::read_json(&dir.join("absent.json"))
+        .unwrap_err()
+        .to_string();
+    assert!(missing.contains("absent.json"), "{missing}");
+
+    report::write_html(&s, &dir.join("a/b/index.html")).unwrap();
+    report::write_junit(&s, &dir.join("a/junit.xml")).unwrap();
+    assert!(dir.join("a/b/index.html").exists() && dir.join("a/junit.xml").exists());
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn xfail_and_error_cases_say_why() {
+    let page = html();
+    let data = embedded_data(&page);
+    let by_status = |s: &str| {
+        data["cases"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["status"] == s)
+            .unwrap()
+            .clone()
+    };
+    assert!(
+        by_status("xfail")["summary"]
+            .as_str()
+            .unwrap()
+            .starts_with("known: the engine does not record")
+    );
+    assert!(
+        by_status("error")["summary"]
+            .as_str()
+            .unwrap()
+            .contains("unknown function `onez`")
+    );
+}
