@@ -98,7 +98,19 @@ pub fn tokenize(text: &str) -> Result<Vec<Token>, SyntaxError> {
                     "tabs are not allowed in indentation; use spaces",
                 ));
             }
-            if i == line.len() || line[i] == '#' {
+            if i == line.len() {
+                continue;
+            }
+            if line[i] == '#' {
+                // A `# raises:` alone on its line would silently expect nothing.
+                let comment: String = line[i + 1..].iter().collect();
+                if raises_comment(&comment, lineno, i + 1).is_ok_and(|t| t.is_some()) {
+                    return Err(err(
+                        lineno,
+                        i + 1,
+                        "a '# raises:' comment must trail the statement that raises, on the same line",
+                    ));
+                }
                 continue;
             }
             let width = i;

@@ -131,6 +131,10 @@ fn errors_name_position_and_expectation() {
         ),
         ("x = a < b < c\n", "1:11: chained comparisons"),
         ("x = $\n", "1:5: unexpected character '$'"),
+        (
+            "x = 1\n# raises: leaf_inplace\n",
+            "2:1: a '# raises:' comment must trail the statement",
+        ),
     ];
     for (src, want) in cases {
         let e = parse(src).expect_err(src).to_string();
