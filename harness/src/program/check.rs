@@ -535,6 +535,13 @@ impl<'s> Checker<'s> {
     fn call(&mut self, call: &Expr, func: &Expr, args: &[Expr], kwargs: &[(String, Expr)]) -> T {
         // Resolve what is called, with the most precise message for each way it can be unknown.
         let (callee, display): (T, String) = match &func.kind {
+            ExprKind::Name(n)
+                if names::BUILTIN_OR_TORCH.contains(&n.as_str()) && !self.vars.contains_key(n) =>
+            {
+                // Which of the two it is depends on the first argument's runtime type.
+                self.skip_args(args, kwargs);
+                return T::Unknown;
+            }
             ExprKind::Name(n) => (self.name(n, func.span, true), n.clone()),
             ExprKind::Attr(base, name) => {
                 let b = self.expr(base);
@@ -929,7 +936,8 @@ mod tests {
              xx = x.unsqueeze(-1).pow(p)\nloss_fn = torch.nn.MSELoss(reduction='sum')\n\
              for t in range(2000):\n    y_pred = xx.sum(1)\n    loss = loss_fn(y_pred, x)\n    if t % 100 == 99:\n        print(t, loss.item())\n\
              with torch.no_grad():\n    for param in loss_fn.parameters():\n        param -= 1e-6 * param.grad\n",
-            "x = torch.ones(1, requires_grad=True)\nx.data *= 100\nx.grad = None\nv = torch.tensor([[1.0, 0.1]], dtype=torch.float)\n\
+            "s = sum([1, 2]) + max(1, 2) + abs(-1) + round(1.5)\nt = sum(torch.ones(2), dim=0)\n\
+             x = torch.ones(1, requires_grad=True)\nx.data *= 100\nx.grad = None\nv = torch.tensor([[1.0, 0.1]], dtype=torch.float)\n\
              a = torch.ones((2, 2)).view((4,))\nb = x.view(-1)[0]\nfor name, p in nn.Linear(1, 1).named_parameters():\n    p.grad\n",
             "for t in range(3):\n    if t > 0:\n        print(prev)\n    prev = t\n",
         ];

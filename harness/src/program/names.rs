@@ -640,6 +640,12 @@ fn function_rows() -> Vec<FnRow> {
         ("list", BUILTIN, s("iterable: any"), Ret::List),
         ("tuple", BUILTIN, s("iterable: any"), Ret::Any),
         ("isinstance", BUILTIN, s("obj: any, cls: any"), Ret::Bool),
+        (
+            "round",
+            BUILTIN,
+            s("number: any, ndigits: int = None"),
+            Ret::Any,
+        ),
         ("sqrt", MATH, s("x: number"), Ret::Float),
         ("exp", MATH, s("x: number"), Ret::Float),
         ("log", MATH, s("x: number"), Ret::Float),
@@ -755,6 +761,7 @@ fn tensor_method_rows() -> Vec<(&'static str, &'static str, Ret)> {
             Ret::None,
         ),
         ("_is_view", "", Ret::Bool),
+        ("cpu", "", Ret::Tensor),
         // ---- Python values ----
         ("item", "", Ret::Any),
         ("tolist", "", Ret::List),
@@ -794,6 +801,8 @@ const MODULE_METHOD_ROWS: &[(&str, &str, Ret)] = &[
     ("requires_grad_", "requires_grad: bool = True", Ret::Module),
     ("train", "mode: bool = True", Ret::Module),
     ("eval", "", Ret::Module),
+    ("children", "", Ret::List),
+    ("forward", "input: any", Ret::Any),
 ];
 
 const OPTIMIZER_METHOD_ROWS: &[(&str, &str, Ret)] = &[
@@ -813,7 +822,14 @@ pub const TENSOR_ATTRS: &[(&str, Ret)] = &[
     ("shape", Ret::List),
     ("dtype", Ret::Dtype),
     ("ndim", Ret::Int),
+    ("T", Ret::Tensor),
+    ("device", Ret::Any),
+    ("is_cuda", Ret::Bool),
 ];
+
+/// Names that are both Python builtins and torch functions when written bare: torch's when the
+/// first argument is a tensor (`sum(x, dim=0)`), Python's otherwise (`sum([1, 2])`).
+pub const BUILTIN_OR_TORCH: &[&str] = &["abs", "min", "max", "sum"];
 
 /// Tensor attributes a program may assign.
 pub const TENSOR_WRITABLE_ATTRS: &[&str] = &["grad", "data", "requires_grad"];
