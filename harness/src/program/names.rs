@@ -611,7 +611,6 @@ fn function_rows() -> Vec<FnRow> {
         ),
         ("ReLU", NN, s(""), Ret::Module),
         ("Sigmoid", NN, s(""), Ret::Module),
-        ("Tanh", NN, s(""), Ret::Module),
         ("MSELoss", NN, s("reduction: str = 'mean'"), Ret::Module),
         // ---- optim ----
         (
