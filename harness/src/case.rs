@@ -315,20 +315,32 @@ pub fn load_str(path: &Path, text: &str) -> Result<Case, CaseError> {
     })
 }
 
-/// Names serde_yaml's messages use, with what was expected where it says only what was found.
+/// Rewords serde's messages in the case format's terms: keys, not fields; quotes, not backticks;
+/// and for a top-level key, which keys there are.
 fn yaml_message(message: &str) -> String {
-    if let Some(rest) = message.strip_prefix("missing field `") {
-        let field = rest.trim_end_matches('`');
-        return format!("missing required key '{field}' (a case needs name, source and program)");
+    // serde_yaml puts the path of a nested value in front: `tolerance: missing field ...`.
+    let (path, body) = match message.split_once(": ") {
+        Some((p, b)) if !p.contains(' ') && !p.is_empty() => (Some(p), b),
+        _ => (None, message),
+    };
+    let body = body
+        .replace("missing field", "missing required key")
+        .replace("unknown field", "unknown key")
+        .replace('`', "'");
+    let body = match path {
+        None if body.starts_with("missing required key") => {
+            format!("{body} (a case needs name, source and program)")
+        }
+        None if body.starts_with("unknown key") => match body.split_once(", expected") {
+            Some((head, _)) => format!("{head} (expected one of {})", KEYS.join(", ")),
+            None => body,
+        },
+        _ => body,
+    };
+    match path {
+        Some(p) => format!("in '{p}': {body}"),
+        None => body,
     }
-    if let Some(rest) = message.strip_prefix("unknown field `") {
-        let field = rest.split('`').next().unwrap_or(rest);
-        return format!(
-            "unknown key '{field}' (expected one of {})",
-            KEYS.join(", ")
-        );
-    }
-    message.to_owned()
 }
 
 /// serde_yaml writes " at line L column C" into its messages; ours carry the position in front.
@@ -634,7 +646,19 @@ mod tests {
             ),
             (
                 "name: [a]\n".to_owned(),
-                "t.yaml:1:7: name: invalid type: sequence, expected a string",
+                "t.yaml:1:7: in 'name': invalid type: sequence, expected a string",
+            ),
+            (
+                GOOD.replace("tags: [leaf]", "tolerance: {rtol: 1e-5}"),
+                "t.yaml:3:12: in 'tolerance': missing required key 'atol'",
+            ),
+            (
+                GOOD.replace("tags: [leaf]", "tolerance: {rtol: 1, atol: 1, z: 2}"),
+                "t.yaml:3:31: in 'tolerance': unknown key 'z', expected 'rtol' or 'atol'",
+            ),
+            (
+                GOOD.replace("tags: [leaf]", "seed: -1"),
+                "t.yaml:3:7: in 'seed': invalid type: integer '-1', expected u64",
             ),
         ];
         for (text, want) in cases {
