@@ -612,7 +612,12 @@ impl<'s> Checker<'s> {
                 self.args(&shown, &f.sig, args, kwargs, call.span);
                 T::from_ret(f.ret)
             }
-            T::NnModule | T::Unknown => {
+            // Every module the language has maps tensors to a tensor.
+            T::NnModule => {
+                self.skip_args(args, kwargs);
+                T::Tensor
+            }
+            T::Unknown => {
                 self.skip_args(args, kwargs);
                 T::Unknown
             }
@@ -1008,6 +1013,10 @@ mod tests {
                 "1:6: expected a grad-mode context",
             ),
             ("x = 1\nx.foo\n", "2:3: an int has no attribute 'foo'"),
+            (
+                "net = nn.Linear(2, 1)\ny = net(torch.ones(2))\ny.bakward()\n",
+                "3:3: unknown tensor method 'bakward'",
+            ),
         ];
         for (src, want) in cases {
             let got = first_error(src);
