@@ -185,6 +185,7 @@ pub fn load_str(path: &Path, text: &str) -> Result<Case, CaseError> {
     }
 
     let stmt_lines = statement_lines(&program);
+    let scope = program::check::ClaimScope::new(&program);
     let items = doc_item_lines(text);
     let mut doc = Vec::new();
     for (k, item) in env.doc.iter().enumerate() {
@@ -276,7 +277,7 @@ pub fn load_str(path: &Path, text: &str) -> Result<Case, CaseError> {
                         format!("in claim: {}", e.message),
                     )
                 })?;
-                program::check_claim(&program, after, &expr).map_err(|e| {
+                scope.check(after, &expr).map_err(|e| {
                     err(
                         kl,
                         kc + e.span.col.saturating_sub(1),

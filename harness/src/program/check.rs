@@ -38,15 +38,40 @@ pub fn check_all(program: &Program, source: Option<&str>) -> Vec<CheckError> {
 /// Checks a `doc` claim's expression as if evaluated after the statement on program line
 /// `after`: its names must have been assigned by then.
 pub fn check_claim(program: &Program, after: u32, claim: &Expr) -> Result<(), CheckError> {
-    let mut c = Checker::new(program, None);
-    c.block(&program.stmts);
-    c.errors.clear();
-    c.vars
-        .retain(|name, _| c.first_assigned.get(name).is_some_and(|&l| l <= after));
-    c.expr(claim);
-    match c.errors.into_iter().next() {
-        Some(e) => Err(e),
-        None => Ok(()),
+    ClaimScope::new(program).check(after, claim)
+}
+
+/// What a program binds, for checking many `doc` claims against one program.
+pub struct ClaimScope {
+    vars: HashMap<String, T>,
+    first_assigned: HashMap<String, u32>,
+}
+
+impl ClaimScope {
+    pub fn new(program: &Program) -> Self {
+        let mut c = Checker::new(program, None);
+        c.block(&program.stmts);
+        ClaimScope {
+            vars: c.vars,
+            first_assigned: c.first_assigned,
+        }
+    }
+
+    /// Checks `claim` as if evaluated after program line `after`.
+    pub fn check(&self, after: u32, claim: &Expr) -> Result<(), CheckError> {
+        let mut c = Checker {
+            vars: self.vars.clone(),
+            first_assigned: self.first_assigned.clone(),
+            errors: Vec::new(),
+            source: None,
+        };
+        c.vars
+            .retain(|name, _| c.first_assigned.get(name).is_some_and(|&l| l <= after));
+        c.expr(claim);
+        match c.errors.into_iter().next() {
+            Some(e) => Err(e),
+            None => Ok(()),
+        }
     }
 }
 
