@@ -1138,3 +1138,41 @@ fn graph_and_version_are_reported() {
     assert!(!o.is_leaf && o.requires_grad && !o.is_view);
     assert_eq!(o.data.values, vec![2.0, 4.0, 6.0]);
 }
+
+#[test]
+fn warn_once_messages_are_once_per_backend() {
+    // (x * x).sum().backward(create_graph=True), twice: Python warns once per process
+    // ("Using backward() with create_graph=True will create a reference cycle ..."); each
+    // backend instance stands for one process.
+    for _ in 0..2 {
+        let mut b = B::new();
+        let x = leaf(&mut b, &[1.0, 2.0]);
+        let mut seen = Vec::new();
+        for _ in 0..2 {
+            let sq = tensor(
+                &mut b,
+                Call::Binary {
+                    op: BinaryOp::Mul,
+                    a: x.clone(),
+                    b: Operand::Tensor(x.clone()),
+                },
+            );
+            let s = tensor(&mut b, sum(&sq));
+            ok(
+                &mut b,
+                Call::Backward {
+                    root: s,
+                    gradient: None,
+                    retain_graph: None,
+                    create_graph: true,
+                },
+            );
+            seen.extend(b.take_warnings());
+        }
+        assert_eq!(seen.len(), 1, "{seen:?}");
+        assert!(seen[0].starts_with("Using backward() with create_graph=True"));
+        // x.grad is 2x + 2x, built with a graph: AddBackward0.
+        let o = b.observe(&x);
+        assert_eq!(o.grad.map(|g| g.values), Some(vec![4.0, 8.0]));
+    }
+}

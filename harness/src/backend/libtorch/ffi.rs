@@ -17,6 +17,7 @@ type EdgeSink = extern "C" fn(ctx: *mut c_void, from: usize, to: usize);
 unsafe extern "C" {
     fn shim_free(s: *mut c_char);
     fn shim_install_warning_handler();
+    fn shim_set_warn_always(on: c_int);
     fn shim_take_warnings(sink: StrSink, ctx: *mut c_void);
     fn shim_impl_ptr(t: *const C_tensor) -> *const c_void;
     fn shim_defined(t: *const C_tensor) -> c_int;
@@ -142,6 +143,11 @@ extern "C" fn push_string(ctx: *mut c_void, s: *const c_char) {
 /// Routes libtorch warnings raised on this thread into the shim's collector.
 pub fn install_warning_handler() {
     unsafe { shim_install_warning_handler() }
+}
+
+/// Makes TORCH_WARN_ONCE warn every time (process-wide), as `torch.set_warn_always(True)`.
+pub fn set_warn_always(on: bool) {
+    unsafe { shim_set_warn_always(on as c_int) }
 }
 
 /// Warnings raised on this thread since the last call, oldest first.

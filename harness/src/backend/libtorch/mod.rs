@@ -57,7 +57,15 @@ struct Sgd {
 pub struct LibtorchBackend {
     optimizers: Vec<Sgd>,
     warnings: Vec<String>,
+    /// `TORCH_WARN_ONCE` messages this instance has already reported.
+    warned_once: std::collections::HashSet<String>,
 }
+
+/// Starts of libtorch's `TORCH_WARN_ONCE` messages that a program can trigger. Python shows each
+/// once per process; a case is one program, so each is reported once per backend instance
+/// (libtorch itself is switched to warn-always, so process history cannot leak between cases).
+const WARN_ONCE: &[&str] =
+    &["Using backward() with create_graph=True will create a reference cycle"];
 
 impl Default for LibtorchBackend {
     fn default() -> Self {
@@ -209,15 +217,22 @@ fn to_list<T>(data: &TensorData) -> Value<T> {
 impl LibtorchBackend {
     pub fn new() -> Self {
         ffi::install_warning_handler();
+        ffi::set_warn_always(true);
         LibtorchBackend {
             optimizers: Vec::new(),
             warnings: Vec::new(),
+            warned_once: Default::default(),
         }
     }
 
     /// Moves libtorch's pending warnings into ours, keeping their order with Python-level ones.
     fn drain_shim_warnings(&mut self) {
-        self.warnings.extend(ffi::take_warnings());
+        for w in ffi::take_warnings() {
+            if WARN_ONCE.iter().any(|p| w.starts_with(p)) && !self.warned_once.insert(w.clone()) {
+                continue;
+            }
+            self.warnings.push(w);
+        }
     }
 
     fn wrap(t: Tensor) -> Value<TorchTensor> {

@@ -161,6 +161,10 @@ void shim_free(char* s) { std::free(s); }
 
 void shim_install_warning_handler() { install_collector(); }
 
+// TORCH_WARN_ONCE warns once per process, which would make a warning depend on which case ran
+// first; with warn-always on, the Rust side keeps "once" per backend instance instead.
+void shim_set_warn_always(int on) { c10::WarningUtils::set_warnAlways(on != 0); }
+
 void shim_take_warnings(shim_str_sink sink, void* ctx) {
   install_collector();
   for (const auto& m : collector.messages) {
