@@ -11,6 +11,11 @@ use rayon::prelude::*;
 /// Below this many multiply-adds a product stays single-threaded.
 const PARALLEL_THRESHOLD: usize = 64 * 64 * 64;
 
+/// Up to this many multiply-adds a product runs as plain loops: for tiny and skinny shapes
+/// (a `2000 × 3` input times a `3 × 1` weight) `gemm`'s dispatch and packing cost more than
+/// the arithmetic.
+const SMALL_PRODUCT: usize = 32 * 32 * 32;
+
 /// Where a `rows × cols` matrix lives inside a slice: element `(i, j)` is at
 /// `offset + i * row_stride + j * col_stride`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -183,6 +188,10 @@ unsafe fn gemm_raw<T: Float>(
         }
         return;
     }
+    if m * n * k <= SMALL_PRODUCT {
+        unsafe { small_gemm(a, la, b, lb, c0, lc, acc) };
+        return;
+    }
     // gemm computes dst = alpha * dst + beta * lhs @ rhs (alpha read only when read_dst).
     let (read_dst, alpha) = match acc {
         Accumulate::Overwrite => (false, T::ZERO),
@@ -210,6 +219,53 @@ unsafe fn gemm_raw<T: Float>(
             false,
             par,
         );
+    }
+}
+
+/// Dot products along `k` with four accumulators (breaking the add dependency chain lets
+/// the loop run at load throughput even with strided operands).
+///
+/// # Safety
+/// As [`gemm_raw`]; `c0` already points at the output's offset.
+unsafe fn small_gemm<T: Float>(
+    a: *const T,
+    la: &MatLayout,
+    b: *const T,
+    lb: &MatLayout,
+    c0: *mut T,
+    lc: &MatLayout,
+    acc: Accumulate,
+) {
+    let (m, n, k) = (lc.rows, lc.cols, la.cols);
+    let (ars, acs, brs, bcs) = (la.row_stride, la.col_stride, lb.row_stride, lb.col_stride);
+    unsafe {
+        let a0 = a.add(la.offset);
+        let b0 = b.add(lb.offset);
+        for i in 0..m {
+            let pa = a0.offset(i as isize * ars);
+            for j in 0..n {
+                let pb = b0.offset(j as isize * bcs);
+                let mut s = [T::ZERO; 4];
+                let mut p = 0;
+                while p + 4 <= k {
+                    for (q, sq) in s.iter_mut().enumerate() {
+                        let pp = (p + q) as isize;
+                        *sq += *pa.offset(pp * acs) * *pb.offset(pp * brs);
+                    }
+                    p += 4;
+                }
+                let mut v = (s[0] + s[1]) + (s[2] + s[3]);
+                while p < k {
+                    v += *pa.offset(p as isize * acs) * *pb.offset(p as isize * brs);
+                    p += 1;
+                }
+                let dst = c0.offset(i as isize * lc.row_stride + j as isize * lc.col_stride);
+                *dst = match acc {
+                    Accumulate::Overwrite => v,
+                    Accumulate::Add => *dst + v,
+                };
+            }
+        }
     }
 }
 

@@ -15,7 +15,7 @@ pub use conv::{
 pub use gemm::{Accumulate, MatLayout, batched_matmul, matmul};
 
 use std::fmt::Debug;
-use std::ops::{Add, AddAssign, Mul};
+use std::ops::{Add, AddAssign, Mul, Sub};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 /// A floating-point element the kernels accept. Sealed: the `gemm` crate only has fast paths
@@ -29,6 +29,7 @@ pub trait Float:
     + Debug
     + Add<Output = Self>
     + Mul<Output = Self>
+    + Sub<Output = Self>
     + AddAssign
     + sealed::Sealed
     + 'static

@@ -216,10 +216,32 @@ fn gather<T: Copy>(src: &[T], l: &Layout, out: &mut Vec<T>) {
             rec(src, &shape[1..], &strides[1..], off + i as isize * s, out);
         }
     }
-    if l.shape.is_empty() {
+    if l.shape.contains(&0) {
+        return;
+    }
+    // Drop size-1 dims and merge dims that step through memory as one (an expanded scalar
+    // becomes one stride-0 run), so the innermost loop is as long as possible.
+    let mut shape: Vec<usize> = Vec::with_capacity(l.shape.len());
+    let mut strides: Vec<isize> = Vec::with_capacity(l.shape.len());
+    for (&n, &st) in l.shape.iter().zip(&l.strides) {
+        if n == 1 {
+            continue;
+        }
+        match (shape.last_mut(), strides.last_mut()) {
+            (Some(pn), Some(ps)) if *ps == st * n as isize => {
+                *pn *= n;
+                *ps = st;
+            }
+            _ => {
+                shape.push(n);
+                strides.push(st);
+            }
+        }
+    }
+    if shape.is_empty() {
         out.push(src[l.offset]);
-    } else if !l.shape.contains(&0) {
-        rec(src, &l.shape, &l.strides, l.offset as isize, out);
+    } else {
+        rec(src, &shape, &strides, l.offset as isize, out);
     }
 }
 
@@ -531,9 +553,16 @@ impl Tensor {
             let s_m2 = rec.needs(1).then(|| rec.save(mat2));
             let s_m1 = rec.needs(2).then(|| rec.save(mat1));
             let need_bias = rec.needs(0);
+            let bias_is_row = bias_shape_1d(self, target[1]);
             rec.finish(&out, move |ctx, g| {
                 Ok(vec![
-                    need_bias.then(|| g.clone()),
+                    opt(need_bias, || {
+                        if bias_is_row {
+                            column_sums(&g)
+                        } else {
+                            Ok(g.clone())
+                        }
+                    })?,
                     opt(s_m2.is_some(), || g.mm(&ctx.unpack(s_m2.unwrap())?.t()?))?,
                     opt(s_m1.is_some(), || ctx.unpack(s_m1.unwrap())?.t()?.mm(&g))?,
                 ])
@@ -835,21 +864,33 @@ impl Tensor {
             });
         }
         broadcast_shapes(&self.shape(), &target.shape())?;
-        let out = crate::with_no_grad(|| -> Result<Tensor> {
-            let d = self.sub(target)?;
-            let sq = d.mul(&d)?;
-            match reduction {
-                Reduction::None => Ok(sq),
-                Reduction::Sum => sq.sum(None, false),
-                Reduction::Mean => sq.mean(None, false),
-            }
-        })?;
+        let fast = self.shape() == target.shape() && self.dtype() == target.dtype();
+        let out = if fast {
+            mse_forward_fused(self, target, reduction)?
+        } else {
+            crate::with_no_grad(|| -> Result<Tensor> {
+                let d = self.sub(target)?;
+                let sq = d.mul(&d)?;
+                match reduction {
+                    Reduction::None => Ok(sq),
+                    Reduction::Sum => sq.sum(None, false),
+                    Reduction::Mean => sq.mean(None, false),
+                }
+            })?
+        };
         if let Some(mut rec) = Recorder::new("MseLossBackward0", &[self, target])? {
             let si = rec.save(self);
             let st = rec.save(target);
             let need = [rec.needs(0), rec.needs(1)];
             rec.finish(&out, move |ctx, g| {
                 let (x, t) = (ctx.unpack(si)?, ctx.unpack(st)?);
+                if fast {
+                    let gx = mse_backward_fused(&x, &t, &g, reduction)?;
+                    return Ok(vec![
+                        need[0].then(|| gx.clone()),
+                        opt(need[1], || gx.neg())?,
+                    ]);
+                }
                 let diff = x.sub(&t)?;
                 let scale = match reduction {
                     Reduction::Mean => 2.0 / diff.numel() as f64,
@@ -866,6 +907,124 @@ impl Tensor {
     }
 }
 
+/// Whether `bias` is a vector of the product's width (its gradient is then a column sum).
+fn bias_shape_1d(bias: &Tensor, width: usize) -> bool {
+    bias.shape() == [width]
+}
+
+/// `g.sum(0)` for a 2-D float gradient, without going through a generic reduction.
+fn column_sums(g: &Tensor) -> Result<Tensor> {
+    fn typed<T: cpu::Float + StorageElem>(g: &Tensor) -> Result<Tensor> {
+        let l = g.layout();
+        let (m, n) = (l.shape[0], l.shape[1]);
+        let mut acc = vec![0f64; n];
+        g.with_slice(|s: &[T], l| {
+            for i in 0..m {
+                let row = l.offset as isize + i as isize * l.strides[0];
+                for (j, a) in acc.iter_mut().enumerate() {
+                    *a += s[(row + j as isize * l.strides[1]) as usize].to_f64();
+                }
+            }
+        })?;
+        Tensor::from_vec(acc.into_iter().map(T::from_f64).collect::<Vec<T>>(), &[n])
+    }
+    match g.dtype() {
+        DType::F32 => typed::<f32>(g),
+        DType::F64 => typed::<f64>(g),
+        _ => g.sum(Some(&[0]), false),
+    }
+}
+
+/// `mse_loss` of same-shape, same-dtype operands in one pass (sums accumulate in f64).
+fn mse_forward_fused(x: &Tensor, t: &Tensor, reduction: Reduction) -> Result<Tensor> {
+    fn typed<T: cpu::Float + StorageElem>(
+        x: &Tensor,
+        t: &Tensor,
+        reduction: Reduction,
+    ) -> Result<Tensor> {
+        let n = x.numel();
+        with_contiguous(x, |xs: &[T]| {
+            with_contiguous(t, |ts: &[T]| match reduction {
+                Reduction::None => {
+                    let v: Vec<T> = xs
+                        .iter()
+                        .zip(ts)
+                        .map(|(&a, &b)| (a - b) * (a - b))
+                        .collect();
+                    Tensor::from_vec(v, &x.shape())
+                }
+                _ => {
+                    let mut sum = 0f64;
+                    for (&a, &b) in xs.iter().zip(ts) {
+                        let d = (a - b).to_f64();
+                        sum += d * d;
+                    }
+                    if reduction == Reduction::Mean {
+                        sum /= n as f64;
+                    }
+                    Tensor::from_vec(vec![T::from_f64(sum)], &[])
+                }
+            })
+        })??
+    }
+    match x.dtype() {
+        DType::F32 => typed::<f32>(x, t, reduction),
+        DType::F64 => typed::<f64>(x, t, reduction),
+        d => Err(Error::DtypeNotSupported {
+            op: "mse_cpu",
+            dtype: d.scalar_type_name(),
+        }),
+    }
+}
+
+/// `d mse / d input` for same-shape operands: `scale * (x - t) * g`, with `g` a scalar for
+/// the reduced losses.
+fn mse_backward_fused(x: &Tensor, t: &Tensor, g: &Tensor, reduction: Reduction) -> Result<Tensor> {
+    fn typed<T: cpu::Float + StorageElem>(
+        x: &Tensor,
+        t: &Tensor,
+        g: &Tensor,
+        reduction: Reduction,
+    ) -> Result<Tensor> {
+        let n = x.numel();
+        let scale = match reduction {
+            Reduction::Mean => T::from_f64(2.0 / n as f64),
+            _ => T::from_f64(2.0),
+        };
+        let g = if g.dtype() == T::DTYPE {
+            g.clone()
+        } else {
+            cast(g, T::DTYPE)?
+        };
+        let g = if reduction == Reduction::None {
+            g
+        } else {
+            g.expand_raw(&x.shape())?
+        };
+        with_contiguous(x, |xs: &[T]| {
+            with_contiguous(t, |ts: &[T]| {
+                with_contiguous(&g, |gs: &[T]| {
+                    let v: Vec<T> = xs
+                        .iter()
+                        .zip(ts)
+                        .zip(gs)
+                        .map(|((&a, &b), &gv)| scale * (a - b) * gv)
+                        .collect();
+                    Tensor::from_vec(v, &x.shape())
+                })
+            })
+        })???
+    }
+    match x.dtype() {
+        DType::F32 => typed::<f32>(x, t, g, reduction),
+        DType::F64 => typed::<f64>(x, t, g, reduction),
+        d => Err(Error::DtypeNotSupported {
+            op: "mse_backward_cpu",
+            dtype: d.scalar_type_name(),
+        }),
+    }
+}
+
 fn addmm_forward(
     bias: &Tensor,
     mat1: &Tensor,
@@ -878,7 +1037,7 @@ fn addmm_forward(
         mat2: &Tensor,
         target: [usize; 2],
     ) -> Result<Tensor> {
-        let mut out: Vec<T> = bias.expand_raw(&target)?.contiguous_vec()?;
+        let mut out: Vec<T> = with_contiguous(&bias.expand_raw(&target)?, |v: &[T]| v.to_vec())?;
         mat1.with_slice(|s1: &[T], l1| {
             mat2.with_slice(|s2: &[T], l2| {
                 cpu::matmul(
