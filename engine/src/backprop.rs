@@ -204,7 +204,10 @@ fn accumulate(leaf: &Tensor, new: Tensor) -> Result<()> {
     match existing {
         None => {
             // Steal the buffer when nothing else can see it; otherwise store a copy.
-            let stolen = Arc::strong_count(&new.0) == 1 && new.is_contiguous() && !new.is_view();
+            let stolen = Arc::strong_count(&new.0) == 1
+                && Arc::strong_count(&new.data_ref().storage) == 2
+                && new.is_contiguous()
+                && !new.is_view();
             let g = if stolen { new } else { new.clone_detached()? };
             leaf.0.meta.lock().unwrap().grad = Some(g);
         }

@@ -108,7 +108,10 @@ impl Tensor {
     // ------------------------------------------------------------------ construction
 
     pub(crate) fn from_parts(storage: Arc<RwLock<Storage>>, layout: Layout, dtype: DType) -> Self {
-        let device = storage.read().unwrap().device();
+        let device = match &*storage.read().unwrap() {
+            Storage::Cpu(_) => Device::Cpu,
+            Storage::Cuda(c) => c.device(),
+        };
         Tensor(Arc::new(TensorImpl {
             dtype,
             device,

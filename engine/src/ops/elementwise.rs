@@ -2,7 +2,7 @@
 //! (derivatives.yaml). Python scalars are wrapped into 0-dim tensors, as libtorch does, so
 //! `x * 2` saves the wrapped `2`.
 
-use super::{cast, check_same_device, float_map, map1, map2, num_map2};
+use super::{cast, check_same_device, float_map, float_zip, map1, map2, num_map2};
 use crate::DType;
 use crate::autograd::{Recorder, opt};
 use crate::dtype::{Scalar, promote_tensors, promote_with_scalar};
@@ -62,7 +62,12 @@ fn promote(a: &Tensor, b: Operand) -> Result<(Tensor, DType)> {
     Ok(match b {
         Operand::Tensor(t) => {
             check_same_device(a, &t)?;
-            let d = promote_tensors(a.dtype(), a.ndim(), t.dtype(), t.ndim());
+            // Dims only matter for promotion when the dtypes differ.
+            let d = if a.dtype() == t.dtype() {
+                a.dtype()
+            } else {
+                promote_tensors(a.dtype(), a.ndim(), t.dtype(), t.ndim())
+            };
             (t, d)
         }
         Operand::Scalar(s) => {
@@ -339,7 +344,9 @@ impl Tensor {
     }
     pub fn sqrt(&self) -> Result<Tensor> {
         let out = float_map!(&cast(self, self.dtype().to_float())?, "sqrt", |v| v.sqrt())?;
-        unary_rule(self, out, "SqrtBackward0", true, |g, r| g.div(&r.mul(2.0)?))
+        unary_rule(self, out, "SqrtBackward0", true, |g, r| {
+            float_zip!(g, r, |g, r| g / (r + r))
+        })
     }
     pub fn sin(&self) -> Result<Tensor> {
         let out = float_map!(&cast(self, self.dtype().to_float())?, "sin", |v| v.sin())?;
@@ -354,21 +361,21 @@ impl Tensor {
     pub fn tanh(&self) -> Result<Tensor> {
         let out = float_map!(&cast(self, self.dtype().to_float())?, "tanh", |v| v.tanh())?;
         unary_rule(self, out, "TanhBackward0", true, |g, r| {
-            g.mul(&r.mul(r)?.rsub(1.0)?)
+            float_zip!(g, r, |g, r| g * (1.0 - r * r))
         })
     }
     pub fn sigmoid(&self) -> Result<Tensor> {
         let out = float_map!(&cast(self, self.dtype().to_float())?, "sigmoid", |v| 1.0
             / (1.0 + (-v).exp()))?;
         unary_rule(self, out, "SigmoidBackward0", true, |g, r| {
-            g.mul(&r.mul(&r.rsub(1.0)?)?)
+            float_zip!(g, r, |g, r| g * ((1.0 - r) * r))
         })
     }
     pub fn reciprocal(&self) -> Result<Tensor> {
         let out = float_map!(&cast(self, self.dtype().to_float())?, "reciprocal", |v| 1.0
             / v)?;
         unary_rule(self, out, "ReciprocalBackward0", true, |g, r| {
-            g.neg()?.mul(&r.mul(r)?)
+            float_zip!(g, r, |g, r| -g * (r * r))
         })
     }
     pub fn abs(&self) -> Result<Tensor> {
@@ -394,7 +401,9 @@ impl Tensor {
                 0.0
             })?,
         };
-        unary_rule(self, out, "ReluBackward0", true, |g, r| g.mul(&r.gt(0.0)?))
+        unary_rule(self, out, "ReluBackward0", true, |g, r| {
+            float_zip!(g, r, |g, r| if r <= 0.0 { 0.0 } else { g })
+        })
     }
     /// The sign (-1, 0, 1), as the same dtype; no autograd.
     pub fn sgn(&self) -> Result<Tensor> {

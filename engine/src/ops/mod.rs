@@ -129,6 +129,24 @@ macro_rules! float_map {
 }
 pub(crate) use float_map;
 
+/// A fused float kernel of two tensors (the gradient and a saved tensor), in the saved
+/// tensor's dtype: one pass instead of a chain of ops in backward rules.
+macro_rules! float_zip {
+    ($g:expr, $r:expr, |$a:ident, $b:ident| $body:expr) => {{
+        let r: &$crate::Tensor = $r;
+        let g = $crate::ops::cast($g, r.dtype())?;
+        match r.dtype() {
+            $crate::DType::F32 => $crate::ops::map2::<f32, f32, f32>(&g, r, |$a, $b| $body),
+            $crate::DType::F64 => $crate::ops::map2::<f64, f64, f64>(&g, r, |$a, $b| $body),
+            d => Err($crate::Error::DtypeNotSupported {
+                op: "backward",
+                dtype: d.scalar_type_name(),
+            }),
+        }
+    }};
+}
+pub(crate) use float_zip;
+
 /// Dispatches a binary closure over the numeric dtypes of already-cast operands.
 macro_rules! num_map2 {
     ($a:expr, $b:expr, $op:expr, |$x:ident, $y:ident| $body:expr) => {{
