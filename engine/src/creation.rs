@@ -52,7 +52,7 @@ impl Tensor {
         }
         if (step > 0.0 && end < start) || (step < 0.0 && end > start) {
             return Err(Error::InvalidArgument(
-                "upper bound and larger bound inconsistent with step sign".into(),
+                "upper bound and lower bound inconsistent with step sign".into(),
             ));
         }
         let n = ((end - start) / step).ceil().max(0.0) as usize;

@@ -269,7 +269,10 @@ fn leaf_root_accumulates_its_gradient() {
 #[test]
 fn stored_grad_never_aliases_the_callers_gradient() {
     // sum over a size-1 dim with keepdim passes the incoming gradient through unchanged.
-    let x = Tensor::ones(&[1, 2], DType::F32).unwrap().with_requires_grad(true).unwrap();
+    let x = Tensor::ones(&[1, 2], DType::F32)
+        .unwrap()
+        .with_requires_grad(true)
+        .unwrap();
     let y = x.sum(Some(&[0]), true).unwrap();
     let g = Tensor::from_vec(vec![1.0f32, 2.0], &[1, 2]).unwrap();
     y.backward_with(Some(&g), Some(true), false).unwrap();

@@ -273,3 +273,50 @@ fn data_inplace_is_untracked_seed_001() {
     let g = grad(&x);
     assert!((g[0] - 0.1966).abs() < 1e-4 && (g[1] - 0.1050).abs() < 1e-4);
 }
+
+#[test]
+fn no_grad_view_of_modified_base_fails_on_grad_fn_read() {
+    // Python: a = x*2; with no_grad: v = a[0:1]; with no_grad: a.add_(1); v.grad_fn -> error
+    let x = leaf(&[1.0, 2.0]);
+    let a = x.mul(2.0).unwrap();
+    let v = {
+        let _g = no_grad();
+        let v = a.narrow(0, 0, 1).unwrap();
+        a.add_(1.0).unwrap();
+        v
+    };
+    assert_eq!(a.grad_fn_name().unwrap(), Some("MulBackward0"));
+    let e = v.grad_fn().unwrap_err();
+    assert!(e.to_string().starts_with(
+        "A view was created in no_grad mode and its base or another view of its base has been modified inplace with grad mode enabled."
+    ));
+}
+
+#[test]
+fn set_data_swaps_storage_and_keeps_autograd_identity() {
+    let x = leaf(&[1.0, 2.0]);
+    let y = Tensor::from_vec(vec![5.0f32, 6.0, 7.0], &[3]).unwrap();
+    x.set_data(&y).unwrap();
+    assert_eq!(x.to_vec_f64(), vec![5.0, 6.0, 7.0]);
+    assert!(x.requires_grad() && x.is_leaf());
+    let i = Tensor::ones(&[2], DType::I64).unwrap();
+    assert!(x.set_data(&i).is_err());
+}
+
+#[test]
+fn indexing_a_zero_dim_tensor_fails() {
+    let s = Tensor::scalar(Scalar::Float(2.0), DType::F32);
+    assert!(
+        s.index(&[IndexItem::Int(0)])
+            .unwrap_err()
+            .to_string()
+            .starts_with("invalid index of a 0-dim tensor.")
+    );
+    let x = leaf(&[1.0, 2.0, 3.0]);
+    assert_eq!(
+        x.index(&[IndexItem::Int(0), IndexItem::Int(0)])
+            .unwrap_err()
+            .to_string(),
+        "too many indices for tensor of dimension 1"
+    );
+}

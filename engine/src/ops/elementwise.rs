@@ -390,10 +390,9 @@ impl Tensor {
         let out = match self.dtype() {
             DType::I64 => map1::<i64, i64>(self, |v| v.max(0))?,
             DType::Bool => {
-                return Err(Error::DtypeNotSupported {
-                    op: "clamp_min_scalar_cpu",
-                    dtype: "Bool",
-                });
+                return Err(Error::InvalidArgument(
+                    "Boolean inputs not supported for relu".into(),
+                ));
             }
             _ => float_map!(self, "relu", |v| if v > 0.0 || v.is_nan() {
                 v

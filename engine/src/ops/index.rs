@@ -39,6 +39,11 @@ fn apply(x: &Tensor, items: &[IndexItem], skip_full_slices: bool) -> Result<Tens
             "an index can only have a single ellipsis ('...')".into(),
         ));
     }
+    if ndim == 0 && specified > 0 {
+        return Err(Error::InvalidArgument(
+            "invalid index of a 0-dim tensor. Use `tensor.item()` in Python or `tensor.item<T>()` in C++ to convert a 0-dim tensor to a number".into(),
+        ));
+    }
     if specified > ndim {
         return Err(Error::InvalidArgument(format!(
             "too many indices for tensor of dimension {ndim}"
