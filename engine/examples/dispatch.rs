@@ -1,7 +1,7 @@
 //! Times the dispatch-bound workload of issue 3: 50 × (mul, sigmoid, add) on a 3-element
 //! tensor, sum, backward. `cargo run --release -p engine --example dispatch`.
 
-use engine::{DType, Tensor};
+use engine::Tensor;
 use std::time::Instant;
 
 fn step(x: &Tensor, w: &Tensor) -> engine::Result<()> {
