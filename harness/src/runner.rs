@@ -318,7 +318,8 @@ pub fn judge<E: Backend, L: Backend>(
             if !r.divergences.is_empty() {
                 // Graphs are only recorded where they are shown: rerun both sides capturing the
                 // graphs after the diverging steps.
-                let seqs = diverging_seqs(&erun, &lrun, &r.divergences);
+                let offset = case.program_line.saturating_sub(1);
+                let seqs = diverging_seqs(&erun, &lrun, &r.divergences, offset);
                 if !seqs.is_empty() {
                     let gopts = Options {
                         graphs_at: seqs,
@@ -351,7 +352,7 @@ pub fn judge_against<E: Backend>(
     verdict(rel, case, Some(&erun), golden, all)
 }
 
-fn diverging_seqs(erun: &Run, lrun: &Run, divs: &[Divergence]) -> Vec<usize> {
+fn diverging_seqs(erun: &Run, lrun: &Run, divs: &[Divergence], offset: u32) -> Vec<usize> {
     let mut seqs = Vec::new();
     for d in divs {
         if d.variable.is_none() {
@@ -359,7 +360,7 @@ fn diverging_seqs(erun: &Run, lrun: &Run, divs: &[Divergence]) -> Vec<usize> {
         }
         // The first step at that line whose observations differ is the one reported.
         for (e, l) in erun.steps.iter().zip(&lrun.steps) {
-            if l.line == d.line && !l.in_loop && e.vars != l.vars {
+            if l.line + offset == d.line && !l.in_loop && e.vars != l.vars {
                 seqs.push(l.seq);
                 break;
             }
@@ -449,4 +450,195 @@ pub fn verdict(
         ));
     }
     r
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::backend::{Call, Failure, GraphObs, TensorObs, Value};
+
+    fn root() -> PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+    }
+
+    /// libtorch with a planted bug: every `grad_fn` name it reports loses its trailing `0`, and
+    /// `x * 2` computes `x * 3`.
+    struct Wrong(LibtorchBackend);
+
+    impl Backend for Wrong {
+        type Tensor = <LibtorchBackend as Backend>::Tensor;
+        fn name(&self) -> &'static str {
+            "wrong"
+        }
+        fn version(&self) -> String {
+            "wrong 0".into()
+        }
+        fn call(&mut self, call: Call<Self::Tensor>) -> Result<Value<Self::Tensor>, Failure> {
+            let call = match call {
+                Call::Binary {
+                    op: crate::backend::BinaryOp::Mul,
+                    a,
+                    b: crate::backend::Operand::Scalar(crate::backend::Scalar::Int(2)),
+                } => Call::Binary {
+                    op: crate::backend::BinaryOp::Mul,
+                    a,
+                    b: crate::backend::Operand::Scalar(crate::backend::Scalar::Int(3)),
+                },
+                c => c,
+            };
+            self.0.call(call)
+        }
+        fn observe(&mut self, x: &Self::Tensor) -> TensorObs {
+            let mut o = self.0.observe(x);
+            o.grad_fn = o.grad_fn.map(|n| n.trim_end_matches('0').to_string());
+            o
+        }
+        fn same(&self, a: &Self::Tensor, b: &Self::Tensor) -> bool {
+            self.0.same(a, b)
+        }
+        fn graph(&mut self, x: &Self::Tensor) -> GraphObs {
+            self.0.graph(x)
+        }
+        fn take_warnings(&mut self) -> Vec<String> {
+            self.0.take_warnings()
+        }
+    }
+
+    fn load(rel: &str) -> Case {
+        case::load(&root().join(rel)).expect("case loads")
+    }
+
+    #[test]
+    fn libtorch_against_itself_never_diverges() {
+        let files = discover(&[root().join("cases")]);
+        assert!(!files.is_empty());
+        for p in files {
+            let Ok(c) = case::load(&p) else { continue };
+            let rel = relative(&root(), &p);
+            let opts = options_for(&c);
+            let runs = catch_unwind(AssertUnwindSafe(|| {
+                let a = interp::run(&mut LibtorchBackend::new(), &c.program, c.seed, &opts);
+                let b = interp::run(&mut LibtorchBackend::new(), &c.program, c.seed, &opts);
+                (a, b)
+            }));
+            // A panic inside the libtorch backend is that backend's bug, reported elsewhere.
+            let Ok((a, b)) = runs else { continue };
+            let d = compare::compare(&a, &b, c.tolerance.as_ref(), true);
+            assert!(d.is_empty(), "{rel}: {}", compare::describe(&d[0]));
+        }
+    }
+
+    #[test]
+    fn a_wrong_backend_is_caught_with_graphs_attached() {
+        let c = load("cases/seed001/in03_add_grad_fn.yaml");
+        let mut wrong = Wrong(LibtorchBackend::new());
+        let r = judge(
+            "cases/seed001/in03_add_grad_fn.yaml",
+            &c,
+            Some(&mut wrong),
+            &mut LibtorchBackend::new(),
+            false,
+        );
+        assert_eq!(r.status, CaseStatus::Fail);
+        let d = &r.divergences[0];
+        assert_eq!(d.observable, "grad_fn");
+        assert_eq!(d.engine, "Some(\"AddBackward\")");
+        assert_eq!(d.libtorch, "Some(\"AddBackward0\")");
+        assert!(d.line > c.program_line, "file line, not program line");
+        assert!(!d.statement.is_empty());
+        assert!(
+            d.libtorch_graph
+                .as_ref()
+                .is_some_and(|g| !g.nodes.is_empty())
+        );
+    }
+
+    #[test]
+    fn wrong_values_are_named_with_the_variable() {
+        let c = load("cases/seed002/sum_2x_grad.yaml");
+        let mut wrong = Wrong(LibtorchBackend::new());
+        let r = judge("x", &c, Some(&mut wrong), &mut LibtorchBackend::new(), true);
+        assert_eq!(r.status, CaseStatus::Fail);
+        assert!(
+            r.divergences
+                .iter()
+                .any(|d| d.observable.ends_with("values")),
+            "{:#?}",
+            r.divergences
+        );
+    }
+
+    #[test]
+    fn known_divergences_are_strict() {
+        let known = KnownDivergences::parse("cases/a.yaml: \"engine lacks X\"\n").unwrap();
+        let c = load("cases/seed002/sum_2x_grad.yaml");
+        let mut pass = judge::<LibtorchBackend, _>(
+            "cases/a.yaml",
+            &c,
+            Some(&mut LibtorchBackend::new()),
+            &mut LibtorchBackend::new(),
+            false,
+        );
+        assert_eq!(pass.status, CaseStatus::Pass);
+        known.apply(&mut pass);
+        assert_eq!(pass.status, CaseStatus::Fail);
+        assert!(
+            pass.message
+                .as_deref()
+                .unwrap_or("")
+                .contains("no longer diverges")
+        );
+        let mut fail = judge(
+            "cases/a.yaml",
+            &c,
+            Some(&mut Wrong(LibtorchBackend::new())),
+            &mut LibtorchBackend::new(),
+            false,
+        );
+        known.apply(&mut fail);
+        assert_eq!(fail.status, CaseStatus::Xfail);
+        assert_eq!(fail.xfail_reason.as_deref(), Some("engine lacks X"));
+    }
+
+    #[test]
+    fn malformed_cases_are_errors_and_the_rest_still_run() {
+        let dir = std::env::temp_dir().join(format!("harness-runner-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("bad.yaml"), "name: [unclosed\n").unwrap();
+        std::fs::copy(
+            root().join("cases/seed002/sum_2x_grad.yaml"),
+            dir.join("good.yaml"),
+        )
+        .unwrap();
+        let mut cfg = Config::new(&root());
+        cfg.paths = vec![dir.clone(), dir.join("missing")];
+        cfg.backends = Backends::Libtorch;
+        let r = run_suite(&cfg, &|_| {});
+        let status: Vec<_> = r.cases.iter().map(|c| c.status).collect();
+        assert_eq!(
+            status,
+            [CaseStatus::Error, CaseStatus::Pass, CaseStatus::Error]
+        );
+        assert!(
+            r.cases[0]
+                .message
+                .as_deref()
+                .unwrap_or("")
+                .contains("bad.yaml:")
+        );
+        std::fs::remove_dir_all(&dir).ok();
+    }
+
+    #[test]
+    fn shards_partition_the_suite() {
+        let mut cfg = Config::new(&root());
+        let all = select(&cfg);
+        let mut union = Vec::new();
+        for k in 1..=3 {
+            cfg.shard = Some((k, 3));
+            union.extend(select(&cfg));
+        }
+        union.sort();
+        assert_eq!(union, all);
+    }
 }
