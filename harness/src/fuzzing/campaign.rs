@@ -15,6 +15,7 @@ use super::oracle::{Differential, Finding, Key, Mutant, Mutation};
 use super::shrink;
 use crate::backend::Backend;
 use crate::backend::engine::EngineBackend;
+use crate::backend::libtorch::LibtorchBackend;
 use crate::program::Program;
 use indicatif::{ProgressBar, ProgressStyle};
 use std::collections::BTreeMap;
@@ -25,11 +26,11 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 /// The reference backend: libtorch.
-pub type Reference = EngineBackend; // TEMP until LibtorchBackend lands
+pub type Reference = LibtorchBackend;
 
 /// A fresh reference backend.
 pub fn reference() -> Reference {
-    EngineBackend::default()
+    LibtorchBackend::new()
 }
 
 /// The backend under test; the reference is always libtorch.

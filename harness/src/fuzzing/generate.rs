@@ -15,7 +15,7 @@
 
 use crate::backend::DType;
 use crate::program::ast::{
-    BinOp, CmpOp, Expr, ExprKind, IndexItem, Program, Stmt, StmtKind, Target, UnaryOp,
+    BinOp, CmpOp, Expr, ExprKind, IndexItem, Program, Stmt, StmtKind, Target,
 };
 use arbitrary::{Result, Unstructured};
 use rand::{RngCore, SeedableRng};
@@ -134,20 +134,12 @@ fn e(kind: ExprKind) -> Expr {
 pub(crate) fn name(s: &str) -> Expr {
     e(ExprKind::Name(s.to_string()))
 }
-/// Negative literals are written as unary minus, as the parser reads `-1.5`.
+/// Negative numbers are literals, as the parser reads `-1.5`.
 pub(crate) fn int(i: i64) -> Expr {
-    if i < 0 {
-        e(ExprKind::Unary(UnaryOp::Neg, Box::new(int(-i))))
-    } else {
-        e(ExprKind::Int(i))
-    }
+    e(ExprKind::Int(i))
 }
 pub(crate) fn float(f: f64) -> Expr {
-    if f < 0.0 || (f == 0.0 && f.is_sign_negative()) {
-        e(ExprKind::Unary(UnaryOp::Neg, Box::new(float(-f))))
-    } else {
-        e(ExprKind::Float(f))
-    }
+    e(ExprKind::Float(f))
 }
 fn boolean(b: bool) -> Expr {
     e(ExprKind::Bool(b))

@@ -175,7 +175,13 @@ impl<A: Backend, B: Backend> Differential<A, B> {
             Ok(r) => r,
             Err(message) => return Some(panic_finding(self.reference.name(), message)),
         };
-        if let Some(d) = first_divergence(&test, &reference) {
+        if let Some(mut d) = first_divergence(&test, &reference) {
+            // Generated programs have no source text; show the statement as the printer writes it.
+            if d.statement.is_empty()
+                && let Some(s) = p.stmts.get(d.stmt_index)
+            {
+                d.statement = crate::program::print_stmt(s).trim_end().to_string();
+            }
             let op = p.stmts.get(d.stmt_index).map(stmt_op).unwrap_or_default();
             return Some(Finding {
                 key: Key {
@@ -221,15 +227,10 @@ impl<A: Backend, B: Backend> Differential<A, B> {
 }
 
 fn panic_finding(backend: &str, message: String) -> Finding {
-    // Panic messages carry values and line numbers; the first line up to a colon names the site.
-    let site = message
-        .lines()
-        .next()
-        .unwrap_or("")
-        .split(':')
-        .next()
-        .unwrap_or("")
-        .to_string();
+    // Panic messages go on to carry values, addresses and backtraces; the start of the first
+    // line names the site well enough to tell panics apart.
+    let first = message.lines().next().unwrap_or("");
+    let site: String = first.chars().take(100).collect();
     Finding {
         key: Key {
             observable: "panic".into(),
@@ -237,7 +238,7 @@ fn panic_finding(backend: &str, message: String) -> Finding {
         },
         kind: FindingKind::Panic {
             backend: backend.to_string(),
-            message,
+            message: first.chars().take(400).collect(),
         },
     }
 }
