@@ -105,6 +105,33 @@ fn ready_ms(dom: &str) -> f64 {
     dom[at..].split('"').next().unwrap().parse().unwrap()
 }
 
+/// Clicks and types into the page, then writes how many case rows each step left visible.
+const UI_SCRIPT: &str = r#"
+(function () {
+  function shown() {
+    return Array.prototype.filter.call(document.querySelectorAll('tr.case'), function (r) { return !r.hidden; }).length;
+  }
+  function chip(cat) { document.querySelector('.chip[data-cat="' + cat + '"]').click(); }
+  function set(id, value, ev) { var e = document.getElementById(id); e.value = value; e.dispatchEvent(new Event(ev)); }
+  function openDetails() { return document.querySelectorAll('tr.detail:not([hidden])').length; }
+  var out = { all: shown(), openedAtLoad: openDetails() };
+  chip('passing'); out.noPassing = shown();
+  chip('drift'); out.noPassingNoDrift = shown();
+  chip('passing'); chip('drift');
+  set('f-q', 'ACCUMULATE', 'input'); out.search = shown(); set('f-q', '', 'input');
+  set('f-tag', 'view', 'change'); out.tagView = shown(); set('f-tag', '', 'change');
+  set('f-doc', 'original', 'change'); out.docOriginal = shown(); set('f-doc', '', 'change');
+  var rows = document.querySelectorAll('tr.case');
+  rows[rows.length - 1].click(); out.opened = openDetails();
+  document.getElementById('f-close').click(); out.afterClose = openDetails();
+  out.count = document.getElementById('f-count').textContent;
+  var pre = document.createElement('pre');
+  pre.id = 'ui-test';
+  pre.textContent = JSON.stringify(out);
+  document.body.append(pre);
+})();
+"#;
+
 #[test]
 fn reports_render_in_headless_chromium() {
     let Some(bin) = chromium() else {
@@ -152,6 +179,33 @@ fn reports_render_in_headless_chromium() {
     // The case named `<script>…` is text, and its script never ran into the page.
     assert!(dom.contains("&lt;script&gt;alert(1)&lt;/script&gt;"));
     assert!(!dom.contains("<script>alert"));
+
+    // The filters and row toggles, driven the way a user drives them, on a copy of the page.
+    let ui = reports.join("example-ui.html");
+    let page_text = std::fs::read_to_string(&page).unwrap();
+    let at = page_text.rfind("</body>").unwrap();
+    std::fs::write(
+        &ui,
+        format!(
+            "{}<script>{UI_SCRIPT}</script>{}",
+            &page_text[..at],
+            &page_text[at..]
+        ),
+    )
+    .unwrap();
+    let (dom, _) = dump_dom(&bin, &ui);
+    let marker = "<pre id=\"ui-test\">";
+    let start = dom.find(marker).expect("the UI script ran") + marker.len();
+    let got: serde_json::Value =
+        serde_json::from_str(&dom[start..start + dom[start..].find('<').unwrap()]).unwrap();
+    assert_eq!(
+        got,
+        serde_json::json!({
+            "all": 8, "noPassing": 6, "noPassingNoDrift": 5, "search": 1,
+            "tagView": 2, "docOriginal": 1, "openedAtLoad": 1, "opened": 2, "afterClose": 0,
+            "count": "showing 8 of 8 cases"
+        })
+    );
 
     // The screenshot shows a report as a user sees it: the first failure opened, with graphs.
     let showcase = reports.join("example-showcase.html");

@@ -3,6 +3,7 @@
 // is the graphs' SVG, which the harness escaped when it drew them.
 (function () {
   'use strict';
+  document.documentElement.classList.remove('nojs');
   var data = JSON.parse(document.getElementById('report-data').textContent);
   var cases = data.cases;
   var body = document.getElementById('case-rows');
