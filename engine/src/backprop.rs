@@ -151,7 +151,7 @@ fn run(root: Edge, root_grad: Tensor, retain: bool) -> Result<()> {
                 let g = fit_grad(g, &node.input_meta[i], i)?;
                 match buffers.remove(&ek) {
                     Some(prev) => {
-                        buffers.insert(ek, prev.add(&g)?);
+                        buffers.insert(ek, accumulate_buffer(prev, &g)?);
                     }
                     None => {
                         buffers.insert(ek, g);
@@ -166,6 +166,43 @@ fn run(root: Edge, root_grad: Tensor, retain: bool) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// Sums two gradients for one input, in place when the buffer is ours alone (libtorch's
+/// `InputBuffer::accumulate` does the same), saving an allocation per extra use of a tensor.
+fn accumulate_buffer(prev: Tensor, g: &Tensor) -> Result<Tensor> {
+    let unique = Arc::strong_count(&prev.0) == 1
+        && Arc::strong_count(&prev.data_ref().storage) == 2
+        && prev.is_contiguous()
+        && prev.dtype() == g.dtype()
+        && prev.shape_eq(&g.shape());
+    if !unique {
+        return prev.add(g);
+    }
+    fn add_into<T: crate::storage::StorageElem + std::ops::Add<Output = T>>(
+        dst: &Tensor,
+        src: &Tensor,
+    ) -> Result<()> {
+        let src = src.contiguous_vec::<T>()?;
+        let d = dst.0.data.read().unwrap();
+        let mut s = d.storage.write().unwrap();
+        let buf = s
+            .cpu_mut()
+            .and_then(T::slice_mut)
+            .expect("checked: a cpu tensor of this dtype");
+        let off = d.layout.offset;
+        for (x, y) in buf[off..off + src.len()].iter_mut().zip(src) {
+            *x = *x + y;
+        }
+        Ok(())
+    }
+    match prev.dtype() {
+        crate::DType::F32 => add_into::<f32>(&prev, g)?,
+        crate::DType::F64 => add_into::<f64>(&prev, g)?,
+        crate::DType::I64 => add_into::<i64>(&prev, g)?,
+        crate::DType::Bool => return prev.add(g),
+    }
+    Ok(prev)
 }
 
 fn execute(node: &Arc<Node>, grad: Tensor, retain: bool) -> Result<Vec<Option<Tensor>>> {

@@ -55,7 +55,13 @@ impl Tensor {
                 "upper bound and lower bound inconsistent with step sign".into(),
             ));
         }
-        let n = ((end - start) / step).ceil().max(0.0) as usize;
+        let len = ((end - start) / step).ceil();
+        if !start.is_finite() || !end.is_finite() || !len.is_finite() || len > i64::MAX as f64 {
+            return Err(Error::InvalidArgument(format!(
+                "unsupported range: {start} -> {end}"
+            )));
+        }
+        let n = len.max(0.0) as usize;
         let vals: Vec<f64> = (0..n).map(|i| start + i as f64 * step).collect();
         Tensor::from_f64(&vals, &[n], dtype)
     }

@@ -397,6 +397,19 @@ impl Tensor {
     /// `x[start:stop:step]` along `dim`, bounds already clamped (`SliceBackward0`).
     pub fn slice(&self, dim: usize, start: usize, stop: usize, step: usize) -> Result<Tensor> {
         let l = self.layout();
+        if dim >= l.ndim() {
+            return Err(Error::DimOutOfRange {
+                dim: dim as i64,
+                min: -(l.ndim().max(1) as i64),
+                max: l.ndim().max(1) as i64 - 1,
+            });
+        }
+        if step == 0 {
+            return Err(Error::InvalidArgument("slice step must be positive".into()));
+        }
+        // Clamp like ATen's slice does.
+        let stop = stop.min(l.shape[dim]);
+        let start = start.min(stop);
         let len = if stop > start {
             (stop - start).div_ceil(step)
         } else {
