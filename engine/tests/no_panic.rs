@@ -199,9 +199,9 @@ fn run(steps: &[Step]) {
             Step::Meta(op, a) => {
                 let a = pick(&p, a);
                 match op {
-                    0 => a.detach_().map(|t| t.clone()),
+                    0 => a.detach_().cloned(),
                     1 => a.retain_grad().map(|_| a),
-                    2 => a.requires_grad_(false).map(|t| t.clone()),
+                    2 => a.requires_grad_(false).cloned(),
                     3 => a.set_requires_grad(true).map(|_| a),
                     4 => a.item().map(|_| a),
                     5 => Ok(a.data()),
