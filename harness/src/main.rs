@@ -110,9 +110,6 @@ fn repo_root() -> PathBuf {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    // A panic inside a case is caught and reported as that case's failure; the default hook
-    // would also dump a backtrace over the progress bar.
-    std::panic::set_hook(Box::new(|_| {}));
     let root = repo_root();
     match cli.cmd {
         Cmd::Run {
@@ -158,6 +155,9 @@ fn main() -> ExitCode {
 
 fn run(cfg: &Config, json: &Path, report: &Path, junit: &Path) -> ExitCode {
     tch::set_num_threads(1);
+    // A panic inside a case is caught and reported as that case's failure; the default hook
+    // would also dump a backtrace over the progress bar.
+    std::panic::set_hook(Box::new(|_| {}));
     let n = runner::select(cfg).len() as u64;
     let bar = ProgressBar::new(n);
     bar.set_style(
@@ -376,8 +376,15 @@ fn bless(root: &Path, paths: Vec<PathBuf>) -> ExitCode {
                 continue;
             }
         };
-        let mut l = LibtorchBackend::default();
-        let run = interp::run(&mut l, &c.program, c.seed, &runner::options_for(&c));
+        let opts = runner::options_for(&c);
+        let run = std::panic::catch_unwind(|| {
+            interp::run(&mut LibtorchBackend::default(), &c.program, c.seed, &opts)
+        });
+        let Ok(run) = run else {
+            eprintln!("skipped: {rel}: libtorch backend panicked");
+            ok = false;
+            continue;
+        };
         let g = golden::Golden {
             case: rel.clone(),
             libtorch: run.version.clone(),

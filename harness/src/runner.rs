@@ -630,6 +630,30 @@ mod tests {
     }
 
     #[test]
+    fn libtorch_matches_its_goldens() {
+        let mut checked = 0;
+        for p in discover(&[root().join("cases")]) {
+            let Ok(c) = case::load(&p) else { continue };
+            let rel = relative(&root(), &p);
+            let Ok(g) = golden::read(&golden::path_for(&root(), &rel)) else {
+                continue;
+            };
+            let r = catch_unwind(AssertUnwindSafe(|| {
+                judge_against(&rel, &c, &mut LibtorchBackend::new(), &g.run, true)
+            }));
+            let Ok(r) = r else { continue };
+            let d: Vec<_> = r
+                .divergences
+                .iter()
+                .filter(|d| !d.observable.starts_with("raises"))
+                .collect();
+            assert!(d.is_empty(), "{rel}: {}", compare::describe(d[0]));
+            checked += 1;
+        }
+        assert!(checked > 0, "no goldens found");
+    }
+
+    #[test]
     fn shards_partition_the_suite() {
         let mut cfg = Config::new(&root());
         let all = select(&cfg);
