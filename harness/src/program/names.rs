@@ -1033,7 +1033,10 @@ pub enum BindError {
         param: &'static str,
         sig: String,
     },
-    #[error("{func}() got an unexpected keyword argument '{keyword}' (expected one of {})", expected.join(", "))]
+    #[error(
+        "{func}() got an unexpected keyword argument '{keyword}' ({})",
+        keywords_hint(expected)
+    )]
     UnknownKeyword {
         func: String,
         keyword: String,
@@ -1047,6 +1050,14 @@ pub enum BindError {
         param: String,
         index: usize,
     },
+}
+
+fn keywords_hint(expected: &[&str]) -> String {
+    if expected.is_empty() {
+        "it takes no keyword arguments".to_owned()
+    } else {
+        format!("expected one of {}", expected.join(", "))
+    }
 }
 
 /// Matches positional and keyword arguments to `sig`, as Python would.
