@@ -3,7 +3,7 @@
 //! parentheses (except as assignment and loop targets), strings in single quotes, floats in
 //! Rust's shortest round-trip form (`0.1`, `1e-6`, `1.0`). `parse(print(p)) == p` for every
 //! program the parser can produce; the few IR shapes no text can produce (an empty block, a
-//! non-finite float, `IndexItem::Expr(None)`) print as the nearest readable text.
+//! non-finite float (printed `math.inf`), `IndexItem::Expr(None)`) print as the nearest readable text.
 
 use super::ast::*;
 use std::fmt::Write;
@@ -372,14 +372,11 @@ fn index_items(out: &mut String, items: &[IndexItem]) {
 }
 
 fn float(out: &mut String, f: f64) {
+    // No literal spells these; `math.inf` is the name the language gives them.
     if f.is_nan() {
-        out.push_str("float('nan')");
+        out.push_str("math.nan");
     } else if f.is_infinite() {
-        out.push_str(if f > 0.0 {
-            "float('inf')"
-        } else {
-            "float('-inf')"
-        });
+        out.push_str(if f > 0.0 { "math.inf" } else { "-math.inf" });
     } else {
         // Debug is Rust's shortest form that parses back to the same f64, and always has a
         // `.` or an exponent, so it never reads back as an int.
