@@ -290,6 +290,41 @@ fn frozen_conv_output_does_not_require_grad() {
     assert!(!out.requires_grad() && out.is_leaf());
 }
 
+/// `conv(x).sum().backward()` hands the convolution an expanded (stride-0) gradient; the
+/// result must equal the one from an explicit all-ones gradient.
+#[test]
+fn conv_gradients_from_an_expanded_sum_gradient() {
+    let mut rng = ChaCha8Rng::seed_from_u64(8);
+    let x = randn(&[2, 3, 6, 5], true, &mut rng);
+    let w = randn(&[4, 3, 3, 2], true, &mut rng);
+    let b = randn(&[4], true, &mut rng);
+    let opts = Conv2dOptions {
+        stride: [2, 1],
+        padding: [1, 0],
+        dilation: [1, 2],
+        groups: 1,
+    };
+    let y = x.conv2d(&w, Some(&b), opts).unwrap();
+    y.sum(None, false).unwrap().backward().unwrap();
+    let first: Vec<Vec<f64>> = [&x, &w, &b]
+        .iter()
+        .map(|t| t.grad().unwrap().to_vec_f64())
+        .collect();
+    for t in [&x, &w, &b] {
+        t.set_grad(None).unwrap();
+    }
+    let y = x.conv2d(&w, Some(&b), opts).unwrap();
+    y.backward_with(
+        Some(&Tensor::ones(&y.shape(), DType::F32).unwrap()),
+        None,
+        false,
+    )
+    .unwrap();
+    for (t, g) in [&x, &w, &b].iter().zip(&first) {
+        assert_eq!(&t.grad().unwrap().to_vec_f64(), g);
+    }
+}
+
 // ------------------------------------------------------------------ errors
 
 fn err<T: std::fmt::Debug>(r: engine::Result<T>) -> String {

@@ -516,6 +516,39 @@ mod tests {
         }
     }
 
+    /// Expanded operands (stride 0, as `expand` makes them) are read in place, on both the
+    /// small-loop and the `gemm` path.
+    #[test]
+    fn broadcast_operands_with_zero_strides() {
+        let mut rng = ChaCha8Rng::seed_from_u64(9);
+        for &(m, n, k) in &[(3, 4, 5), (70, 80, 90)] {
+            let row = random(&mut rng, k);
+            let la = MatLayout {
+                rows: m,
+                cols: k,
+                offset: 0,
+                row_stride: 0,
+                col_stride: 1,
+            };
+            let (lb, nb) = layout(&mut rng, k, n);
+            let b = random(&mut rng, nb);
+            let dense: Vec<f64> = (0..m).flat_map(|_| row.iter().copied()).collect();
+            let want = naive(&dense, MatLayout::contiguous(m, k), &b, lb);
+            let mut c = vec![0.0; m * n];
+            matmul(
+                &row,
+                la,
+                &b,
+                lb,
+                &mut c,
+                MatLayout::contiguous(m, n),
+                Accumulate::Overwrite,
+            )
+            .unwrap();
+            assert_close(&c, &want);
+        }
+    }
+
     #[test]
     fn f32_large_product_uses_threads_and_matches() {
         let (m, n, k) = (200, 150, 120);
