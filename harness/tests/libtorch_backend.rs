@@ -1176,3 +1176,81 @@ fn warn_once_messages_are_once_per_backend() {
         assert_eq!(o.grad.map(|g| g.values), Some(vec![4.0, 8.0]));
     }
 }
+
+#[test]
+fn failing_ops_with_number_arguments_do_not_panic() {
+    // tch frees its Scalar wrapper with a panicking error check, so every op taking a Python
+    // number goes through the shim; each of these errors must come back as a Failure.
+    let mut b = B::new();
+    let x = leaf(&mut b, &[1.0, 2.0, 3.0]);
+    // x.fill_(5.0) on a leaf
+    let f = err(
+        &mut b,
+        Call::Fill_ {
+            x: x.clone(),
+            value: Scalar::Float(5.0),
+        },
+    );
+    assert_eq!(f.kind, ErrorKind::LeafInplace);
+    // torch.ones(3, dtype=torch.int64) ** -1
+    let i = tensor(&mut b, data(&[3], &[1.0; 3], DType::I64));
+    let f = err(
+        &mut b,
+        Call::Binary {
+            op: BinaryOp::Pow,
+            a: i.clone(),
+            b: Operand::Scalar(Scalar::Int(-1)),
+        },
+    );
+    assert_eq!(
+        f.message,
+        "Integers to negative integer powers are not allowed."
+    );
+    // torch.arange(0, 1, 0)
+    let f = err(
+        &mut b,
+        Call::Arange {
+            start: 0.0,
+            end: 1.0,
+            step: 0.0,
+            dtype: DType::I64,
+        },
+    );
+    assert_eq!(f.message, "step must be nonzero");
+    // torch.where(ones(3), ones(3), 0.0)
+    let c = plain(&mut b, &[1.0; 3]);
+    let f = err(
+        &mut b,
+        Call::Where {
+            cond: c.clone(),
+            a: Operand::Tensor(c.clone()),
+            b: Operand::Scalar(Scalar::Float(0.0)),
+        },
+    );
+    assert_eq!(f.kind, ErrorKind::DtypeMismatch);
+    // torch.where(cond, 1.0, 0.0).dtype == torch.float32
+    let cond = tensor(&mut b, data(&[2], &[1.0, 0.0], DType::Bool));
+    let w = tensor(
+        &mut b,
+        Call::Where {
+            cond,
+            a: Operand::Scalar(Scalar::Float(1.0)),
+            b: Operand::Scalar(Scalar::Float(0.0)),
+        },
+    );
+    let o = b.observe(&w);
+    assert_eq!((o.data.dtype, o.data.values), (DType::F32, vec![1.0, 0.0]));
+    // torch.arange(5) and torch.arange(0, 5, 1.5) values
+    let a = tensor(
+        &mut b,
+        Call::Arange {
+            start: 0.0,
+            end: 5.0,
+            step: 1.5,
+            dtype: DType::F32,
+        },
+    );
+    assert_eq!(b.observe(&a).data.values, vec![0.0, 1.5, 3.0, 4.5]);
+    // The backend is still usable, and x is untouched.
+    assert_eq!(b.observe(&x).data.values, vec![1.0, 2.0, 3.0]);
+}

@@ -5,6 +5,7 @@
 //! `C_tensor` pointers; a tensor the shim returns through an out-parameter is a fresh handle that
 //! `tch::Tensor::from_ptr` takes ownership of.
 
+use crate::backend::{DType, Scalar};
 use std::ffi::{CStr, c_char, c_int, c_void};
 use tch::Tensor;
 use torch_sys::C_tensor;
@@ -101,6 +102,69 @@ unsafe extern "C" {
         out: *mut *mut C_tensor,
     ) -> *mut c_char;
     fn shim_torch_version() -> *mut c_char;
+    fn shim_full(
+        shape: *const i64,
+        ndim: usize,
+        kind: c_int,
+        f: f64,
+        i: i64,
+        dtype: c_int,
+        out: *mut *mut C_tensor,
+    ) -> *mut c_char;
+    fn shim_arange(
+        sk: c_int,
+        sf: f64,
+        si: i64,
+        ek: c_int,
+        ef: f64,
+        ei: i64,
+        tk: c_int,
+        tf: f64,
+        ti: i64,
+        dtype: c_int,
+        out: *mut *mut C_tensor,
+    ) -> *mut c_char;
+    fn shim_linspace(
+        start: f64,
+        end: f64,
+        steps: i64,
+        dtype: c_int,
+        out: *mut *mut C_tensor,
+    ) -> *mut c_char;
+    fn shim_fill_(t: *const C_tensor, kind: c_int, f: f64, i: i64) -> *mut c_char;
+    fn shim_pow_tensor_scalar(
+        t: *const C_tensor,
+        kind: c_int,
+        f: f64,
+        i: i64,
+        out: *mut *mut C_tensor,
+    ) -> *mut c_char;
+    fn shim_pow_scalar(
+        kind: c_int,
+        f: f64,
+        i: i64,
+        exp: *const C_tensor,
+        out: *mut *mut C_tensor,
+    ) -> *mut c_char;
+    fn shim_rsub_scalar(
+        t: *const C_tensor,
+        kind: c_int,
+        f: f64,
+        i: i64,
+        out: *mut *mut C_tensor,
+    ) -> *mut c_char;
+    fn shim_where(
+        cond: *const C_tensor,
+        a: *const C_tensor,
+        ak: c_int,
+        af: f64,
+        ai: i64,
+        b: *const C_tensor,
+        bk: c_int,
+        bf: f64,
+        bi: i64,
+        out: *mut *mut C_tensor,
+    ) -> *mut c_char;
     fn shim_sgd_step(
         params: *const *mut C_tensor,
         bufs: *const *mut C_tensor,
@@ -314,16 +378,16 @@ pub fn set_grad(t: &Tensor, g: Option<&Tensor>) -> ShimResult<()> {
 }
 
 /// How a scalar crosses to the shim: (kind, float value, int value).
-pub fn scalar_parts(s: crate::backend::Scalar) -> (c_int, f64, i64) {
+pub fn scalar_parts(s: Scalar) -> (c_int, f64, i64) {
     match s {
-        crate::backend::Scalar::Bool(b) => (0, 0.0, b as i64),
-        crate::backend::Scalar::Int(i) => (1, 0.0, i),
-        crate::backend::Scalar::Float(f) => (2, f, 0),
+        Scalar::Bool(b) => (0, 0.0, b as i64),
+        Scalar::Int(i) => (1, 0.0, i),
+        Scalar::Float(f) => (2, f, 0),
     }
 }
 
 /// A Python number as CPython passes it to a Tensor parameter: a wrapped-number 0-dim tensor.
-pub fn wrapped_scalar(s: crate::backend::Scalar) -> ShimResult<Tensor> {
+pub fn wrapped_scalar(s: Scalar) -> ShimResult<Tensor> {
     let (kind, f, i) = scalar_parts(s);
     let mut out = std::ptr::null_mut();
     check(unsafe { shim_wrapped_scalar(kind, f, i, &mut out) })?;
@@ -398,7 +462,7 @@ pub fn get_item(t: &Tensor, items: &[crate::backend::Index]) -> ShimResult<Tenso
 pub fn set_item(
     t: &Tensor,
     items: &[crate::backend::Index],
-    value: Result<&Tensor, crate::backend::Scalar>,
+    value: Result<&Tensor, Scalar>,
 ) -> ShimResult<()> {
     let r = raw_indices(items);
     let (vptr, (kind, f, i)) = match value {
@@ -424,13 +488,13 @@ pub fn set_item(
 }
 
 /// `x.item()`, typed by x's dtype as Python's is.
-pub fn item(t: &Tensor) -> ShimResult<crate::backend::Scalar> {
+pub fn item(t: &Tensor) -> ShimResult<Scalar> {
     let (mut kind, mut f, mut i) = (0, 0.0, 0i64);
     check(unsafe { shim_item(t.as_ptr(), &mut kind, &mut f, &mut i) })?;
     Ok(match kind {
-        0 => crate::backend::Scalar::Bool(i != 0),
-        1 => crate::backend::Scalar::Int(i),
-        _ => crate::backend::Scalar::Float(f),
+        0 => Scalar::Bool(i != 0),
+        1 => Scalar::Int(i),
+        _ => Scalar::Float(f),
     })
 }
 
@@ -477,18 +541,8 @@ pub fn sgd_step(params: &[Tensor], bufs: &mut [Tensor], o: SgdOptions) -> ShimRe
 }
 
 /// `torch.tensor(values).reshape(shape)` as one fresh leaf of `dtype`.
-pub fn from_data(
-    values: &[f64],
-    shape: &[usize],
-    dtype: crate::backend::DType,
-) -> ShimResult<Tensor> {
-    use crate::backend::DType;
-    let code = match dtype {
-        DType::Bool => 0,
-        DType::I64 => 1,
-        DType::F32 => 2,
-        DType::F64 => 3,
-    };
+pub fn from_data(values: &[f64], shape: &[usize], dtype: DType) -> ShimResult<Tensor> {
+    let code = dtype_code(dtype);
     let numel: usize = shape.iter().product();
     if numel != values.len() {
         return Err(format!(
@@ -514,8 +568,8 @@ pub fn clone(t: &Tensor) -> ShimResult<Tensor> {
 /// `x.clamp(min, max)`, or `x.clamp_(min, max)` when `inplace` (then `Ok(None)`).
 pub fn clamp(
     t: &Tensor,
-    min: Option<crate::backend::Scalar>,
-    max: Option<crate::backend::Scalar>,
+    min: Option<Scalar>,
+    max: Option<Scalar>,
     inplace: bool,
 ) -> ShimResult<Option<Tensor>> {
     let (lk, lf, li) = min.map_or((0, 0.0, 0), scalar_parts);
@@ -548,4 +602,114 @@ pub fn torch_version() -> String {
     let s = unsafe { CStr::from_ptr(p) }.to_string_lossy().into_owned();
     unsafe { shim_free(p) };
     s
+}
+
+fn dtype_code(dtype: DType) -> c_int {
+    match dtype {
+        DType::Bool => 0,
+        DType::I64 => 1,
+        DType::F32 => 2,
+        DType::F64 => 3,
+    }
+}
+
+fn made(out: *mut C_tensor, what: &str) -> ShimResult<Tensor> {
+    owned(out).ok_or_else(|| format!("{what} returned no tensor"))
+}
+
+/// `torch.full(shape, value, dtype=dtype)`.
+pub fn full(shape: &[usize], value: Scalar, dtype: DType) -> ShimResult<Tensor> {
+    let dims: Vec<i64> = shape.iter().map(|&d| d as i64).collect();
+    let (k, f, i) = scalar_parts(value);
+    let mut out = std::ptr::null_mut();
+    check(unsafe {
+        shim_full(
+            dims.as_ptr(),
+            dims.len(),
+            k,
+            f,
+            i,
+            dtype_code(dtype),
+            &mut out,
+        )
+    })?;
+    made(out, "full")
+}
+
+/// `torch.arange(start, end, step, dtype=dtype)` with Python numbers.
+pub fn arange(start: Scalar, end: Scalar, step: Scalar, dtype: DType) -> ShimResult<Tensor> {
+    let (sk, sf, si) = scalar_parts(start);
+    let (ek, ef, ei) = scalar_parts(end);
+    let (tk, tf, ti) = scalar_parts(step);
+    let mut out = std::ptr::null_mut();
+    check(unsafe {
+        shim_arange(
+            sk,
+            sf,
+            si,
+            ek,
+            ef,
+            ei,
+            tk,
+            tf,
+            ti,
+            dtype_code(dtype),
+            &mut out,
+        )
+    })?;
+    made(out, "arange")
+}
+
+/// `torch.linspace(start, end, steps, dtype=dtype)`.
+pub fn linspace(start: f64, end: f64, steps: i64, dtype: DType) -> ShimResult<Tensor> {
+    let mut out = std::ptr::null_mut();
+    check(unsafe { shim_linspace(start, end, steps, dtype_code(dtype), &mut out) })?;
+    made(out, "linspace")
+}
+
+/// `x.fill_(value)`.
+pub fn fill_(t: &Tensor, value: Scalar) -> ShimResult<()> {
+    let (k, f, i) = scalar_parts(value);
+    check(unsafe { shim_fill_(t.as_ptr(), k, f, i) })
+}
+
+/// `x ** exponent` with a Python number exponent.
+pub fn pow_tensor_scalar(t: &Tensor, exponent: Scalar) -> ShimResult<Tensor> {
+    let (k, f, i) = scalar_parts(exponent);
+    let mut out = std::ptr::null_mut();
+    check(unsafe { shim_pow_tensor_scalar(t.as_ptr(), k, f, i, &mut out) })?;
+    made(out, "pow")
+}
+
+/// `base ** x` with a Python number base.
+pub fn pow_scalar(base: Scalar, exp: &Tensor) -> ShimResult<Tensor> {
+    let (k, f, i) = scalar_parts(base);
+    let mut out = std::ptr::null_mut();
+    check(unsafe { shim_pow_scalar(k, f, i, exp.as_ptr(), &mut out) })?;
+    made(out, "pow")
+}
+
+/// `other - x` with a Python number `other`.
+pub fn rsub_scalar(t: &Tensor, other: Scalar) -> ShimResult<Tensor> {
+    let (k, f, i) = scalar_parts(other);
+    let mut out = std::ptr::null_mut();
+    check(unsafe { shim_rsub_scalar(t.as_ptr(), k, f, i, &mut out) })?;
+    made(out, "rsub")
+}
+
+/// `torch.where(cond, a, b)`; `Err(number)` stands for a Python number operand.
+pub fn where_(
+    cond: &Tensor,
+    a: Result<&Tensor, Scalar>,
+    b: Result<&Tensor, Scalar>,
+) -> ShimResult<Tensor> {
+    let split = |v: Result<&Tensor, Scalar>| match v {
+        Ok(t) => (t.as_ptr(), (0, 0.0, 0)),
+        Err(s) => (std::ptr::null(), scalar_parts(s)),
+    };
+    let (ap, (ak, af, ai)) = split(a);
+    let (bp, (bk, bf, bi)) = split(b);
+    let mut out = std::ptr::null_mut();
+    check(unsafe { shim_where(cond.as_ptr(), ap, ak, af, ai, bp, bk, bf, bi, &mut out) })?;
+    made(out, "where")
 }

@@ -148,14 +148,6 @@ fn dtype_of(t: &Tensor) -> R<DType> {
     }
 }
 
-fn tch_scalar(s: Scalar) -> tch::Scalar {
-    match s {
-        Scalar::Bool(b) => tch::Scalar::int(b as i64),
-        Scalar::Int(i) => tch::Scalar::int(i),
-        Scalar::Float(f) => tch::Scalar::float(f),
-    }
-}
-
 /// Python's `str(torch.Size([...]))`.
 fn torch_size(shape: &[i64]) -> String {
     let dims: Vec<String> = shape.iter().map(|d| d.to_string()).collect();
@@ -251,7 +243,7 @@ impl LibtorchBackend {
         use BinaryOp::*;
         match (op, b) {
             // `x ** 2` binds pow(Tensor, Scalar): PowBackward0.
-            (Pow, Operand::Scalar(s)) => a.f_pow_tensor_scalar(tch_scalar(*s)).or_fail(),
+            (Pow, Operand::Scalar(s)) => ffi::pow_tensor_scalar(a, *s).or_fail(),
             // torch.maximum/minimum accept only tensors; Python's parser raises a TypeError.
             (Maximum | Minimum, Operand::Scalar(s)) => {
                 let name = if op == Maximum { "maximum" } else { "minimum" };
@@ -434,62 +426,56 @@ impl LibtorchBackend {
                 shape,
                 value,
                 dtype,
-            } => {
-                let shape: Vec<i64> = shape.iter().map(|&d| d as i64).collect();
-                t(Tensor::f_full(&shape, tch_scalar(value), (kind_of(dtype), cpu)).or_fail())
-            }
+            } => t(ffi::full(&shape, value, dtype).or_fail()),
             Call::Arange {
                 start,
                 end,
                 step,
                 dtype,
             } => {
-                // Python passes ints for an integer arange; the length is computed from the
-                // scalars' own type, so keep them integral when they are.
+                // Python passes ints for an integer arange, and arange sizes its result in the
+                // scalars' own type, so integral values travel as ints.
                 let integral = [start, end, step].iter().all(|v| v.fract() == 0.0);
-                let opts = (kind_of(dtype), cpu);
-                let r = if integral && dtype == DType::I64 {
-                    Tensor::f_arange_start_step(start as i64, end as i64, step as i64, opts)
-                } else {
-                    Tensor::f_arange_start_step(start, end, step, opts)
+                let num = |v: f64| {
+                    if integral && dtype == DType::I64 {
+                        Scalar::Int(v as i64)
+                    } else {
+                        Scalar::Float(v)
+                    }
                 };
-                t(r.or_fail())
+                t(ffi::arange(num(start), num(end), num(step), dtype).or_fail())
             }
             Call::Linspace {
                 start,
                 end,
                 steps,
                 dtype,
-            } => t(Tensor::f_linspace(start, end, steps as i64, (kind_of(dtype), cpu)).or_fail()),
+            } => t(ffi::linspace(start, end, steps as i64, dtype).or_fail()),
             Call::Eye { n, m, dtype } => {
                 t(Tensor::f_eye_m(n as i64, m as i64, (kind_of(dtype), cpu)).or_fail())
             }
 
             // ---- elementwise ----
             Call::Binary { op, a, b } => t(Self::binary(op, &a.0, &b)),
-            Call::Rsub { a, b } => t(a.0.f_rsub_scalar(tch_scalar(b)).or_fail()),
-            Call::PowScalarBase { base, exp } => {
-                t(Tensor::f_pow_scalar(tch_scalar(base), &exp.0).or_fail())
-            }
+            Call::Rsub { a, b } => t(ffi::rsub_scalar(&a.0, b).or_fail()),
+            Call::PowScalarBase { base, exp } => t(ffi::pow_scalar(base, &exp.0).or_fail()),
             Call::Unary { op, x } => t(Self::unary(op, &x.0)),
             Call::Clamp { x, min, max } => match ffi::clamp(&x.0, min, max, false).or_fail()? {
                 Some(r) => Ok(Self::wrap(r)),
                 None => Err(fail("clamp returned no tensor")),
             },
             Call::Where { cond, a, b } => {
-                let r = match (&a, &b) {
-                    (Operand::Tensor(a), Operand::Tensor(b)) => a.0.f_where_self(&cond.0, &b.0),
-                    (Operand::Tensor(a), Operand::Scalar(s)) => {
-                        a.0.f_where_scalarother(&cond.0, tch_scalar(*s))
-                    }
-                    (Operand::Scalar(s), Operand::Tensor(b)) => {
-                        Tensor::f_where_scalarself(&cond.0, tch_scalar(*s), &b.0)
-                    }
-                    (Operand::Scalar(sa), Operand::Scalar(sb)) => {
-                        Tensor::f_where_scalar(&cond.0, tch_scalar(*sa), tch_scalar(*sb))
-                    }
+                let side = |o: &Operand<TorchTensor>| match o {
+                    Operand::Tensor(t) => Ok(t.0.shallow_clone()),
+                    Operand::Scalar(s) => Err(*s),
                 };
-                t(r.or_fail())
+                let (a, b) = (side(&a), side(&b));
+                t(ffi::where_(
+                    &cond.0,
+                    a.as_ref().map_err(|s| *s),
+                    b.as_ref().map_err(|s| *s),
+                )
+                .or_fail())
             }
 
             // ---- reductions ----
@@ -623,7 +609,7 @@ impl LibtorchBackend {
                 Ok(Value::Tensor(x))
             }
             Call::Fill_ { x, value } => {
-                let _ = x.0.shallow_clone().f_fill_(tch_scalar(value)).or_fail()?;
+                ffi::fill_(&x.0, value).or_fail()?;
                 Ok(Value::Tensor(x))
             }
             Call::Copy_ { x, src } => {

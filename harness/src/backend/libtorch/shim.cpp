@@ -466,4 +466,85 @@ char* shim_torch_version() {
              "." + std::to_string(TORCH_VERSION_PATCH));
 }
 
+
+// The calls below take Python numbers. They are here, not in tch, because tch 0.26 frees its
+// Scalar wrapper with a check that panics on the error the op itself just left behind, so any
+// failing tch op with a Scalar argument would panic instead of returning Err.
+
+at::ScalarType scalar_type_code(int dtype) {
+  static const at::ScalarType types[] = {at::kBool, at::kLong, at::kFloat, at::kDouble};
+  if (dtype < 0 || dtype > 3) throw std::invalid_argument("unknown dtype code");
+  return types[dtype];
+}
+
+// torch.full(shape, value, dtype=...), zeros, ones.
+char* shim_full(const int64_t* shape, size_t ndim, int kind, double f, int64_t i, int dtype,
+                at::Tensor** out) {
+  SHIM_TRY({
+    std::vector<int64_t> sizes(shape, shape + ndim);
+    *out = boxed(at::full(sizes, make_scalar(kind, f, i), at::TensorOptions().dtype(scalar_type_code(dtype))));
+  })
+}
+
+// torch.arange(start, end, step, dtype=...).
+char* shim_arange(int sk, double sf, int64_t si, int ek, double ef, int64_t ei, int tk, double tf,
+                  int64_t ti, int dtype, at::Tensor** out) {
+  SHIM_TRY({
+    *out = boxed(at::arange(make_scalar(sk, sf, si), make_scalar(ek, ef, ei),
+                            make_scalar(tk, tf, ti),
+                            at::TensorOptions().dtype(scalar_type_code(dtype))));
+  })
+}
+
+// torch.linspace(start, end, steps, dtype=...).
+char* shim_linspace(double start, double end, int64_t steps, int dtype, at::Tensor** out) {
+  SHIM_TRY({
+    *out = boxed(at::linspace(start, end, steps,
+                              at::TensorOptions().dtype(scalar_type_code(dtype))));
+  })
+}
+
+// x.fill_(number): the fill_.Scalar overload.
+char* shim_fill_(const at::Tensor* t, int kind, double f, int64_t i) {
+  SHIM_TRY({
+    at::Tensor self = *t;
+    self.fill_(make_scalar(kind, f, i));
+  })
+}
+
+// x ** number: pow.Tensor_Scalar (PowBackward0).
+char* shim_pow_tensor_scalar(const at::Tensor* t, int kind, double f, int64_t i,
+                             at::Tensor** out) {
+  SHIM_TRY({ *out = boxed(at::pow(*t, make_scalar(kind, f, i))); })
+}
+
+// number ** x: pow.Scalar (PowBackward2).
+char* shim_pow_scalar(int kind, double f, int64_t i, const at::Tensor* exp, at::Tensor** out) {
+  SHIM_TRY({ *out = boxed(at::pow(make_scalar(kind, f, i), *exp)); })
+}
+
+// number - x: x.__rsub__(number), rsub.Scalar (RsubBackward1).
+char* shim_rsub_scalar(const at::Tensor* t, int kind, double f, int64_t i, at::Tensor** out) {
+  SHIM_TRY({ *out = boxed(at::rsub(*t, make_scalar(kind, f, i))); })
+}
+
+// torch.where(cond, a, b) where a or b (NULL) may be a number: the where.self,
+// where.ScalarSelf, where.ScalarOther and where.Scalar overloads Python's parser picks.
+char* shim_where(const at::Tensor* cond, const at::Tensor* a, int ak, double af, int64_t ai,
+                 const at::Tensor* b, int bk, double bf, int64_t bi, at::Tensor** out) {
+  SHIM_TRY({
+    at::Tensor r;
+    if (a != nullptr && b != nullptr) {
+      r = at::where(*cond, *a, *b);
+    } else if (a != nullptr) {
+      r = at::where(*cond, *a, make_scalar(bk, bf, bi));
+    } else if (b != nullptr) {
+      r = at::where(*cond, make_scalar(ak, af, ai), *b);
+    } else {
+      r = at::where(*cond, make_scalar(ak, af, ai), make_scalar(bk, bf, bi));
+    }
+    *out = boxed(std::move(r));
+  })
+}
+
 }  // extern "C"
