@@ -207,6 +207,18 @@ impl<'s> Checker<'s> {
                 ),
             );
         }
+        if s.expect.is_some()
+            && matches!(
+                s.kind,
+                StmtKind::With { .. } | StmtKind::For { .. } | StmtKind::If { .. }
+            )
+        {
+            // The text form has no place for it, so it would vanish when printed.
+            self.error(
+                s.span,
+                "an expected error belongs on a simple statement, not on a with/for/if block",
+            );
+        }
         match &s.kind {
             StmtKind::Import(text) => self.import(text, s.span),
             StmtKind::Pass => {}
