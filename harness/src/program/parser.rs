@@ -150,6 +150,9 @@ impl Parser {
         }
     }
     fn expected(&self, what: &str) -> SyntaxError {
+        if self.is_kw("for") && what.starts_with("','") {
+            return self.error_here("comprehensions ('... for x in ...') are not supported");
+        }
         self.error_here(format!("expected {what}, found {}", self.peek().describe()))
     }
     fn expect_op(&mut self, op: &str) -> PResult<Span> {
@@ -836,7 +839,19 @@ impl Parser {
                     return Err(self.expected("an expression"));
                 }
                 _ => {
-                    self.bump();
+                    let t = self.bump();
+                    // `f'...'`: a prefix written against a string literal.
+                    if let Tok::Str(_) = self.peek()
+                        && self.span().line == t.span.line
+                        && self.span().col as usize == t.span.col as usize + n.len()
+                    {
+                        return Err(SyntaxError {
+                            span: t.span,
+                            message: format!(
+                                "string prefixes such as {n}'...' (f-strings, raw, bytes) are not supported"
+                            ),
+                        });
+                    }
                     ExprKind::Name(n)
                 }
             },

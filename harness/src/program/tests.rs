@@ -131,6 +131,10 @@ fn errors_name_position_and_expectation() {
         ),
         ("x = a < b < c\n", "1:11: chained comparisons"),
         ("x = $\n", "1:5: unexpected character '$'"),
+        ("print(f'{x}')\n", "1:7: string prefixes such as f'...'"),
+        ("y = [a for a in b]\n", "1:8: comprehensions"),
+        ("y = sum(a for a in b)\n", "1:11: comprehensions"),
+        ("y = for\n", "1:5: expected an expression, found 'for'"),
         (
             "x = 1\n# raises: leaf_inplace\n",
             "2:1: a '# raises:' comment must trail the statement",
