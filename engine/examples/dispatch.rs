@@ -2,7 +2,24 @@
 //! tensor, sum, backward. `cargo run --release -p engine --example dispatch`.
 
 use engine::Tensor;
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
+
+/// Counts heap allocations: per-op overhead here is mostly allocator traffic.
+struct Counting;
+static ALLOCS: AtomicUsize = AtomicUsize::new(0);
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, l: Layout) -> *mut u8 {
+        ALLOCS.fetch_add(1, Ordering::Relaxed);
+        unsafe { System.alloc(l) }
+    }
+    unsafe fn dealloc(&self, p: *mut u8, l: Layout) {
+        unsafe { System.dealloc(p, l) }
+    }
+}
+#[global_allocator]
+static GLOBAL: Counting = Counting;
 
 fn step(x: &Tensor, w: &Tensor) -> engine::Result<()> {
     let mut h = x.clone();
@@ -18,6 +35,31 @@ fn main() -> engine::Result<()> {
     for _ in 0..200 {
         step(&x, &w)?;
     }
+    let count = |label: &str, f: &dyn Fn() -> engine::Result<Tensor>| -> engine::Result<Tensor> {
+        let b = ALLOCS.load(Ordering::Relaxed);
+        let t = f()?;
+        println!(
+            "  {label}: {} allocations",
+            ALLOCS.load(Ordering::Relaxed) - b
+        );
+        Ok(t)
+    };
+    let h = count("mul", &|| x.mul(&w))?;
+    let s = count("sigmoid", &|| h.sigmoid())?;
+    let a = count("add", &|| s.add(&w))?;
+    let l = count("sum", &|| a.sum(None, false))?;
+    let b = ALLOCS.load(Ordering::Relaxed);
+    l.backward()?;
+    println!(
+        "  backward of those: {} allocations",
+        ALLOCS.load(Ordering::Relaxed) - b
+    );
+    let before = ALLOCS.load(Ordering::Relaxed);
+    step(&x, &w)?;
+    println!(
+        "{} allocations per iteration",
+        ALLOCS.load(Ordering::Relaxed) - before
+    );
     let n = 2000;
     let t = Instant::now();
     for _ in 0..n {

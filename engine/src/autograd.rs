@@ -51,7 +51,9 @@ pub struct Node {
     pub(crate) name: &'static str,
     pub(crate) seq_nr: u64,
     pub(crate) next: Vec<Option<Edge>>,
-    pub(crate) input_meta: Vec<InputMeta>,
+    /// Shape and dtype of the gradient this node receives (its forward output's): what the
+    /// gradients sent along edges into this node are reduced and cast to.
+    pub(crate) meta: InputMeta,
     pub(crate) saved: Mutex<SavedState>,
     pub(crate) kind: NodeKind,
     /// Tensors whose `retain_grad()` hooks sit on this node's output.
@@ -107,7 +109,7 @@ impl Node {
     pub(crate) fn new(
         name: &'static str,
         next: Vec<Option<Edge>>,
-        input_meta: Vec<InputMeta>,
+        meta: InputMeta,
         saved: Vec<SavedTensor>,
         kind: NodeKind,
     ) -> Arc<Node> {
@@ -121,7 +123,7 @@ impl Node {
             name,
             seq_nr,
             next,
-            input_meta,
+            meta,
             saved: Mutex::new(SavedState {
                 tensors: saved,
                 released: false,
@@ -227,7 +229,6 @@ impl BackwardCtx<'_> {
 pub struct Recorder {
     name: &'static str,
     next: Vec<Option<Edge>>,
-    meta: Vec<InputMeta>,
     saved: Vec<SavedTensor>,
 }
 
@@ -246,31 +247,18 @@ impl Recorder {
         if !any {
             return Ok(None);
         }
-        let meta = inputs
-            .iter()
-            .map(|t| InputMeta {
-                shape: t.shape(),
-                dtype: t.dtype(),
-            })
-            .collect();
         Ok(Some(Recorder {
             name,
             next,
-            meta,
             saved: Vec::new(),
         }))
     }
     /// Like [`Recorder::new`] with explicit edges (used by in-place ops, whose `self` edge is
     /// the tensor's history before the write).
-    pub(crate) fn with_edges(
-        name: &'static str,
-        next: Vec<Option<Edge>>,
-        meta: Vec<InputMeta>,
-    ) -> Recorder {
+    pub(crate) fn with_edges(name: &'static str, next: Vec<Option<Edge>>) -> Recorder {
         Recorder {
             name,
             next,
-            meta,
             saved: Vec::new(),
         }
     }
@@ -306,17 +294,22 @@ impl Recorder {
     where
         F: Fn(&BackwardCtx<'_>, Tensor) -> Result<Vec<Option<Tensor>>> + Send + Sync + 'static,
     {
-        let node = self.into_node(f);
+        let meta = InputMeta {
+            shape: out.shape(),
+            dtype: out.dtype(),
+        };
+        let node = self.into_node(meta, f);
         out.set_grad_fn(Some(node), 0);
     }
-    pub(crate) fn into_node<F>(self, f: F) -> Arc<Node>
+    /// The node for an output described by `meta`.
+    pub(crate) fn into_node<F>(self, meta: InputMeta, f: F) -> Arc<Node>
     where
         F: Fn(&BackwardCtx<'_>, Tensor) -> Result<Vec<Option<Tensor>>> + Send + Sync + 'static,
     {
         Node::new(
             self.name,
             self.next,
-            self.meta,
+            meta,
             self.saved,
             NodeKind::Op(Box::new(f)),
         )

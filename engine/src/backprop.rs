@@ -118,21 +118,41 @@ impl Tensor {
     }
 }
 
+thread_local! {
+    /// The maps of the last backward pass on this thread, kept for their capacity: a training
+    /// loop runs the same-sized graph every step.
+    static SCRATCH: std::cell::Cell<Option<(PtrMap<usize>, PtrMap<Tensor>)>> =
+        const { std::cell::Cell::new(None) };
+}
+
 fn run(root: Edge, root_grad: Tensor, retain: bool) -> Result<()> {
+    let (mut deps, mut buffers) = SCRATCH.take().unwrap_or_default();
+    deps.clear();
+    buffers.clear();
+    let r = run_with(root, root_grad, retain, &mut deps, &mut buffers);
+    buffers.clear();
+    SCRATCH.set(Some((deps, buffers)));
+    r
+}
+
+fn run_with(
+    root: Edge,
+    root_grad: Tensor,
+    retain: bool,
+    deps: &mut PtrMap<usize>,
+    buffers: &mut PtrMap<Tensor>,
+) -> Result<()> {
     // Dependencies: how many edges of the reachable graph point at each node.
-    let mut deps: PtrMap<usize> = PtrMap::default();
     let mut stack = vec![root.node.clone()];
-    let mut seen: PtrMap<()> = PtrMap::default();
-    seen.insert(key(&root.node), ());
     while let Some(n) = stack.pop() {
         for e in n.next.iter().flatten() {
-            *deps.entry(key(&e.node)).or_insert(0) += 1;
-            if seen.insert(key(&e.node), ()).is_none() {
+            let d = deps.entry(key(&e.node)).or_insert(0);
+            *d += 1;
+            if *d == 1 {
                 stack.push(e.node.clone());
             }
         }
     }
-    let mut buffers: PtrMap<Tensor> = PtrMap::default();
     buffers.insert(key(&root.node), root_grad);
     let mut ready = BinaryHeap::new();
     ready.push(Ready(root.node.clone()));
@@ -148,7 +168,7 @@ fn run(root: Edge, root_grad: Tensor, retain: bool) -> Result<()> {
             let Some(edge) = edge else { continue };
             let ek = key(&edge.node);
             if let Some(g) = g {
-                let g = fit_grad(g, &node.input_meta[i], i)?;
+                let g = fit_grad(g, &edge.node.meta, i)?;
                 match buffers.remove(&ek) {
                     Some(prev) => {
                         buffers.insert(ek, accumulate_buffer(prev, &g)?);
@@ -183,7 +203,7 @@ fn accumulate_buffer(prev: Tensor, g: &Tensor) -> Result<Tensor> {
         dst: &Tensor,
         src: &Tensor,
     ) -> Result<()> {
-        let src = src.contiguous_vec::<T>()?;
+        // `dst`'s storage is ours alone (checked), so `src` cannot share it.
         let d = dst.0.data.read().unwrap();
         let mut s = d.storage.write().unwrap();
         let buf = s
@@ -191,10 +211,21 @@ fn accumulate_buffer(prev: Tensor, g: &Tensor) -> Result<Tensor> {
             .and_then(T::slice_mut)
             .expect("checked: a cpu tensor of this dtype");
         let off = d.layout.offset;
-        for (x, y) in buf[off..off + src.len()].iter_mut().zip(src) {
-            *x = *x + y;
-        }
-        Ok(())
+        src.with_slice(|sv: &[T], sl| {
+            if sl.is_contiguous() {
+                let n = sl.numel();
+                for (x, &y) in buf[off..off + n]
+                    .iter_mut()
+                    .zip(&sv[sl.offset..sl.offset + n])
+                {
+                    *x = *x + y;
+                }
+            } else {
+                for (x, i) in buf[off..].iter_mut().zip(sl.indices()) {
+                    *x = *x + sv[i];
+                }
+            }
+        })
     }
     match prev.dtype() {
         crate::DType::F32 => add_into::<f32>(&prev, g)?,

@@ -387,21 +387,17 @@ impl Tensor {
             let base_layout = view.base.layout();
             let view_layout = self.layout();
             let meta = InputMeta {
-                shape: base_layout.shape.clone(),
-                dtype: view.base.dtype(),
+                shape: view_layout.shape.clone(),
+                dtype: self.dtype(),
             };
-            let node = crate::autograd::Recorder::with_edges(
-                "AsStridedBackward0",
-                vec![base_edge],
-                vec![meta],
-            )
-            .into_node(move |_, g| {
-                Ok(vec![Some(crate::ops::index::scatter_into_base(
-                    &g,
-                    &base_layout,
-                    &view_layout,
-                )?)])
-            });
+            let node = crate::autograd::Recorder::with_edges("AsStridedBackward0", vec![base_edge])
+                .into_node(meta, move |_, g| {
+                    Ok(vec![Some(crate::ops::index::scatter_into_base(
+                        &g,
+                        &base_layout,
+                        &view_layout,
+                    )?)])
+                });
             if let Some(old) = &m.grad_fn
                 && m.retains_grad
             {
@@ -517,7 +513,7 @@ impl Tensor {
         let acc = Node::new(
             "AccumulateGrad",
             Vec::new(),
-            vec![meta],
+            meta,
             Vec::new(),
             NodeKind::AccumulateGrad(self.clone()),
         );

@@ -46,11 +46,10 @@ fn rebase_history(t: &Tensor, node: Arc<Node>) -> Result<()> {
     let base = view.base;
     let mut next = vec![base.gradient_edge()?];
     next.extend(node.next.iter().skip(1).cloned());
-    let mut meta = vec![InputMeta {
+    let meta = InputMeta {
         shape: base.shape(),
         dtype: base.dtype(),
-    }];
-    meta.extend(node.input_meta.iter().skip(1).cloned());
+    };
     let kind = NodeKind::CopySlices {
         base: base.layout(),
         view: t.layout(),
@@ -128,18 +127,10 @@ fn inplace(
     }
     let mut rec = if requires_grad && crate::is_grad_enabled() {
         let mut next = vec![t.gradient_edge()?];
-        let mut meta = vec![InputMeta {
-            shape: t.shape(),
-            dtype: t.dtype(),
-        }];
         for o in others {
             next.push(o.gradient_edge()?);
-            meta.push(InputMeta {
-                shape: o.shape(),
-                dtype: o.dtype(),
-            });
         }
-        Some(Recorder::with_edges(name, next, meta))
+        Some(Recorder::with_edges(name, next))
     } else {
         None
     };
@@ -148,7 +139,11 @@ fn inplace(
     t.write_values(&cast(&r, t.dtype())?.contiguous_storage()?)?;
     t.bump_version();
     if let (Some(rec), Some(f)) = (rec, f) {
-        let node = rec.into_node(move |ctx, g| f(ctx, g));
+        let meta = InputMeta {
+            shape: t.shape(),
+            dtype: t.dtype(),
+        };
+        let node = rec.into_node(meta, move |ctx, g| f(ctx, g));
         rebase_history(t, node)?;
     }
     Ok(())
