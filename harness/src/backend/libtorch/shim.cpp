@@ -8,6 +8,7 @@
 // point catches every C++ exception and returns the message without the C++ backtrace as a
 // malloc'd string (NULL on success), so no libtorch error can unwind into Rust or abort.
 
+#include <c10/util/Logging.h>
 #include <ATen/ScalarOps.h>
 #include <ATen/TensorIndexing.h>
 #include <ATen/core/grad_mode.h>
@@ -159,7 +160,17 @@ typedef void (*shim_edge_sink)(void* ctx, size_t from, size_t to);
 
 void shim_free(char* s) { std::free(s); }
 
-void shim_install_warning_handler() { install_collector(); }
+void shim_install_warning_handler() {
+  install_collector();
+  // Errors are classified from their text without the backtrace, yet tch's error path calls
+  // what(), which symbolises the captured frames (dladdr over libtorch's symbols, about a
+  // millisecond per error: most of a fuzz campaign's time). Capture no frames at all.
+  static const bool no_backtraces = [] {
+    c10::SetStackTraceFetcher([]() -> std::string { return std::string(); });
+    return true;
+  }();
+  (void)no_backtraces;
+}
 
 // TORCH_WARN_ONCE warns once per process, which would make a warning depend on which case ran
 // first; with warn-always on, the Rust side keeps "once" per backend instance instead.
