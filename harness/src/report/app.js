@@ -139,8 +139,13 @@
   function programBlock(c) {
     var bad = {}, drift = {};
     c.divergences.forEach(function (d) { (bad[d.line] = bad[d.line] || []).push(observed(d)); });
-    c.drift.forEach(function (d) { (drift[d.line] = drift[d.line] || []).push(d.observable); });
     var lines = c.program.replace(/\n$/, '').split('\n');
+    // A claim names its statement by file line or, failing that, by text.
+    c.drift.forEach(function (d) {
+      var ln = d.line;
+      if (d.statement) lines.forEach(function (t, i) { if (t.trim() === d.statement.trim()) ln = fileLine(c, i); });
+      (drift[ln] = drift[ln] || []).push(d.observable);
+    });
     return h('pre', { class: 'program' }, lines.map(function (text, i) {
       var ln = fileLine(c, i);
       var cls = 'l' + (bad[ln] ? ' bad' : drift[ln] ? ' drift' : '');
@@ -163,7 +168,7 @@
       rowsT.push(h('tr', null, h('th', null, 'message'), cell(d.engine_error && d.engine_error.message), cell(d.libtorch_error && d.libtorch_error.message), h('td', { class: 'none' }, '')));
     }
     return h('div', { class: 'divergence' },
-      h('h4', null, (c.divergences.length > 1 ? 'Divergence ' + (k + 1) + ': ' : 'Divergence: ') + 'line ' + d.line + ', ', h('code', null, d.statement.trim())),
+      h('h4', null, (c.divergences.length > 1 ? 'Divergence ' + (k + 1) + ': ' : 'Divergence: ') + 'line ' + d.line + ', ', d.statement.trim() ? h('code', null, d.statement.trim()) : 'a document claim'),
       h('table', { class: 'sides' },
         h('thead', null, h('tr', null, h('th', null, 'observable'), h('th', null, 'engine'), h('th', null, 'libtorch (the truth)'), h('th', null, 'document'))),
         h('tbody', null, rowsT)));

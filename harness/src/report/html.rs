@@ -64,11 +64,13 @@ struct ViewData<'a> {
     cases: Vec<ViewCase<'a>>,
 }
 
-/// The document's claim that speaks about a divergence: same line, and about the same variable
-/// (`x.grad` for a divergence on `x`'s `grad`), or the outcome claim for an outcome divergence.
+/// The document's claim that speaks about a divergence: at the same line or statement, and
+/// about the same variable (`x.grad` for a divergence on `x`'s `grad`), or the outcome claim for
+/// an outcome divergence.
 fn doc_for<'a>(
     c: &'a CaseResult,
     line: u32,
+    statement: &str,
     variable: Option<&str>,
     observable: &str,
 ) -> Option<ViewDoc<'a>> {
@@ -86,7 +88,10 @@ fn doc_for<'a>(
     let candidates: Vec<&DocClaimCheck> = c
         .claims
         .iter()
-        .filter(|k| k.line == line && about(k))
+        .filter(|k| {
+            (k.line == line || (!k.statement.is_empty() && k.statement.trim() == statement.trim()))
+                && about(k)
+        })
         .collect();
     let best = candidates
         .iter()
@@ -156,7 +161,13 @@ pub fn render_html(result: &SuiteResult) -> String {
                 libtorch: &d.libtorch,
                 engine_error: d.engine_error.as_ref(),
                 libtorch_error: d.libtorch_error.as_ref(),
-                doc: doc_for(c, d.line, d.variable.as_deref(), &d.observable),
+                doc: doc_for(
+                    c,
+                    d.line,
+                    &d.statement,
+                    d.variable.as_deref(),
+                    &d.observable,
+                ),
                 graph,
             });
         }
@@ -215,7 +226,9 @@ pub fn render_html(result: &SuiteResult) -> String {
     );
 
     let mut h = String::with_capacity(json.len() + templates.len() + 32_768);
-    h.push_str("<!DOCTYPE html>\n<html lang=\"en\" class=\"nojs\">\n<head>\n<meta charset=\"utf-8\">\n");
+    h.push_str(
+        "<!DOCTYPE html>\n<html lang=\"en\" class=\"nojs\">\n<head>\n<meta charset=\"utf-8\">\n",
+    );
     h.push_str("<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n");
     // No network: the page may not load anything, even by accident.
     h.push_str("<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'; img-src data:\">\n");
@@ -407,7 +420,7 @@ pub fn render_html(result: &SuiteResult) -> String {
     h.push_str("<input id=\"f-q\" type=\"search\" placeholder=\"search name or path\" aria-label=\"search\">\n");
     h.push_str("<button type=\"button\" id=\"f-open\">open all shown</button> <button type=\"button\" id=\"f-close\">close all</button>\n");
     h.push_str("<span id=\"f-count\" class=\"count\"></span>\n</div>\n");
-    h.push_str("<table id=\"case-table\"><thead><tr><th>status</th><th>case</th><th>document</th><th>tags</th><th>what happened</th><th class=\"num\">time</th></tr></thead><tbody id=\"case-rows\"></tbody></table>\n");
+    h.push_str("<table id=\"case-table\"><colgroup><col class=\"c-st\"><col class=\"c-name\"><col class=\"c-doc\"><col class=\"c-tags\"><col class=\"c-what\"><col class=\"c-time\"></colgroup><thead><tr><th>status</th><th>case</th><th>document</th><th>tags</th><th>what happened</th><th class=\"num\">time</th></tr></thead><tbody id=\"case-rows\"></tbody></table>\n");
     h.push_str("</section>\n</main>\n");
     let _ = writeln!(
         h,

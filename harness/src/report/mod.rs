@@ -155,10 +155,13 @@ pub(crate) fn observed(d: &Divergence) -> String {
 
 /// One line per divergence, used in the case table, the no-script list and JUnit messages.
 pub(crate) fn divergence_line(d: &Divergence) -> String {
+    // Divergences found by checking a document claim carry the claim's line and no statement.
+    let at = match d.statement.trim() {
+        "" => format!("line {} (document claim)", d.line),
+        st => format!("line {}: `{st}`", d.line),
+    };
     let mut s = format!(
-        "line {}: `{}`: {} differs: engine {}, libtorch {}",
-        d.line,
-        d.statement.trim(),
+        "{at}: {} differs: engine {}, libtorch {}",
         observed(d),
         side_text(&d.engine, d.engine_error.as_ref()),
         side_text(&d.libtorch, d.libtorch_error.as_ref()),
@@ -169,9 +172,12 @@ pub(crate) fn divergence_line(d: &Divergence) -> String {
     s
 }
 
+/// One side's value for one-line summaries, cut short: the details show it whole.
 fn side_text(value: &str, error: Option<&crate::backend::Failure>) -> String {
+    const MAX: usize = 100;
     match error {
         Some(f) if value.is_empty() => format!("raised {}", f.kind.name()),
+        _ if value.chars().count() > MAX => value.chars().take(MAX - 1).collect::<String>() + "…",
         _ => value.to_string(),
     }
 }
