@@ -12,7 +12,7 @@ use engine::ops::linalg::Reduction;
 use engine::optim::{SGD, SgdOptions};
 use engine::{DType, Generator};
 use std::hint::black_box;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, SystemTime};
 use tch::Kind;
@@ -390,7 +390,7 @@ fn criterion_dir() -> PathBuf {
 }
 
 /// Criterion's mean estimate (ns) for one function, if it was measured during this run.
-fn mean_ns(dir: &PathBuf, group: &str, func: &str, since: SystemTime) -> Option<f64> {
+fn mean_ns(dir: &Path, group: &str, func: &str, since: SystemTime) -> Option<f64> {
     let path = dir.join(group).join(func).join("new/estimates.json");
     let fresh = std::fs::metadata(&path).ok()?.modified().ok()? >= since;
     if !fresh {
@@ -416,8 +416,8 @@ fn print_summary(since: SystemTime, mem: Option<(u64, u64)>) {
     let dir = criterion_dir();
     println!("\nengine vs libtorch ({THREADS} threads each), ratio = engine / libtorch");
     println!(
-        "{:<55} {:>11} {:>11} {:>7} {:>7}  {}",
-        "workload", "engine", "libtorch", "ratio", "target", ""
+        "{:<55} {:>11} {:>11} {:>7} {:>7}",
+        "workload", "engine", "libtorch", "ratio", "target"
     );
     for w in &WORKLOADS {
         let e = mean_ns(&dir, w.group, "engine", since);
