@@ -569,7 +569,10 @@ pub fn check_expectations(engine: Option<&Run>, libtorch: &Run, all: bool) -> Ve
     let empty = Vec::new();
     let esteps = engine.map_or(&empty, |r| &r.steps);
     for l in &libtorch.steps {
-        let e = esteps.iter().find(|s| s.seq == l.seq);
+        let e = esteps
+            .binary_search_by_key(&l.seq, |s| s.seq)
+            .ok()
+            .map(|i| &esteps[i]);
         let l_ok = meets_expectation(&l.error, &l.expect);
         let e_ok = e.is_none_or(|e| meets_expectation(&e.error, &e.expect));
         if l_ok && e_ok {

@@ -316,20 +316,32 @@ pub fn judge<E: Backend, L: Backend>(
             let erun = interp::run(e, &case.program, case.seed, &opts);
             let mut r = verdict(rel, case, Some(&erun), &lrun, all);
             if !r.divergences.is_empty() {
-                // Graphs are only recorded where they are shown: rerun both sides capturing the
-                // graphs after the diverging steps.
+                // Graphs are only recorded where they are shown: rerun both sides up to the
+                // last diverging step, capturing the graphs after each diverging step.
                 let offset = case.program_line.saturating_sub(1);
                 let seqs = diverging_seqs(&erun, &lrun, &r.divergences, offset);
-                if !seqs.is_empty() {
+                if let Some(&last) = seqs.iter().map(|(s, _)| s).max() {
                     let gopts = Options {
-                        graphs_at: seqs,
+                        graphs_at: seqs.iter().map(|(s, _)| *s).collect(),
+                        max_steps: last + 1,
                         ..opts.clone()
                     };
                     let erun2 = interp::run(e, &case.program, case.seed, &gopts);
                     let lrun2 = interp::run(libtorch, &case.program, case.seed, &gopts);
-                    let r2 = verdict(rel, case, Some(&erun2), &lrun2, all);
-                    if r2.divergences.len() == r.divergences.len() {
-                        r = r2;
+                    for (seq, i) in seqs {
+                        let d = &mut r.divergences[i];
+                        let Some(var) = d.variable.clone() else {
+                            continue;
+                        };
+                        let base = var.strip_suffix(".grad").unwrap_or(&var).to_string();
+                        let graph = |run: &Run| {
+                            run.steps
+                                .get(seq)
+                                .and_then(|s| s.graphs.iter().find(|(n, _)| *n == base))
+                                .map(|(_, g)| g.clone())
+                        };
+                        d.engine_graph = graph(&erun2);
+                        d.libtorch_graph = graph(&lrun2);
                     }
                 }
             }
@@ -352,22 +364,21 @@ pub fn judge_against<E: Backend>(
     verdict(rel, case, Some(&erun), golden, all)
 }
 
-fn diverging_seqs(erun: &Run, lrun: &Run, divs: &[Divergence], offset: u32) -> Vec<usize> {
+/// For each divergence about a variable: the step it was found at (the first step on its line
+/// whose observations differ) and the divergence's index.
+fn diverging_seqs(erun: &Run, lrun: &Run, divs: &[Divergence], offset: u32) -> Vec<(usize, usize)> {
     let mut seqs = Vec::new();
-    for d in divs {
+    for (i, d) in divs.iter().enumerate() {
         if d.variable.is_none() {
             continue;
         }
-        // The first step at that line whose observations differ is the one reported.
         for (e, l) in erun.steps.iter().zip(&lrun.steps) {
-            if l.line + offset == d.line && !l.in_loop && e.vars != l.vars {
-                seqs.push(l.seq);
+            if l.line + offset == d.line && e.vars != l.vars {
+                seqs.push((l.seq, i));
                 break;
             }
         }
     }
-    seqs.sort_unstable();
-    seqs.dedup();
     seqs
 }
 
