@@ -202,6 +202,40 @@ fn graphs_match_libtorch() {
             1,
         ),
         (
+            "linear3d bias [1, 4]",
+            r(&[5, 2, 3])
+                .linear(&r(&[4, 3]), Some(&r(&[1, 4])))
+                .unwrap(),
+            "ViewBackward0(AddmmBackward0(AccumulateGrad, ViewBackward0(AccumulateGrad), TBackward0(AccumulateGrad)))",
+            0,
+        ),
+        (
+            "linear3d bias 0-d",
+            r(&[5, 2, 3]).linear(&r(&[4, 3]), Some(&r(&[]))).unwrap(),
+            "AddBackward0(UnsafeViewBackward0(MmBackward0(ViewBackward0(AccumulateGrad), TBackward0(AccumulateGrad))), AccumulateGrad)",
+            1,
+        ),
+        (
+            "linear4d bias [2, 4]",
+            r(&[6, 5, 2, 3])
+                .linear(&r(&[4, 3]), Some(&r(&[2, 4])))
+                .unwrap(),
+            "AddBackward0(UnsafeViewBackward0(MmBackward0(ViewBackward0(AccumulateGrad), TBackward0(AccumulateGrad))), AccumulateGrad)",
+            1,
+        ),
+        (
+            "linear3d weight 1-d",
+            r(&[5, 2, 3]).linear(&r(&[3]), None).unwrap(),
+            "UnsafeViewBackward0(MvBackward0(ViewBackward0(AccumulateGrad), TBackward0(AccumulateGrad)))",
+            0,
+        ),
+        (
+            "linear2d bias 0-d",
+            r(&[2, 3]).linear(&r(&[4, 3]), Some(&r(&[]))).unwrap(),
+            "AddmmBackward0(AccumulateGrad, AccumulateGrad, TBackward0(AccumulateGrad))",
+            0,
+        ),
+        (
             "linear frozen input",
             n(&[7, 3]).linear(&r(&[1, 3]), Some(&r(&[1]))).unwrap(),
             "AddmmBackward0(AccumulateGrad, None, TBackward0(AccumulateGrad))",
@@ -495,6 +529,14 @@ fn error_messages_match_libtorch() {
         (
             err(t(&[2, 3]).linear(&t(&[2, 4, 3]), None)),
             "t() expects a tensor with <= 2 dimensions, but self is 3D",
+        ),
+        (
+            err(t(&[2, 3]).linear(&t(&[3]), Some(&t(&[1])))),
+            "mat2 must be a matrix, got 1-D tensor",
+        ),
+        (
+            err(t(&[4, 2, 3]).linear(&t(&[3]), Some(&t(&[1])))),
+            "mat2 must be a matrix, got 1-D tensor",
         ),
         (
             err(conv(&t(&[1, 2, 5, 5]), &t(&[4, 3, 3, 3]), None, |_| {})),

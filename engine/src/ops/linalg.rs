@@ -680,7 +680,10 @@ impl Tensor {
             if di == 2 {
                 return b.addmm(self, &weight.t()?);
             }
-            if self.is_contiguous() && (di == 3 || b.ndim() == 1) {
+            // libtorch's `is_bias_likely_fusable`: a contiguous bias with one non-1 dim.
+            let squeezed = b.shape().iter().filter(|&&d| d != 1).count();
+            let fusable = b.is_contiguous() && (b.ndim() == 1 || squeezed == 1);
+            if fusable && self.is_contiguous() {
                 // _flatten_nd_linear
                 let sizes = self.shape();
                 let rows: usize = sizes[..di - 1].iter().product();
