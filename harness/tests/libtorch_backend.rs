@@ -1254,3 +1254,48 @@ fn failing_ops_with_number_arguments_do_not_panic() {
     // The backend is still usable, and x is untouched.
     assert_eq!(b.observe(&x).data.values, vec![1.0, 2.0, 3.0]);
 }
+
+#[test]
+fn factories_start_at_version_zero() {
+    // torch.ones(3)._version, torch.full((2,), True)._version, torch.arange(3)._version,
+    // torch.linspace(0, 1, 3)._version, torch.eye(2)._version, torch.tensor([1., 2.])._version
+    // -> all 0 (Python's factories run below the version-bumping in-place kernel)
+    let mut b = B::new();
+    let calls: Vec<Call<TorchTensor>> = vec![
+        Call::Full {
+            shape: vec![3],
+            value: Scalar::Float(1.0),
+            dtype: DType::F32,
+        },
+        Call::Full {
+            shape: vec![2],
+            value: Scalar::Bool(true),
+            dtype: DType::Bool,
+        },
+        Call::Arange {
+            start: 0.0,
+            end: 3.0,
+            step: 1.0,
+            dtype: DType::I64,
+        },
+        Call::Linspace {
+            start: 0.0,
+            end: 1.0,
+            steps: 3,
+            dtype: DType::F32,
+        },
+        Call::Eye {
+            n: 2,
+            m: 2,
+            dtype: DType::F32,
+        },
+        data(&[2], &[1.0, 2.0], DType::F32),
+    ];
+    for call in calls {
+        let desc = format!("{call:?}");
+        let t = tensor(&mut b, call);
+        let o = b.observe(&t);
+        assert_eq!(o.version, 0, "{desc}");
+        assert!(o.is_leaf && !o.is_view && !o.requires_grad, "{desc}");
+    }
+}

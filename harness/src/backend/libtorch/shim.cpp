@@ -16,6 +16,7 @@
 #include <torch/csrc/autograd/autograd.h>
 #include <torch/csrc/autograd/function.h>
 #include <torch/csrc/autograd/functions/accumulate_grad.h>
+#include <torch/csrc/autograd/generated/variable_factories.h>
 #include <torch/csrc/autograd/variable.h>
 #include <torch/headeronly/version.h>
 #include <ATen/ATen.h>
@@ -478,6 +479,9 @@ char* shim_torch_version() {
 }
 
 
+// Factories use torch::, not at::: like Python's bindings, torch:: runs the kernel below the
+// ADInplaceOrView key, so the fill_ inside full() does not bump the new tensor's version.
+//
 // The calls below take Python numbers. They are here, not in tch, because tch 0.26 frees its
 // Scalar wrapper with a check that panics on the error the op itself just left behind, so any
 // failing tch op with a Scalar argument would panic instead of returning Err.
@@ -493,7 +497,7 @@ char* shim_full(const int64_t* shape, size_t ndim, int kind, double f, int64_t i
                 at::Tensor** out) {
   SHIM_TRY({
     std::vector<int64_t> sizes(shape, shape + ndim);
-    *out = boxed(at::full(sizes, make_scalar(kind, f, i), at::TensorOptions().dtype(scalar_type_code(dtype))));
+    *out = boxed(torch::full(sizes, make_scalar(kind, f, i), at::TensorOptions().dtype(scalar_type_code(dtype))));
   })
 }
 
@@ -501,7 +505,7 @@ char* shim_full(const int64_t* shape, size_t ndim, int kind, double f, int64_t i
 char* shim_arange(int sk, double sf, int64_t si, int ek, double ef, int64_t ei, int tk, double tf,
                   int64_t ti, int dtype, at::Tensor** out) {
   SHIM_TRY({
-    *out = boxed(at::arange(make_scalar(sk, sf, si), make_scalar(ek, ef, ei),
+    *out = boxed(torch::arange(make_scalar(sk, sf, si), make_scalar(ek, ef, ei),
                             make_scalar(tk, tf, ti),
                             at::TensorOptions().dtype(scalar_type_code(dtype))));
   })
@@ -510,7 +514,7 @@ char* shim_arange(int sk, double sf, int64_t si, int ek, double ef, int64_t ei, 
 // torch.linspace(start, end, steps, dtype=...).
 char* shim_linspace(double start, double end, int64_t steps, int dtype, at::Tensor** out) {
   SHIM_TRY({
-    *out = boxed(at::linspace(start, end, steps,
+    *out = boxed(torch::linspace(start, end, steps,
                               at::TensorOptions().dtype(scalar_type_code(dtype))));
   })
 }
