@@ -216,3 +216,19 @@ fn leaf_edges_are_accumulate_grad() {
         .collect();
     assert_eq!(names, vec![Some("AccumulateGrad"), None]);
 }
+
+#[test]
+fn reshape_of_a_viewable_non_contiguous_tensor_is_an_alias() {
+    // torch: randn(4,3)[:, :2].reshape(4,2,1) -> ReshapeAliasBackward0; .view -> ViewBackward0
+    let x = Tensor::ones(&[4, 3], DType::F32)
+        .unwrap()
+        .with_requires_grad(true)
+        .unwrap();
+    let y = x.narrow(1, 0, 2).unwrap();
+    let r = y.reshape(&[4, 2, 1]).unwrap();
+    assert_eq!(r.grad_fn_name().unwrap(), Some("ReshapeAliasBackward0"));
+    assert!(r.is_view() && r.shares_storage(&x));
+    assert_eq!(name(y.view(&[4, 2, 1])), "ViewBackward0");
+    let e = x.narrow(0, 0, 1).unwrap().expand(&[2, 3]).unwrap();
+    assert_eq!(name(e.reshape(&[2, 3, 1])), "ReshapeAliasBackward0");
+}

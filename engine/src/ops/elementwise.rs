@@ -381,7 +381,12 @@ impl Tensor {
     pub fn abs(&self) -> Result<Tensor> {
         let out = match self.dtype() {
             DType::I64 => map1::<i64, i64>(self, |v| v.wrapping_abs())?,
-            DType::Bool => self.clone_detached()?,
+            DType::Bool => {
+                return Err(Error::DtypeNotSupported {
+                    op: "abs_cpu",
+                    dtype: "Bool",
+                });
+            }
             _ => float_map!(self, "abs", |v| v.abs())?,
         };
         unary_rule(self, out, "AbsBackward0", false, |g, x| g.mul(&x.sgn()?))
@@ -571,7 +576,13 @@ impl Tensor {
 
     /// `torch.where(self, a, b)` with `self` the condition.
     pub fn where_(&self, a: &Operand, b: &Operand) -> Result<Tensor> {
-        let cond = cast(self, DType::Bool)?;
+        if self.dtype() != DType::Bool {
+            return Err(Error::DtypeMismatch(format!(
+                "where expected condition to be a boolean tensor, but got a tensor with dtype {}",
+                self.dtype().scalar_type_name()
+            )));
+        }
+        let cond = self.clone();
         // Scalars take part in promotion as wrapped numbers.
         let (ta, tb, dt) = match (a, b) {
             (Operand::Tensor(x), Operand::Tensor(y)) => (

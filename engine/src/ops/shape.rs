@@ -146,13 +146,26 @@ impl Tensor {
         self.view_op(layout, "ViewBackward0", move |g| g.reshape_usize(&in_shape))
     }
 
-    /// `reshape`: a view when the strides allow it, else a copy (`CloneBackward0` then
-    /// `UnsafeViewBackward0`, as libtorch records it).
+    /// `reshape`: a view when the strides allow it (`ViewBackward0` for contiguous input,
+    /// `ReshapeAliasBackward0` otherwise), else a copy (`CloneBackward0` then
+    /// `UnsafeViewBackward0`), as libtorch records it.
     pub fn reshape(&self, shape: &[i64]) -> Result<Tensor> {
         let l = self.layout();
         let new_shape = infer_shape(shape, l.numel())?;
-        if l.view_strides(&new_shape).is_some() {
+        if l.is_contiguous() {
             return self.view(shape);
+        }
+        // A viewable non-contiguous tensor goes through `_reshape_alias`, as in ATen.
+        if let Some(strides) = l.view_strides(&new_shape) {
+            let in_shape = l.shape.clone();
+            let layout = Layout {
+                shape: new_shape,
+                strides,
+                offset: l.offset,
+            };
+            return self.view_op(layout, "ReshapeAliasBackward0", move |g| {
+                g.reshape_usize(&in_shape)
+            });
         }
         let c = self.clone_tensor()?;
         let d = c.data_ref();
