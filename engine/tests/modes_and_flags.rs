@@ -128,3 +128,22 @@ fn freezing_a_leaf_stops_propagation() {
     let c = Tensor::ones(&[2], DType::F32).unwrap();
     assert!(!w.mul(&c).unwrap().requires_grad());
 }
+
+#[test]
+fn seed_001_data_times_100_is_not_tracked() {
+    // x = ones(1, requires_grad=True); y = 2 * x; x.data *= 100; y.backward()
+    // -> x = [100.], x.grad = [2.]
+    let x = Tensor::ones(&[1], DType::F32)
+        .unwrap()
+        .with_requires_grad(true)
+        .unwrap();
+    let y = x.mul(2i64).unwrap();
+    let d = x.data();
+    d.mul_(100i64).unwrap();
+    x.set_data(&d).unwrap();
+    assert_eq!(x.to_vec_f64(), vec![100.0]);
+    assert!(!x.data().requires_grad());
+    y.backward().unwrap();
+    assert_eq!(x.grad_quiet().unwrap().to_vec_f64(), vec![2.0]);
+    assert_eq!(x.version(), 0);
+}
