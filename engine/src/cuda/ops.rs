@@ -1,0 +1,346 @@
+//! Storage-level CUDA ops: each launches one NVRTC-compiled kernel (or a cuBLAS GEMM) over
+//! device buffers described by engine layouts. Outputs are fresh contiguous buffers, except
+//! the in-place `fill`/`strided_write`, which write through a layout.
+
+use cudarc::driver::{CudaSlice, LaunchConfig, PushKernelArg};
+
+use super::{CudaData, CudaStorage, driver_err, module};
+use crate::layout::Layout;
+use crate::{DType, Error, Result};
+
+const BLOCK: u32 = 256;
+
+/// Enough blocks for `n` elements, capped: every kernel loops with a grid stride.
+fn config(n: usize) -> LaunchConfig {
+    let blocks = n.div_ceil(BLOCK as usize).clamp(1, 65_535) as u32;
+    LaunchConfig {
+        grid_dim: (blocks, 1, 1),
+        block_dim: (BLOCK, 1, 1),
+        shared_mem_bytes: 0,
+    }
+}
+
+fn suffix(dtype: DType) -> &'static str {
+    match dtype {
+        DType::F32 => "f32",
+        DType::F64 => "f64",
+        DType::I64 => "i64",
+        DType::Bool => "bool",
+    }
+}
+
+/// `[shape, strides of each layout]` as the kernels read it; never empty, because a
+/// zero-length device allocation is refused.
+fn info(st: &CudaStorage, shape: &[usize], layouts: &[&Layout]) -> Result<CudaSlice<i64>> {
+    let mut v: Vec<i64> = shape.iter().map(|&d| d as i64).collect();
+    for l in layouts {
+        v.extend(l.strides.iter().map(|&s| s as i64));
+    }
+    v.push(0);
+    st.stream.clone_htod(&v).map_err(driver_err)
+}
+
+fn alloc(st: &CudaStorage, dtype: DType, n: usize) -> Result<CudaStorage> {
+    // One element at least: zero-length device allocations are refused.
+    let n = n.max(1);
+    let s = &st.stream;
+    let data = match dtype {
+        DType::F32 => CudaData::F32(s.alloc_zeros(n).map_err(driver_err)?),
+        DType::F64 => CudaData::F64(s.alloc_zeros(n).map_err(driver_err)?),
+        DType::I64 => CudaData::I64(s.alloc_zeros(n).map_err(driver_err)?),
+        DType::Bool => CudaData::Bool(s.alloc_zeros(n).map_err(driver_err)?),
+    };
+    Ok(CudaStorage {
+        data,
+        ordinal: st.ordinal,
+        stream: st.stream.clone(),
+    })
+}
+
+fn unsupported(op: &'static str, st: &CudaStorage) -> Error {
+    Error::DeviceUnsupported {
+        op,
+        device: st.device(),
+    }
+}
+
+/// Runs `$body` with `$a` bound to the typed slice of each storage given, for one dtype.
+macro_rules! typed {
+    ($st:expr, |$a:ident| $body:expr) => {
+        match &$st.data {
+            CudaData::F32($a) => $body,
+            CudaData::F64($a) => $body,
+            CudaData::I64($a) => $body,
+            CudaData::Bool($a) => $body,
+        }
+    };
+}
+macro_rules! typed_mut {
+    ($st:expr, |$a:ident| $body:expr) => {
+        match &mut $st.data {
+            CudaData::F32($a) => $body,
+            CudaData::F64($a) => $body,
+            CudaData::I64($a) => $body,
+            CudaData::Bool($a) => $body,
+        }
+    };
+}
+
+/// Launches kernel `$func` of module `$module` on `$st`'s stream over `$n` elements with
+/// the given arguments (nothing to do for `$n == 0`).
+macro_rules! run {
+    ($st:expr, $module:expr, $func:expr, $n:expr; $($arg:expr),* $(,)?) => {{
+        if $n == 0 {
+            Ok(())
+        } else {
+            let f = module($st.ordinal, $module)?
+                .load_function(&$func)
+                .map_err(driver_err)?;
+            let mut b = $st.stream.launch_builder(&f);
+            $( b.arg($arg); )*
+            // SAFETY: every kernel's parameter list matches the arguments pushed here
+            // (checked against the .cu sources); the grid-stride loops bound accesses by n.
+            unsafe { b.launch(config($n)) }.map(|_| ()).map_err(driver_err)
+        }
+    }};
+}
+
+/// The elements `layout` selects, gathered into a fresh contiguous buffer.
+pub fn strided_copy(st: &CudaStorage, layout: &Layout) -> Result<CudaStorage> {
+    let n = layout.numel();
+    let mut out = alloc(st, st.dtype(), n)?;
+    let info = info(st, &layout.shape, &[layout])?;
+    let (n64, ndim, off) = (n as u64, layout.shape.len() as i32, layout.offset as i64);
+    let func = format!("strided_copy_{}", suffix(st.dtype()));
+    typed!(st, |src| typed_mut!(
+        out,
+        |dst| run!(st, "copy", func, n; &n64, &ndim, &info, src, &off, dst)
+    ))?;
+    Ok(out)
+}
+
+/// Writes the contiguous `src` into the elements `layout` selects of `dst` (in-place ops,
+/// slice assignment).
+pub fn strided_write(dst: &mut CudaStorage, layout: &Layout, src: &CudaStorage) -> Result<()> {
+    if dst.dtype() != src.dtype() {
+        return Err(Error::Cuda("strided_write: dtype mismatch".into()));
+    }
+    let n = layout.numel();
+    let info = info(src, &layout.shape, &[layout])?;
+    let (n64, ndim, off) = (n as u64, layout.shape.len() as i32, layout.offset as i64);
+    let func = format!("strided_write_{}", suffix(src.dtype()));
+    let (ordinal, stream) = (dst.ordinal, dst.stream.clone());
+    let sink = Sink { ordinal, stream };
+    match (&src.data, &mut dst.data) {
+        (CudaData::F32(s), CudaData::F32(d)) => {
+            run!(sink, "copy", func, n; &n64, &ndim, &info, s, d, &off)
+        }
+        (CudaData::F64(s), CudaData::F64(d)) => {
+            run!(sink, "copy", func, n; &n64, &ndim, &info, s, d, &off)
+        }
+        (CudaData::I64(s), CudaData::I64(d)) => {
+            run!(sink, "copy", func, n; &n64, &ndim, &info, s, d, &off)
+        }
+        (CudaData::Bool(s), CudaData::Bool(d)) => {
+            run!(sink, "copy", func, n; &n64, &ndim, &info, s, d, &off)
+        }
+        _ => Err(Error::Cuda("strided_write: dtype mismatch".into())),
+    }
+}
+
+/// The launch target of an in-place kernel, taken apart from the storage it mutates.
+struct Sink {
+    ordinal: usize,
+    stream: std::sync::Arc<cudarc::driver::CudaStream>,
+}
+
+/// Sets the elements `layout` selects to `value` (converted to the storage's dtype).
+pub fn fill(st: &mut CudaStorage, layout: &Layout, value: f64) -> Result<()> {
+    let n = layout.numel();
+    let info = info(st, &layout.shape, &[layout])?;
+    let (n64, ndim, off) = (n as u64, layout.shape.len() as i32, layout.offset as i64);
+    let func = format!("fill_{}", suffix(st.dtype()));
+    let sink = Sink {
+        ordinal: st.ordinal,
+        stream: st.stream.clone(),
+    };
+    let (vf, vi, vb) = (value as f32, value as i64, (value != 0.0) as u8);
+    match &mut st.data {
+        CudaData::F32(d) => run!(sink, "copy", func, n; &n64, &ndim, &info, d, &off, &vf),
+        CudaData::F64(d) => run!(sink, "copy", func, n; &n64, &ndim, &info, d, &off, &value),
+        CudaData::I64(d) => run!(sink, "copy", func, n; &n64, &ndim, &info, d, &off, &vi),
+        CudaData::Bool(d) => run!(sink, "copy", func, n; &n64, &ndim, &info, d, &off, &vb),
+    }
+}
+
+/// An elementwise unary op (`neg`, `exp`, `log`, `sqrt`, `sin`, `cos`, `tanh`, `sigmoid`,
+/// `reciprocal`, `abs`, `relu`, `sgn`) over a strided input.
+pub fn unary(op: &'static str, st: &CudaStorage, layout: &Layout) -> Result<CudaStorage> {
+    if st.dtype() == DType::Bool {
+        return Err(unsupported(op, st));
+    }
+    let n = layout.numel();
+    let mut out = alloc(st, st.dtype(), n)?;
+    let info = info(st, &layout.shape, &[layout])?;
+    let (n64, ndim, off) = (n as u64, layout.shape.len() as i32, layout.offset as i64);
+    let func = format!("{op}_{}", suffix(st.dtype()));
+    typed!(st, |src| typed_mut!(
+        out,
+        |dst| run!(st, "unary", func, n; &n64, &ndim, &info, src, &off, dst)
+    ))?;
+    Ok(out)
+}
+
+/// An elementwise binary op over two same-dtype operands whose layouts are already broadcast
+/// to `shape` (0 strides on broadcast dims). Comparisons (`eq ne lt le gt ge`) give bools.
+pub fn binary(
+    op: &'static str,
+    lhs: &CudaStorage,
+    ll: &Layout,
+    rhs: &CudaStorage,
+    rl: &Layout,
+    shape: &[usize],
+) -> Result<CudaStorage> {
+    if lhs.dtype() != rhs.dtype() || lhs.ordinal != rhs.ordinal {
+        return Err(Error::DeviceMismatch(lhs.device(), rhs.device()));
+    }
+    let n: usize = shape.iter().product();
+    let out_dtype = if matches!(op, "eq" | "ne" | "lt" | "le" | "gt" | "ge") {
+        DType::Bool
+    } else {
+        lhs.dtype()
+    };
+    let mut out = alloc(lhs, out_dtype, n)?;
+    let info = info(lhs, shape, &[ll, rl])?;
+    let (n64, ndim) = (n as u64, shape.len() as i32);
+    let (lo, ro) = (ll.offset as i64, rl.offset as i64);
+    let func = format!("{op}_{}", suffix(lhs.dtype()));
+    macro_rules! go {
+        ($a:expr, $b:expr) => {
+            typed_mut!(out, |dst| run!(lhs, "binary", func, n;
+                &n64, &ndim, &info, $a, &lo, $b, &ro, dst))
+        };
+    }
+    match (&lhs.data, &rhs.data) {
+        (CudaData::F32(a), CudaData::F32(b)) => go!(a, b),
+        (CudaData::F64(a), CudaData::F64(b)) => go!(a, b),
+        (CudaData::I64(a), CudaData::I64(b)) => go!(a, b),
+        (CudaData::Bool(a), CudaData::Bool(b)) => go!(a, b),
+        _ => unreachable!("dtypes compared above"),
+    }?;
+    Ok(out)
+}
+
+/// Converts a contiguous buffer to `to`.
+pub fn cast(st: &CudaStorage, to: DType) -> Result<CudaStorage> {
+    let n = st.len();
+    let mut out = alloc(st, to, n)?;
+    let n64 = n as u64;
+    let func = format!("cast_{}_{}", suffix(st.dtype()), suffix(to));
+    typed!(st, |src| typed_mut!(
+        out,
+        |dst| run!(st, "copy", func, n; &n64, src, dst)
+    ))?;
+    Ok(out)
+}
+
+/// `sum`, `max` or `min` over the dims in `dims` of a strided input; the result is
+/// contiguous with those dims kept as size 1. `max`/`min` also give the position of the
+/// extremum inside the reduced dims (meaningful for a single reduced dim).
+pub fn reduce(
+    op: &'static str,
+    st: &CudaStorage,
+    layout: &Layout,
+    dims: &[usize],
+) -> Result<(CudaStorage, Option<CudaSlice<i64>>)> {
+    if st.dtype() == DType::Bool {
+        return Err(unsupported(op, st));
+    }
+    let shape = &layout.shape;
+    let out_shape: Vec<usize> = (0..shape.len())
+        .map(|d| if dims.contains(&d) { 1 } else { shape[d] })
+        .collect();
+    let red_shape: Vec<usize> = (0..shape.len())
+        .map(|d| if dims.contains(&d) { shape[d] } else { 1 })
+        .collect();
+    let (n_out, n_red) = (
+        out_shape.iter().product::<usize>(),
+        red_shape.iter().product::<usize>(),
+    );
+    let mut v: Vec<i64> = out_shape.iter().map(|&d| d as i64).collect();
+    v.extend(red_shape.iter().map(|&d| d as i64));
+    v.extend(layout.strides.iter().map(|&s| s as i64));
+    v.push(0);
+    let info = st.stream.clone_htod(&v).map_err(driver_err)?;
+    let mut out = alloc(st, st.dtype(), n_out)?;
+    let mut arg: CudaSlice<i64> = st.stream.alloc_zeros(n_out.max(1)).map_err(driver_err)?;
+    let (no, nr, ndim, off) = (
+        n_out as u64,
+        n_red as u64,
+        shape.len() as i32,
+        layout.offset as i64,
+    );
+    let func = format!("{op}_{}", suffix(st.dtype()));
+    typed!(st, |src| typed_mut!(
+        out,
+        |dst| run!(st, "reduce", func, n_out;
+        &no, &nr, &ndim, &info, src, &off, dst, &mut arg)
+    ))?;
+    Ok((out, (op != "sum").then_some(arg)))
+}
+
+/// softmax (or log_softmax) over the last dim of a contiguous `[rows, cols]` buffer.
+pub fn softmax(st: &CudaStorage, rows: usize, cols: usize, log: bool) -> Result<CudaStorage> {
+    let mut out = alloc(st, st.dtype(), rows * cols)?;
+    let (r, c, l) = (rows as u64, cols as u64, log as i32);
+    let func = format!("softmax_{}", suffix(st.dtype()));
+    match (&st.data, &mut out.data) {
+        (CudaData::F32(x), CudaData::F32(y)) => run!(st, "reduce", func, rows; &r, &c, x, y, &l),
+        (CudaData::F64(x), CudaData::F64(y)) => run!(st, "reduce", func, rows; &r, &c, x, y, &l),
+        _ => Err(unsupported("softmax", st)),
+    }?;
+    Ok(out)
+}
+
+/// Row-major `[m, k] x [k, n]` of contiguous buffers through cuBLAS. cuBLAS is column-major,
+/// so it computes `C^T = B^T A^T`, which has the row-major C's memory.
+pub fn matmul(
+    a: &CudaStorage,
+    b: &CudaStorage,
+    m: usize,
+    k: usize,
+    n: usize,
+) -> Result<CudaStorage> {
+    use cudarc::cublas::{CudaBlas, Gemm, GemmConfig, sys::cublasOperation_t::CUBLAS_OP_N};
+    let blas = CudaBlas::new(a.stream.clone()).map_err(driver_err)?;
+    let mut out = alloc(a, a.dtype(), m * n)?;
+    fn cfg<T>(m: usize, k: usize, n: usize, one: T, zero: T) -> GemmConfig<T> {
+        GemmConfig {
+            transa: CUBLAS_OP_N,
+            transb: CUBLAS_OP_N,
+            m: n as i32,
+            n: m as i32,
+            k: k as i32,
+            alpha: one,
+            lda: n as i32,
+            ldb: k as i32,
+            beta: zero,
+            ldc: n as i32,
+        }
+    }
+    if m * n == 0 {
+        return Ok(out);
+    }
+    match (&a.data, &b.data, &mut out.data) {
+        // SAFETY: the buffers hold m*k, k*n and m*n elements, matching the config.
+        (CudaData::F32(x), CudaData::F32(y), CudaData::F32(z)) => unsafe {
+            blas.gemm(cfg(m, k, n, 1.0f32, 0.0), y, x, z)
+        },
+        (CudaData::F64(x), CudaData::F64(y), CudaData::F64(z)) => unsafe {
+            blas.gemm(cfg(m, k, n, 1.0f64, 0.0), y, x, z)
+        },
+        _ => return Err(unsupported("mm", a)),
+    }
+    .map_err(driver_err)?;
+    Ok(out)
+}
