@@ -178,6 +178,34 @@ impl Node {
     }
 }
 
+/// Dropping a long graph must not recurse once per node (a training loop without `backward`
+/// can chain millions): nodes this one owned alone are taken apart on an explicit stack, as
+/// libtorch's `deleteNode` does.
+impl Drop for Node {
+    fn drop(&mut self) {
+        fn take_parts(n: &mut Node, stack: &mut Vec<Arc<Node>>) {
+            stack.extend(n.next.drain(..).flatten().map(|e| e.node));
+            if let Ok(s) = n.saved.get_mut() {
+                for st in s.tensors.drain(..) {
+                    if Arc::strong_count(&st.data.0) == 1
+                        && let Ok(m) = st.data.0.meta.lock().as_mut()
+                        && let Some(g) = m.grad_fn.take()
+                    {
+                        stack.push(g);
+                    }
+                }
+            }
+        }
+        let mut stack = Vec::new();
+        take_parts(self, &mut stack);
+        while let Some(n) = stack.pop() {
+            if let Ok(mut inner) = Arc::try_unwrap(n) {
+                take_parts(&mut inner, &mut stack);
+            }
+        }
+    }
+}
+
 /// What a backward closure sees: the saved tensors of its node.
 pub struct BackwardCtx<'a> {
     pub(crate) node: &'a Node,

@@ -280,3 +280,30 @@ fn stored_grad_never_aliases_the_callers_gradient() {
     assert_eq!(g.to_vec_f64(), vec![1.0, 2.0]);
     assert_eq!(x.grad_quiet().unwrap().to_vec_f64(), vec![2.0, 4.0]);
 }
+
+#[test]
+fn long_graphs_drop_and_backpropagate_without_deep_recursion() {
+    // Runs on a small-stack thread: a recursive drop or backward would overflow it.
+    std::thread::Builder::new()
+        .stack_size(256 * 1024)
+        .spawn(|| {
+            let x = Tensor::ones(&[1], DType::F64)
+                .unwrap()
+                .with_requires_grad(true)
+                .unwrap();
+            let mut h = x.clone();
+            for _ in 0..50_000 {
+                h = h.mul(1.0).unwrap().add(0.0).unwrap();
+            }
+            drop(h);
+            let mut h = x.clone();
+            for _ in 0..20_000 {
+                h = h.sin().unwrap().add(&x).unwrap();
+            }
+            h.sum(None, false).unwrap().backward().unwrap();
+            assert!(x.grad_quiet().unwrap().to_vec_f64()[0].is_finite());
+        })
+        .unwrap()
+        .join()
+        .unwrap();
+}
