@@ -70,8 +70,10 @@ impl Tensor {
     pub fn linspace(start: f64, end: f64, steps: usize, dtype: DType) -> Result<Tensor> {
         fn go<T: num_traits::Float>(start: f64, end: f64, steps: usize) -> Vec<f64> {
             let (s, e) = (T::from(start).unwrap(), T::from(end).unwrap());
-            if steps == 1 {
-                return vec![start];
+            match steps {
+                0 => return Vec::new(),
+                1 => return vec![start],
+                _ => {}
             }
             let step = (e - s) / T::from(steps - 1).unwrap();
             let half = steps / 2;
