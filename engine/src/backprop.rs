@@ -199,6 +199,8 @@ fn accumulate_buffer(prev: Tensor, g: &Tensor) -> Result<Tensor> {
     if !unique {
         return prev.add(g);
     }
+    // libtorch's `old_var.add_(var)` bumps the buffer's version, which a stolen `.grad` shows.
+    prev.0.version.bump();
     fn add_into<T: crate::storage::StorageElem + std::ops::Add<Output = T>>(
         dst: &Tensor,
         src: &Tensor,
@@ -276,7 +278,14 @@ fn accumulate(leaf: &Tensor, new: Tensor) -> Result<()> {
                 && Arc::strong_count(&new.data_ref().storage) == 2
                 && new.is_contiguous()
                 && !new.is_view();
-            let g = if stolen { new } else { new.clone_detached()? };
+            let g = if stolen {
+                new
+            } else {
+                // libtorch's `clone_obey_contract`: an empty tensor `copy_`'d into, version 1.
+                let g = new.clone_detached()?;
+                g.0.version.bump();
+                g
+            };
             leaf.0.meta.lock().unwrap().grad = Some(g);
         }
         Some(g) => {
