@@ -372,3 +372,16 @@ fn xfail_and_error_cases_say_why() {
             .contains("unknown function `onez`")
     );
 }
+
+#[test]
+fn a_single_backend_run_does_not_claim_a_comparison() {
+    let mut s = sample::sample_suite();
+    s.cases
+        .retain(|c| c.status == harness::results::CaseStatus::Pass);
+    s.meta.backends = vec!["libtorch".into()];
+    let page = report::render_html(&s);
+    assert!(page.contains("All 3 cases pass on libtorch alone"));
+    assert!(!page.contains("The engine matches"));
+    s.meta.backends = vec!["engine".into(), "libtorch".into()];
+    assert!(report::render_html(&s).contains("The engine matches libtorch on all 3 cases"));
+}

@@ -138,14 +138,19 @@
   }
   function programBlock(c) {
     var bad = {}, drift = {};
-    c.divergences.forEach(function (d) { (bad[d.line] = bad[d.line] || []).push(observed(d)); });
     var lines = c.program.replace(/\n$/, '').split('\n');
-    // A claim names its statement by file line or, failing that, by text.
-    c.drift.forEach(function (d) {
-      var ln = d.line;
-      if (d.statement) lines.forEach(function (t, i) { if (t.trim() === d.statement.trim()) ln = fileLine(c, i); });
-      (drift[ln] = drift[ln] || []).push(d.observable);
-    });
+    var first = fileLine(c, 0), last = fileLine(c, lines.length - 1);
+    // A document claim sits below the program in the file: mark the statement it is about,
+    // found by its text.
+    function at(line, statement) {
+      if (line >= first && line <= last) return line;
+      if (!statement) c.claims.forEach(function (k) { if (k.line === line && k.statement) statement = k.statement; });
+      var found = line;
+      if (statement) lines.forEach(function (t, i) { if (found === line && t.trim() === statement.trim()) found = fileLine(c, i); });
+      return found;
+    }
+    c.divergences.forEach(function (d) { var ln = at(d.line, d.statement); (bad[ln] = bad[ln] || []).push(observed(d)); });
+    c.drift.forEach(function (d) { var ln = at(d.line, d.statement); (drift[ln] = drift[ln] || []).push(d.observable); });
     return h('pre', { class: 'program' }, lines.map(function (text, i) {
       var ln = fileLine(c, i);
       var cls = 'l' + (bad[ln] ? ' bad' : drift[ln] ? ' drift' : '');

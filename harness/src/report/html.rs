@@ -196,22 +196,35 @@ pub fn render_html(result: &SuiteResult) -> String {
     let json = serde_json::to_string(&view).unwrap_or_else(|_| r#"{"cases":[]}"#.to_string());
 
     let attention = sum.failed + sum.errors;
+    // A run of one backend (libtorch checking the cases, or the engine against recorded
+    // results) compares nothing live, and the verdict must not claim it does.
+    let single = match result.meta.backends.as_slice() {
+        [one] => Some(one.as_str()),
+        _ => None,
+    };
     let verdict = if sum.cases == 0 {
         ("none", "No cases were run.".to_string())
     } else if attention > 0 {
-        let mut v = format!(
-            "{} of {} cases diverge from libtorch",
-            sum.failed, sum.cases
-        );
+        let mut v = match single {
+            Some(b) => format!("{} of {} cases fail on {b} alone", sum.failed, sum.cases),
+            None => format!(
+                "{} of {} cases diverge from libtorch",
+                sum.failed, sum.cases
+            ),
+        };
         if sum.errors > 0 {
             let _ = write!(v, ", {} could not be run", sum.errors);
         }
         ("bad", v)
     } else {
-        let mut v = format!(
-            "The engine matches libtorch on all {} cases",
-            sum.cases - sum.xfail
-        );
+        let n = sum.cases - sum.xfail;
+        let mut v = match single {
+            Some("engine") => {
+                format!("The engine matches libtorch's recorded results on all {n} cases")
+            }
+            Some(b) => format!("All {n} cases pass on {b} alone (the other backend was not run)"),
+            None => format!("The engine matches libtorch on all {n} cases"),
+        };
         if sum.xfail > 0 {
             let _ = write!(v, " but {} known divergences", sum.xfail);
         }
