@@ -243,6 +243,9 @@ fn run_subject(opts: &Options, subject: Subject) -> Report {
     }
 }
 
+/// Per worker: the seed it is running and since when.
+type Busy = Vec<Option<(u64, Instant)>>;
+
 /// Runs a campaign of `opts` with `test()` against `reference()`, one pair per worker.
 pub fn run_with<A, B, FA, FB>(opts: &Options, test: FA, reference: FB) -> Report
 where
@@ -252,12 +255,14 @@ where
     FB: Fn() -> B + Send + Sync + 'static + Clone,
 {
     let start = Instant::now();
+    // Panics are findings, caught and reported; the default hook would also print each one.
+    let hook = std::panic::take_hook();
+    std::panic::set_hook(Box::new(|_| {}));
     let next = Arc::new(AtomicU64::new(0));
     let done = Arc::new(AtomicU64::new(0));
     let stop = Arc::new(AtomicBool::new(false));
     let found: Arc<Mutex<BTreeMap<Key, Found>>> = Arc::default();
-    let busy: Arc<Mutex<Vec<Option<(u64, Instant)>>>> =
-        Arc::new(Mutex::new(vec![None; opts.workers.max(1)]));
+    let busy: Arc<Mutex<Busy>> = Arc::new(Mutex::new(vec![None; opts.workers.max(1)]));
     let mut handles = Vec::new();
     for w in 0..opts.workers.max(1) {
         let (next, done, stop, found, busy) = (
@@ -339,6 +344,7 @@ where
         }
     }
     bar.finish_and_clear();
+    std::panic::set_hook(hook);
     if hangs.is_empty() {
         for h in handles {
             let _ = h.join();

@@ -44,7 +44,7 @@ impl Default for GenConfig {
     fn default() -> Self {
         GenConfig {
             mode: Mode::General,
-            max_stmts: 24,
+            max_stmts: 26,
             max_rank: 4,
             max_dim: 3,
         }
@@ -374,7 +374,9 @@ impl<'a, 'b> Gen<'a, 'b> {
 
     fn program(&mut self) -> Result<Program> {
         let mut stmts = Vec::new();
-        let n = self.u.int_in_range(4..=self.cfg.max_stmts.max(4))?;
+        let n = self
+            .u
+            .int_in_range((self.cfg.max_stmts / 2).max(4)..=self.cfg.max_stmts.max(4))?;
         // Two inputs first, so most programs have something to work on.
         for _ in 0..2 {
             stmts.push(self.create()?);
@@ -1501,11 +1503,13 @@ impl<'a, 'b> Gen<'a, 'b> {
     fn after_write(&mut self, target: &str, src: Option<&Var>) {
         let ge = self.grad_enabled;
         let src_rg = src.is_some_and(|s| s.requires_grad);
-        if let Some(v) = self.vars.iter_mut().find(|v| v.name == target) {
-            if ge && (v.requires_grad || src_rg) && v.is_float() {
-                v.requires_grad = true;
-                v.leaf = false;
-            }
+        if let Some(v) = self.vars.iter_mut().find(|v| v.name == target)
+            && ge
+            && (v.requires_grad || src_rg)
+            && v.is_float()
+        {
+            v.requires_grad = true;
+            v.leaf = false;
         }
     }
 
@@ -1644,11 +1648,11 @@ impl<'a, 'b> Gen<'a, 'b> {
                 })))
             }
             _ => {
-                if let Some(v) = self.vars.iter_mut().find(|v| v.name == a.name) {
-                    if !v.view_of_grad_leaf {
-                        v.requires_grad = false;
-                        v.leaf = true;
-                    }
+                if let Some(v) = self.vars.iter_mut().find(|v| v.name == a.name)
+                    && !v.view_of_grad_leaf
+                {
+                    v.requires_grad = false;
+                    v.leaf = true;
                 }
                 Ok(Some(expr_stmt(method(a.expr(), "detach_", vec![], vec![]))))
             }
@@ -1699,10 +1703,11 @@ impl<'a, 'b> Gen<'a, 'b> {
         match self.u.int_in_range(0..=3u8)? {
             0 => {
                 let ok = a.requires_grad || a.is_float();
-                if ok && a.is_float() {
-                    if let Some(v) = self.vars.iter_mut().find(|v| v.name == a.name) {
-                        v.requires_grad = true;
-                    }
+                if ok
+                    && a.is_float()
+                    && let Some(v) = self.vars.iter_mut().find(|v| v.name == a.name)
+                {
+                    v.requires_grad = true;
                 }
                 Ok(Some(expr_stmt(method(
                     a.expr(),
@@ -1713,10 +1718,11 @@ impl<'a, 'b> Gen<'a, 'b> {
             }
             1 => {
                 let flag = self.ratio(2, 3)?;
-                if a.leaf && a.is_float() {
-                    if let Some(v) = self.vars.iter_mut().find(|v| v.name == a.name) {
-                        v.requires_grad = flag;
-                    }
+                if a.leaf
+                    && a.is_float()
+                    && let Some(v) = self.vars.iter_mut().find(|v| v.name == a.name)
+                {
+                    v.requires_grad = flag;
                 }
                 let args = if flag && self.ratio(1, 2)? {
                     vec![]
@@ -1732,10 +1738,11 @@ impl<'a, 'b> Gen<'a, 'b> {
             }
             _ => {
                 let flag = self.ratio(1, 2)?;
-                if a.leaf && a.is_float() {
-                    if let Some(v) = self.vars.iter_mut().find(|v| v.name == a.name) {
-                        v.requires_grad = flag;
-                    }
+                if a.leaf
+                    && a.is_float()
+                    && let Some(v) = self.vars.iter_mut().find(|v| v.name == a.name)
+                {
+                    v.requires_grad = flag;
                 }
                 Ok(Some(Stmt::new(StmtKind::Assign {
                     target: Target::Attr(Box::new(a.expr()), "requires_grad".into()),

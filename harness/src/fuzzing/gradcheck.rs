@@ -11,7 +11,7 @@
 //! comparator divergence and a wrong backward shows up here.
 
 use crate::backend::Backend;
-use crate::interp::{self, Options, Run};
+use crate::interp::{self, ObsValue, Options, Probe, ProbeObs};
 use crate::program::ast::{Expr, ExprKind, Program, StmtKind, Target, UnaryOp};
 
 /// `torch.autograd.gradcheck`'s defaults.
@@ -221,49 +221,108 @@ fn with_value(p: &Program, stmt: usize, index: usize, v: f64) -> Program {
     q
 }
 
-/// The observation of `name` after the last step, if the run had no error at all.
-fn final_tensor<'r>(run: &'r Run, name: &str) -> Option<&'r crate::backend::TensorObs> {
-    if run.steps.iter().any(|s| s.error.is_some()) {
-        return None;
+/// Numbers the top-level statements 1, 2, ... so probes can name the last one.
+fn numbered(p: &Program) -> Program {
+    let mut q = p.clone();
+    for (i, s) in q.stmts.iter_mut().enumerate() {
+        s.span.line = i as u32 + 1;
     }
-    run.steps
-        .last()?
-        .vars
-        .iter()
-        .find(|v| v.name == name)
-        .map(|v| &v.obs)
+    q
 }
 
-/// Checks `backend`'s gradients on `program` against central finite differences.
+fn probe(line: u32, e: Expr) -> Probe {
+    Probe {
+        line,
+        expr: Some(e),
+    }
+}
+
+fn name(n: &str) -> Expr {
+    Expr::new(ExprKind::Name(n.to_string()))
+}
+
+/// The flat values of a probed tensor; `None` (Python's) reads as "no gradient".
+fn probed(p: &Option<ProbeObs>) -> Option<Option<Vec<f64>>> {
+    match &p.as_ref()?.value {
+        Ok(ObsValue::Tensor(t)) => Some(Some(t.data.values.clone())),
+        Ok(ObsValue::None) => Some(None),
+        _ => None,
+    }
+}
+
+/// Which elements of an input of `n` elements to check: all of small inputs, and the first,
+/// middle and last of larger ones (each element costs two forward runs).
+fn sample(n: usize, per_input: usize) -> Vec<usize> {
+    if n <= per_input {
+        return (0..n).collect();
+    }
+    let mut v: Vec<usize> = (0..per_input)
+        .map(|k| k * (n - 1) / (per_input - 1).max(1))
+        .collect();
+    v.dedup();
+    v
+}
+
+/// Checks `backend`'s gradients on `program` against central finite differences, on up to
+/// `per_input` elements of each input.
 pub fn check<B: Backend>(
     backend: &mut B,
     program: &Program,
     seed: u64,
     tol: Tolerances,
 ) -> Verdict {
+    check_sampled(backend, program, seed, tol, usize::MAX)
+}
+
+/// [`check`] on a sample of each input's elements: what campaigns use to keep their pace.
+pub fn check_sampled<B: Backend>(
+    backend: &mut B,
+    program: &Program,
+    seed: u64,
+    tol: Tolerances,
+    per_input: usize,
+) -> Verdict {
     let shape = match analyse(program) {
         Ok(s) => s,
         Err(why) => return Verdict::NotApplicable(why),
     };
-    let opts = Options::default();
-    let full = interp::run(backend, program, seed, &opts);
-    if full.truncated || full.steps.iter().any(|s| s.error.is_some()) {
+    let full = numbered(program);
+    let last = full.stmts.len() as u32;
+    // Only probes are read: no per-statement observations, which dominate a run's cost.
+    let opts = Options {
+        probes: shape
+            .inputs
+            .iter()
+            .map(|i| {
+                probe(
+                    last,
+                    Expr::new(ExprKind::Attr(Box::new(name(&i.name)), "grad".into())),
+                )
+            })
+            .collect(),
+        observe: false,
+        ..Options::default()
+    };
+    let run = interp::run(backend, &full, seed, &opts);
+    if run.truncated || run.steps.iter().any(|s| s.error.is_some()) {
         return Verdict::NotApplicable("the program fails on this backend".into());
     }
-    let Some(last) = full.steps.last() else {
-        return Verdict::NotApplicable("nothing ran".into());
-    };
-    let mut forward = program.clone();
+    let mut forward = full;
     forward.stmts.pop();
+    let fopts = Options {
+        probes: vec![probe(last - 1, name(&shape.root))],
+        observe: false,
+        ..Options::default()
+    };
     let mut elements = 0;
-    for input in &shape.inputs {
+    for (k, input) in shape.inputs.iter().enumerate() {
         // An input the loss does not reach has no .grad: its gradient is zero.
-        let analytic: Vec<f64> = match last.vars.iter().find(|v| v.name == input.name) {
-            Some(v) => match &v.obs.grad {
-                Some(g) => g.values.clone(),
-                None => vec![0.0; input.values.len()],
-            },
-            None => return Verdict::NotApplicable(format!("`{}` is not observed", input.name)),
+        let analytic = match probed(&run.probes[k]) {
+            Some(Some(g)) => g,
+            Some(None) => vec![0.0; input.values.len()],
+            None => {
+                return Verdict::NotApplicable(format!("`{}.grad` could not be read", input.name));
+            }
         };
         if analytic.len() != input.values.len() {
             return Verdict::Mismatch(Mismatch {
@@ -274,12 +333,15 @@ pub fn check<B: Backend>(
                 numeric: f64::NAN,
             });
         }
-        for (i, &x0) in input.values.iter().enumerate() {
+        for i in sample(input.values.len(), per_input) {
+            let x0 = input.values[i];
             let mut at = |v: f64| -> Option<f64> {
                 let p = with_value(&forward, input.stmt, i, v);
-                let run = interp::run(backend, &p, seed, &opts);
-                let obs = final_tensor(&run, &shape.root)?;
-                (obs.data.values.len() == 1).then(|| obs.data.values[0])
+                let run = interp::run(backend, &p, seed, &fopts);
+                match probed(&run.probes[0])? {
+                    Some(v) if v.len() == 1 => Some(v[0]),
+                    _ => None,
+                }
             };
             let (Some(hi), Some(lo)) = (at(x0 + tol.eps), at(x0 - tol.eps)) else {
                 return Verdict::NotApplicable("a perturbed run failed".into());
@@ -343,6 +405,12 @@ mod tests {
         let mut out = Vec::new();
         assert!(flatten(&e, &mut out));
         assert_eq!(out, vec![1.0, 7.5, 3.0, 4.0]);
+    }
+
+    #[test]
+    fn samples_spread_over_the_input() {
+        assert_eq!(sample(2, 3), vec![0, 1]);
+        assert_eq!(sample(27, 3), vec![0, 13, 26]);
     }
 
     #[test]
