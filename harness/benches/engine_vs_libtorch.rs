@@ -17,7 +17,15 @@ use std::process::Command;
 use std::time::{Duration, SystemTime};
 use tch::Kind;
 
-const THREADS: usize = 2;
+/// Threads per side: 2 (issue 3's setting) unless `ENGINE_VS_LIBTORCH_THREADS` says otherwise
+/// (1 gives a comparison that is less sensitive to other load on the machine).
+fn threads() -> usize {
+    std::env::var("ENGINE_VS_LIBTORCH_THREADS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .filter(|&n| n > 0)
+        .unwrap_or(2)
+}
 /// Set in the child processes that measure one side's peak memory.
 const MEM_CHILD_ENV: &str = "ENGINE_VS_LIBTORCH_MEM_CHILD";
 
@@ -290,11 +298,12 @@ impl ConvStack {
 // ---------------------------------------------------------------------------- criterion
 
 fn set_threads() {
-    tch::set_num_threads(THREADS as i32);
-    engine::cpu::set_num_threads(THREADS);
+    let n = threads();
+    tch::set_num_threads(n as i32);
+    engine::cpu::set_num_threads(n);
     // The engine's kernels run on rayon's global pool; size it like libtorch's.
     let _ = rayon::ThreadPoolBuilder::new()
-        .num_threads(THREADS)
+        .num_threads(n)
         .build_global();
 }
 
@@ -414,7 +423,10 @@ fn verdict(ratio: f64, target: f64) -> &'static str {
 
 fn print_summary(since: SystemTime, mem: Option<(u64, u64)>) {
     let dir = criterion_dir();
-    println!("\nengine vs libtorch ({THREADS} threads each), ratio = engine / libtorch");
+    println!(
+        "\nengine vs libtorch ({} threads each), ratio = engine / libtorch",
+        threads()
+    );
     println!(
         "{:<55} {:>11} {:>11} {:>7} {:>7}",
         "workload", "engine", "libtorch", "ratio", "target"

@@ -433,8 +433,20 @@ pub fn conv2d_backward_bias<T: Float>(
         return Ok(());
     }
     for (plane_idx, plane) in grad_output.chunks(l).enumerate() {
+        // Eight independent partial sums: a single running sum is bound by add latency and
+        // cannot be vectorised (float addition is not associative).
+        let mut lanes = [T::ZERO; 8];
+        let mut chunks = plane.chunks_exact(8);
+        for c in &mut chunks {
+            for (acc, &v) in lanes.iter_mut().zip(c) {
+                *acc += v;
+            }
+        }
         let mut s = T::ZERO;
-        for &v in plane {
+        for &v in chunks.remainder() {
+            s += v;
+        }
+        for v in lanes {
             s += v;
         }
         grad_bias[plane_idx % g.out_channels] += s;
