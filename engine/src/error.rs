@@ -208,7 +208,7 @@ pub enum Error {
 
     // ---- devices ----
     #[error(
-        "no CUDA support compiled in: {0} was requested but the engine was built without the `cuda` feature"
+        "no CUDA device: {0} was requested, but the engine was built without the `cuda` feature or no CUDA driver and device were found"
     )]
     NoCuda(crate::Device),
     #[error(

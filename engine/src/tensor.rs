@@ -192,15 +192,55 @@ impl Tensor {
         Ok(self)
     }
 
-    /// Places the tensor on `device`; without CUDA support compiled in, CUDA fails.
+    /// `.to(device)`: the same tensor when it is already there, else a differentiable copy
+    /// (grad_fn `ToCopyBackward0`, whose rule copies the gradient back). Without CUDA support
+    /// compiled in, or without a device, CUDA fails with [`Error::NoCuda`].
     pub fn to_device(&self, device: Device) -> Result<Tensor> {
-        match device {
-            Device::Cpu => Ok(self.clone()),
+        if device == self.device() {
+            return Ok(self.clone());
+        }
+        let host = self.host_storage()?;
+        let shape = self.shape();
+        let out = match device {
+            Device::Cpu => Tensor::from_storage(host, &shape)?,
             Device::Cuda(_) => {
-                let cpu = self.contiguous_storage()?;
-                let _ = crate::cuda_backend::upload(&cpu, device)?;
-                Err(Error::NoCuda(device))
+                let dev = crate::cuda_backend::upload(&host, device)?;
+                Tensor::from_parts(
+                    Arc::new(RwLock::new(Storage::Cuda(dev))),
+                    Layout::contiguous(&shape),
+                    self.dtype(),
+                )
             }
+        };
+        if self.dtype().is_float()
+            && let Some(rec) = crate::Recorder::new("ToCopyBackward0", &[self])?
+        {
+            let back = self.device();
+            rec.finish(&out, move |_, g| Ok(vec![Some(g.to_device(back)?)]));
+        }
+        Ok(out)
+    }
+
+    /// `.cuda()`: to CUDA device 0.
+    pub fn cuda(&self) -> Result<Tensor> {
+        self.to_device(Device::Cuda(0))
+    }
+
+    /// `.cpu()`
+    pub fn cpu(&self) -> Result<Tensor> {
+        self.to_device(Device::Cpu)
+    }
+
+    /// The elements row-major in a fresh host buffer, from either device.
+    fn host_storage(&self) -> Result<CpuStorage> {
+        let d = self.data_ref();
+        let s = d.storage.read().unwrap();
+        match &*s {
+            Storage::Cpu(_) => {
+                drop(s);
+                self.contiguous_storage()
+            }
+            Storage::Cuda(c) => crate::cuda_backend::download(c, &d.layout),
         }
     }
 
@@ -315,6 +355,10 @@ impl Tensor {
         if n != 1 {
             return Err(Error::ItemNumel(n));
         }
+        if self.device().is_cuda() {
+            // item() copies the element back to the host, as libtorch does.
+            return Ok(scalar_of(self.dtype(), self.host_storage()?.get_f64(0)));
+        }
         Ok(scalar_of(self.dtype(), self.to_vec_f64()[0]))
     }
 
@@ -336,6 +380,13 @@ impl Tensor {
 
     /// Like `numpy()`: refuses tensors that require grad.
     pub fn to_ndarray<T: StorageElem>(&self) -> Result<ndarray::ArrayD<T>> {
+        // Checked before requires_grad, in numpy()'s order.
+        if self.device().is_cuda() {
+            return Err(Error::Cuda(format!(
+                "can't convert {} device type tensor to numpy. Use Tensor.cpu() to copy the tensor to host memory first.",
+                self.device()
+            )));
+        }
         if self.requires_grad() {
             return Err(Error::NumpyRequiresGrad(
                 "Can't call to_ndarray() on Tensor that requires grad. Use tensor.detach().to_ndarray() instead.".into(),

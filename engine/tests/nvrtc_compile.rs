@@ -20,7 +20,11 @@ fn every_kernel_module_compiles_to_ptx() {
             Err(e) => failures.push(format!("{name}: {e}")),
         }
     }
-    assert!(failures.is_empty(), "kernels failed to compile:\n{}", failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "kernels failed to compile:\n{}",
+        failures.join("\n")
+    );
 }
 
 /// The launch wrappers in `cuda::ops` name kernels by `<op>_<dtype>`; every such name must be
@@ -31,27 +35,66 @@ fn kernels_called_from_rust_exist_in_ptx() {
         (
             "unary",
             &[
-                "neg_f32", "exp_f32", "log_f64", "sqrt_f64", "sin_f32", "cos_f64", "tanh_f32",
-                "sigmoid_f64", "reciprocal_f32", "abs_i64", "relu_f32", "sgn_f64", "neg_i64",
-                "clamp_f32", "clamp_f64",
+                "neg_f32",
+                "exp_f32",
+                "log_f64",
+                "sqrt_f64",
+                "sin_f32",
+                "cos_f64",
+                "tanh_f32",
+                "sigmoid_f64",
+                "reciprocal_f32",
+                "abs_i64",
+                "relu_f32",
+                "sgn_f64",
+                "neg_i64",
+                "clamp_f32",
+                "clamp_f64",
             ],
         ),
         (
             "binary",
             &[
-                "add_f32", "sub_f64", "mul_i64", "div_f32", "pow_f64", "maximum_f32",
-                "minimum_i64", "eq_bool", "ne_bool", "lt_f32", "ge_i64", "where_f32", "where_bool",
+                "add_f32",
+                "sub_f64",
+                "mul_i64",
+                "div_f32",
+                "pow_f64",
+                "maximum_f32",
+                "minimum_i64",
+                "eq_bool",
+                "ne_bool",
+                "lt_f32",
+                "ge_i64",
+                "where_f32",
+                "where_bool",
             ],
         ),
         (
             "reduce",
-            &["sum_f32", "sum_f64", "sum_i64", "max_f32", "min_f64", "max_i64", "softmax_f32", "softmax_f64"],
+            &[
+                "sum_f32",
+                "sum_f64",
+                "sum_i64",
+                "max_f32",
+                "min_f64",
+                "max_i64",
+                "softmax_f32",
+                "softmax_f64",
+            ],
         ),
         (
             "copy",
             &[
-                "fill_f32", "fill_bool", "strided_copy_f64", "strided_copy_bool",
-                "strided_write_i64", "cast_f32_f64", "cast_bool_f32", "cast_f64_i64", "cast_i64_bool",
+                "fill_f32",
+                "fill_bool",
+                "strided_copy_f64",
+                "strided_copy_bool",
+                "strided_write_i64",
+                "cast_f32_f64",
+                "cast_bool_f32",
+                "cast_f64_i64",
+                "cast_i64_bool",
             ],
         ),
         ("index", &["index_select_f32", "index_add_f64"]),
