@@ -111,3 +111,14 @@ fn kernels_called_from_rust_exist_in_ptx() {
         }
     }
 }
+
+/// The check has teeth: a kernel with a type error is reported as a failure, not skipped.
+#[test]
+fn a_broken_kernel_is_an_error() {
+    let src = format!(
+        "{}\nextern \"C\" __global__ void bad(float *x) {{ x[0] = undefined_name; }}",
+        kernels::source("copy").unwrap()
+    );
+    let e = kernels::compile_source("broken", &src).unwrap_err();
+    assert!(e.to_string().contains("broken.cu"), "{e}");
+}

@@ -32,8 +32,12 @@ pub fn source(module: &str) -> Result<String> {
 
 /// Compiles one module to PTX. Fails with the NVRTC log when the source does not compile.
 pub fn compile(module: &str) -> Result<Ptx> {
+    compile_source(module, &source(module)?)
+}
+
+/// Compiles the full source `src` (prelude included) under the name `module`.
+pub fn compile_source(module: &str, src: &str) -> Result<Ptx> {
     load_nvrtc()?;
-    let src = source(module)?;
     let opts = CompileOptions {
         name: Some(format!("{module}.cu")),
         ..CompileOptions::default()
