@@ -8,8 +8,8 @@
 //! Execution has notebook semantics: a statement that fails is recorded and the next one runs.
 //! Observation points (documented in `cases/FORMAT.md`): after every statement outside loops,
 //! every live tensor variable and every parameter of every live module is observed; inside a
-//! `for` body only the variables the statement names (modules expand to their parameters), which
-//! keeps a 2000-iteration training loop cheap; the loop statement itself is observed in full once
+//! `for` body only the variables the statement can change (see `stmt_names`; modules expand to
+//! their parameters), which keeps a 2000-iteration training loop cheap; the loop statement itself is observed in full once
 //! it ends.
 
 mod builtins;
@@ -452,21 +452,25 @@ pub(crate) fn from_value<T>(v: Value<T>) -> PyVal<T> {
     }
 }
 
-/// The variable names a statement mentions (for compound statements, only its header).
+/// The variables a statement inside a loop can change: assignment targets, receivers of
+/// attribute reads and method calls (`x.add_`, `loss.backward()`, `x.grad`), called modules, and
+/// arguments of functions ending in `_`. A tensor that is only an operand or argument (`model(xx)`,
+/// `x * 2`) cannot change and is not re-read on every iteration. For compound statements, only
+/// the header counts.
 fn stmt_names(s: &Stmt, out: &mut Vec<String>) {
     match &s.kind {
         StmtKind::Import(_) | StmtKind::Pass => {}
         StmtKind::Assign { target, value } | StmtKind::AugAssign { target, value, .. } => {
             target_names(target, out);
-            expr_names(value, out);
+            expr_names(value, false, out);
         }
-        StmtKind::Expr(e) => expr_names(e, out),
-        StmtKind::With { context, .. } => expr_names(context, out),
+        StmtKind::Expr(e) => expr_names(e, false, out),
+        StmtKind::With { context, .. } => expr_names(context, false, out),
         StmtKind::For { target, iter, .. } => {
             target_names(target, out);
-            expr_names(iter, out);
+            expr_names(iter, false, out);
         }
-        StmtKind::If { cond, .. } => expr_names(cond, out),
+        StmtKind::If { cond, .. } => expr_names(cond, false, out),
     }
 }
 
@@ -474,9 +478,9 @@ fn target_names(t: &Target, out: &mut Vec<String>) {
     match t {
         Target::Name(n) => out.push(n.clone()),
         Target::Tuple(ts) => ts.iter().for_each(|t| target_names(t, out)),
-        Target::Attr(e, _) => expr_names(e, out),
+        Target::Attr(e, _) => expr_names(e, true, out),
         Target::Index(e, items) => {
-            expr_names(e, out);
+            expr_names(e, true, out);
             items.iter().for_each(|i| item_names(i, out));
         }
     }
@@ -484,38 +488,51 @@ fn target_names(t: &Target, out: &mut Vec<String>) {
 
 fn item_names(i: &IndexItem, out: &mut Vec<String>) {
     match i {
-        IndexItem::Expr(e) => expr_names(e, out),
+        IndexItem::Expr(e) => expr_names(e, false, out),
         IndexItem::Slice(a, b, c) => {
             for e in [a, b, c].into_iter().flatten() {
-                expr_names(e, out);
+                expr_names(e, false, out);
             }
         }
         IndexItem::Ellipsis | IndexItem::NewAxis => {}
     }
 }
 
-fn expr_names(e: &Expr, out: &mut Vec<String>) {
+/// `mutable`: whether a bare name at this position can be changed by the expression.
+fn expr_names(e: &Expr, mutable: bool, out: &mut Vec<String>) {
     match &e.kind {
-        ExprKind::Name(n) => out.push(n.clone()),
+        ExprKind::Name(n) => {
+            if mutable {
+                out.push(n.clone())
+            }
+        }
         ExprKind::Int(_)
         | ExprKind::Float(_)
         | ExprKind::Bool(_)
         | ExprKind::None
         | ExprKind::Str(_) => {}
-        ExprKind::List(xs) | ExprKind::Tuple(xs) => xs.iter().for_each(|x| expr_names(x, out)),
-        ExprKind::Unary(_, x) => expr_names(x, out),
+        ExprKind::List(xs) | ExprKind::Tuple(xs) => {
+            xs.iter().for_each(|x| expr_names(x, false, out))
+        }
+        ExprKind::Unary(_, x) => expr_names(x, false, out),
         ExprKind::Binary(_, a, b) | ExprKind::Compare(_, a, b) => {
-            expr_names(a, out);
-            expr_names(b, out);
+            expr_names(a, false, out);
+            expr_names(b, false, out);
         }
         ExprKind::Call { func, args, kwargs } => {
-            expr_names(func, out);
-            args.iter().for_each(|x| expr_names(x, out));
-            kwargs.iter().for_each(|(_, x)| expr_names(x, out));
+            expr_names(func, true, out);
+            let inplace = match &func.kind {
+                ExprKind::Name(n) | ExprKind::Attr(_, n) => n.ends_with('_'),
+                _ => false,
+            };
+            args.iter().for_each(|x| expr_names(x, inplace, out));
+            kwargs.iter().for_each(|(_, x)| expr_names(x, inplace, out));
         }
-        ExprKind::Attr(x, _) => expr_names(x, out),
+        // `x[0]` can hand out a view that a later statement writes through, and `x.grad` is a
+        // read that warns: the base counts as touched.
+        ExprKind::Attr(x, _) => expr_names(x, true, out),
         ExprKind::Index(x, items) => {
-            expr_names(x, out);
+            expr_names(x, true, out);
             items.iter().for_each(|i| item_names(i, out));
         }
     }
