@@ -109,7 +109,12 @@ impl Tensor {
             Some(g) => fit_grad(g, &root_meta, 0)?,
         };
         let _mode = crate::grad_mode::no_grad();
-        run(edge, grad, retain)
+        // The caller (Python's `_make_grads`) holds the root gradient during backward, so
+        // AccumulateGrad never steals it.
+        let held = grad.clone();
+        let r = run(edge, grad, retain);
+        drop(held);
+        r
     }
 
     /// `backward()` on a scalar.
@@ -274,12 +279,18 @@ fn accumulate(leaf: &Tensor, new: Tensor) -> Result<()> {
     match existing {
         None => {
             // Steal the buffer when nothing else can see it; otherwise store a copy.
-            let stolen = Arc::strong_count(&new.0) == 1
-                && Arc::strong_count(&new.data_ref().storage) == 2
-                && new.is_contiguous()
-                && !new.is_view();
+            let stolen = Arc::strong_count(&new.0) == 1 && new.is_contiguous() && {
+                // libtorch steals by use count alone, views included (`sum_to`'s reshape);
+                // here a view is stolen only when its base is a buffer nobody else sees, so
+                // `.grad` never aliases a caller's tensor.
+                let storage_refs = Arc::strong_count(&new.data_ref().storage);
+                match new.base() {
+                    None => storage_refs == 2,
+                    Some(base) => storage_refs == 3 && Arc::strong_count(&base.0) == 2,
+                }
+            };
             let g = if stolen {
-                new
+                if new.is_view() { new.detach() } else { new }
             } else {
                 // libtorch's `clone_obey_contract`: an empty tensor `copy_`'d into, version 1.
                 let g = new.clone_detached()?;

@@ -194,9 +194,17 @@ impl Tensor {
                 // The gradient is shared evenly between all elements equal to the result.
                 let x = ctx.unpack(sx)?;
                 let r = ctx.unpack(so)?;
-                let mask = cast(&x.eq_(&r)?, x.dtype())?;
-                let count = mask.sum(None, false)?;
-                Ok(vec![Some(mask.mul(&g.div(&count)?)?)])
+                // libtorch's `evenly_distribute_backward` on the CPU: zeros, then
+                // `masked_fill_` (so +0.0 elsewhere, and the result is at version 1).
+                let mask = x.eq_(&r)?;
+                let count = cast(&mask, x.dtype())?.sum(None, false)?;
+                let share = g.div(&count)?;
+                let out = mask.where_(
+                    &crate::ops::elementwise::Operand::Tensor(share),
+                    &crate::ops::elementwise::Operand::Scalar(crate::Scalar::Float(0.0)),
+                )?;
+                out.0.version.bump();
+                Ok(vec![Some(out)])
             });
         }
         Ok(out)
