@@ -20,9 +20,12 @@ fmt-check:
 
 clippy:
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
+	$(CARGO) clippy -p engine --features cuda --all-targets -- -D warnings
 
 cargo-test:
 	$(CARGO) test --workspace
+	# The CUDA kernels compile to PTX with NVRTC from the torch wheel; no GPU needed.
+	$(CARGO) test -p engine --features cuda --test nvrtc_compile --test cuda
 
 ## Not part of the two commands: the engine-vs-libtorch benchmarks (several minutes).
 bench: setup
