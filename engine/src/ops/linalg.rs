@@ -341,6 +341,33 @@ fn should_fold(t1: &Tensor, t2: &Tensor) -> Result<bool> {
     Ok((0..dim_big - 2).all(|i| big.strides[i] == big.strides[i + 1] * big.shape[i + 1] as isize))
 }
 
+/// Whether a matrix is column-major (a transposed contiguous one), as libtorch's
+/// `mm_mat1_backward`/`mm_mat2_backward` test it to give that input a column-major gradient.
+fn column_major(m: &Tensor) -> bool {
+    let (sizes, strides) = (m.shape(), m.strides());
+    strides[0] == 1 && strides[1] == sizes[0] as isize
+}
+
+/// The gradient of `mat1` in `mat1 @ mat2`: `grad @ mat2.T`, or its column-major twin
+/// `(mat2 @ grad.T).T` when `mat1` was column-major (so `.grad` layouts match libtorch's).
+fn mm_mat1_backward(g: &Tensor, mat2: &Tensor, column_major: bool) -> Result<Tensor> {
+    if column_major {
+        mat2.mm(&g.t()?)?.t()
+    } else {
+        g.mm(&mat2.t()?)
+    }
+}
+
+/// The gradient of `mat2` in `mat1 @ mat2`: `mat1.T @ grad`, or `(grad.T @ mat1).T` when
+/// `mat2` was column-major (`x @ w.T` in `linear`).
+fn mm_mat2_backward(g: &Tensor, mat1: &Tensor, column_major: bool) -> Result<Tensor> {
+    if column_major {
+        g.t()?.mm(mat1)?.t()
+    } else {
+        mat1.t()?.mm(g)
+    }
+}
+
 impl Tensor {
     /// `torch.mm` (`MmBackward0`).
     pub fn mm(&self, mat2: &Tensor) -> Result<Tensor> {
@@ -365,10 +392,15 @@ impl Tensor {
         if let Some(mut rec) = Recorder::new("MmBackward0", &[self, mat2])? {
             let s2 = rec.needs(0).then(|| rec.save(mat2));
             let s1 = rec.needs(1).then(|| rec.save(self));
+            let (cm1, cm2) = (column_major(self), column_major(mat2));
             rec.finish(&out, move |ctx, g| {
                 Ok(vec![
-                    opt(s2.is_some(), || g.mm(&ctx.unpack(s2.unwrap())?.t()?))?,
-                    opt(s1.is_some(), || ctx.unpack(s1.unwrap())?.t()?.mm(&g))?,
+                    opt(s2.is_some(), || {
+                        mm_mat1_backward(&g, &ctx.unpack(s2.unwrap())?, cm1)
+                    })?,
+                    opt(s1.is_some(), || {
+                        mm_mat2_backward(&g, &ctx.unpack(s1.unwrap())?, cm2)
+                    })?,
                 ])
             });
         }
@@ -554,6 +586,7 @@ impl Tensor {
             let s_m1 = rec.needs(2).then(|| rec.save(mat1));
             let need_bias = rec.needs(0);
             let bias_is_row = bias_shape_1d(self, target[1]);
+            let (cm1, cm2) = (column_major(mat1), column_major(mat2));
             rec.finish(&out, move |ctx, g| {
                 Ok(vec![
                     opt(need_bias, || {
@@ -563,8 +596,12 @@ impl Tensor {
                             Ok(g.clone())
                         }
                     })?,
-                    opt(s_m2.is_some(), || g.mm(&ctx.unpack(s_m2.unwrap())?.t()?))?,
-                    opt(s_m1.is_some(), || ctx.unpack(s_m1.unwrap())?.t()?.mm(&g))?,
+                    opt(s_m2.is_some(), || {
+                        mm_mat1_backward(&g, &ctx.unpack(s_m2.unwrap())?, cm1)
+                    })?,
+                    opt(s_m1.is_some(), || {
+                        mm_mat2_backward(&g, &ctx.unpack(s_m1.unwrap())?, cm2)
+                    })?,
                 ])
             });
         }

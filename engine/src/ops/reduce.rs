@@ -286,7 +286,12 @@ impl Tensor {
                 for (r, start) in zo.indices().enumerate() {
                     flat[(start as isize + idx[r] as isize * zs) as usize] = gv[r];
                 }
-                Ok(vec![Some(Tensor::from_f64(&flat, &orig, g.dtype())?)])
+                // libtorch's `value_selecting_reduction_backward`: `at::zeros` (whose `zero_`
+                // is dispatched through autograd) then `scatter_`: the result is at version 2.
+                let out = Tensor::from_f64(&flat, &orig, g.dtype())?;
+                out.0.version.bump();
+                out.0.version.bump();
+                Ok(vec![Some(out)])
             });
         }
         Ok((values, indices))
