@@ -590,21 +590,34 @@ impl Backend for EngineBackend {
 
     fn observe(&mut self, x: &Tensor) -> TensorObs {
         self.drain_engine_warnings();
-        // A no_grad view whose base was modified cannot tell its grad_fn (reading it raises in
-        // libtorch too); the observation shows the error instead of failing.
-        let grad_fn = match x.grad_fn_name() {
-            Ok(name) => name.map(str::to_string),
-            Err(e) => Some(format!("<unobservable: {e}>")),
-        };
-        let obs = TensorObs {
-            data: read_data(x),
-            requires_grad: x.requires_grad(),
-            is_leaf: x.is_leaf(),
-            grad_fn,
-            grad: x.grad_quiet().as_ref().map(read_data),
-            version: x.version(),
-            retains_grad: x.retains_grad(),
-            is_view: x.is_view(),
+        // A no_grad view whose base was modified cannot tell its grad_fn: reading it raises, as
+        // in libtorch. The observation then says so in the libtorch backend's form (an empty
+        // reading naming the error), so that the two sides compare equal.
+        let obs = match x.grad_fn_name() {
+            Ok(name) => TensorObs {
+                data: read_data(x),
+                requires_grad: x.requires_grad(),
+                is_leaf: x.is_leaf(),
+                grad_fn: name.map(str::to_string),
+                grad: x.grad_quiet().as_ref().map(read_data),
+                version: x.version(),
+                retains_grad: x.retains_grad(),
+                is_view: x.is_view(),
+            },
+            Err(e) => TensorObs {
+                data: TensorData {
+                    shape: vec![],
+                    dtype: DType::F64,
+                    values: vec![],
+                },
+                requires_grad: false,
+                is_leaf: false,
+                grad_fn: Some(format!("<unobservable: {e}>")),
+                grad: None,
+                version: 0,
+                retains_grad: false,
+                is_view: false,
+            },
         };
         // Observation must leave no trace, warnings included.
         let _ = engine::take_warnings();
