@@ -206,6 +206,44 @@ const TABLE: &[(&str, ErrorKind)] = &[
         "both arguments to matmul need to be at least 1D",
         ErrorKind::InvalidArgument,
     ),
+    // aten/src/ATen/native/Linear.cpp, linear.
+    (
+        "both arguments to linear need to be at least 1D",
+        ErrorKind::InvalidArgument,
+    ),
+    // aten/src/ATen/native/LinearAlgebra.cpp, addmv/dot rank checks.
+    (
+        "vector + matrix @ vector expected",
+        ErrorKind::InvalidArgument,
+    ),
+    ("1D tensors expected", ErrorKind::InvalidArgument),
+    // aten/src/ATen/native/TensorShape.cpp, t().
+    (
+        "t() expects a tensor with <= 2 dimensions",
+        ErrorKind::InvalidArgument,
+    ),
+    // aten/src/ATen/native/Convolution.cpp, check_shape_forward / ConvParams / expand_param_if_needed.
+    (
+        "weight should have at least three dimensions",
+        ErrorKind::InvalidArgument,
+    ),
+    (
+        "expected stride to be a single integer value or a list of",
+        ErrorKind::InvalidArgument,
+    ),
+    (
+        "dilation should be greater than zero",
+        ErrorKind::InvalidArgument,
+    ),
+    (
+        "expected weight to be divisible by",
+        ErrorKind::InvalidArgument,
+    ),
+    ("expected weight to be at least", ErrorKind::InvalidArgument),
+    (
+        "expected bias to be 1-dimensional",
+        ErrorKind::InvalidArgument,
+    ),
     // aten/src/ATen/native/TensorShape.cpp, permute ("number of dimensions in the tensor input
     // does not match the length of the desired ordering of dimensions", "repeated dim in permute").
     (
@@ -257,6 +295,12 @@ const TABLE: &[(&str, ErrorKind)] = &[
     ),
     // aten/src/ATen/native/LinearAlgebra.cpp / Blas: "expected m1 and m2 to have the same dtype".
     ("to have the same dtype", ErrorKind::DtypeMismatch),
+    // aten/src/ATen/native/LinearAlgebra.cpp (dot/vdot "... must have the same dtype", "expected
+    // both vectors to have same dtype") and Convolution.cpp ("Input type (float) and bias type
+    // (double) should be the same").
+    ("must have the same dtype", ErrorKind::DtypeMismatch),
+    ("to have same dtype", ErrorKind::DtypeMismatch),
+    ("should be the same", ErrorKind::DtypeMismatch),
     // Many kernels: "expected scalar type Float but found Double".
     ("expected scalar type", ErrorKind::DtypeMismatch),
     // aten/src/ATen/native/TensorCompare.cpp, where.
@@ -586,6 +630,71 @@ mod tests {
         (
             "maximum(): argument 'other' (position 2) must be Tensor, not int",
             ErrorKind::TypeError,
+        ),
+        // F.linear(tensor(1.), ones(2, 2))
+        (
+            "both arguments to linear need to be at least 1D, but they are 0D and 2D",
+            ErrorKind::InvalidArgument,
+        ),
+        // mv(ones(2, 2), ones(3, 3))
+        (
+            "vector + matrix @ vector expected, got 1, 2, 2",
+            ErrorKind::InvalidArgument,
+        ),
+        // dot(ones(2, 2), ones(2))
+        (
+            "1D tensors expected, but got 2D and 1D tensors",
+            ErrorKind::InvalidArgument,
+        ),
+        // ones(2, 2, 2).t()
+        (
+            "t() expects a tensor with <= 2 dimensions, but self is 3D",
+            ErrorKind::InvalidArgument,
+        ),
+        // F.conv2d(ones(1, 1, 3, 3), ones(2, 2))
+        (
+            "weight should have at least three dimensions",
+            ErrorKind::InvalidArgument,
+        ),
+        // F.conv2d(ones(1, 1, 3, 3), ones(1, 1, 2))
+        (
+            "expected stride to be a single integer value or a list of 1 values to match the convolution dimensions, but got stride=[1, 1]",
+            ErrorKind::InvalidArgument,
+        ),
+        // F.conv2d(ones(1, 1, 3, 3), ones(1, 1, 2, 2), dilation=0)
+        (
+            "dilation should be greater than zero, but got [0, 0]",
+            ErrorKind::InvalidArgument,
+        ),
+        // F.conv2d(ones(1, 4, 3, 3), ones(3, 2, 2, 2), groups=2)
+        (
+            "Given groups=2, expected weight to be divisible by 2 at dimension 0, but got weight of size [[3, 2, 2, 2]] instead",
+            ErrorKind::InvalidArgument,
+        ),
+        // F.conv2d(ones(1, 4, 3, 3), ones(3, 1, 2, 2), groups=4)
+        (
+            "Given groups=4, expected weight to be at least 4 at dimension 0, but got weight of size [3, 1, 2, 2] instead",
+            ErrorKind::InvalidArgument,
+        ),
+        // F.conv2d(ones(1, 1, 3, 3), ones(1, 1, 2, 2), ones(1, 1))
+        (
+            "Given weight of size [1, 1, 2, 2], expected bias to be 1-dimensional with 1 elements, but got bias of size [1, 1] instead",
+            ErrorKind::InvalidArgument,
+        ),
+        // dot(ones(2), ones(2, dtype=float64))
+        (
+            "dot : expected both vectors to have same dtype, but found Float and Double",
+            ErrorKind::DtypeMismatch,
+        ),
+        // mv(ones(2, 2), ones(2, dtype=float64))
+        (
+            "addmv input tensors must have the same dtype, but got Double, Float, and Double",
+            ErrorKind::DtypeMismatch,
+        ),
+        // F.conv2d(ones(1, 1, 3, 3), ones(1, 1, 2, 2), ones(1, dtype=float64))
+        (
+            "Input type (float) and bias type (double) should be the same",
+            ErrorKind::DtypeMismatch,
         ),
     ];
 
