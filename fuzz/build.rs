@@ -19,4 +19,5 @@ fn main() {
     let lib = root.join("lib");
     let lib = lib.canonicalize().unwrap_or(lib);
     println!("cargo:rustc-link-arg-bins=-Wl,-rpath,{}", lib.display());
+    println!("cargo:rustc-link-arg-examples=-Wl,-rpath,{}", lib.display());
 }

@@ -1,4 +1,4 @@
-//! Writes the seed corpus: `cargo run -p fuzz --bin seed_corpus [CASES_DIR] [CORPUS_DIR]`.
+//! Writes the seed corpus: `cargo run -p fuzz --example seed_corpus [CASES_DIR] [CORPUS_DIR]`.
 //!
 //! Every case under `cases/` (default) becomes a `parse_cases` input (its program text) and a
 //! `diff_programs`/`engine_programs` input (the text behind `fuzz::PROGRAM_MAGIC`), and 64

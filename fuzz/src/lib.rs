@@ -3,7 +3,7 @@
 //! The targets in `fuzz_targets/` are one line each; what they do lives here so it is built and
 //! linted with the workspace. A fuzz input is either bytes for the structure-aware generator or,
 //! when it starts with [`PROGRAM_MAGIC`], a program written out as text: that is how the seed
-//! corpus carries the suite's own cases (see `src/bin/seed_corpus.rs`).
+//! corpus carries the suite's own cases (see `examples/seed_corpus.rs`).
 
 use arbitrary::Unstructured;
 use harness::backend::engine::EngineBackend;

@@ -5,6 +5,7 @@
 //! something is (a libtorch wrapper with one deliberate bug), or a clean campaign means nothing.
 
 use arbitrary::Unstructured;
+use harness::backend::engine::EngineBackend;
 use harness::backend::libtorch::LibtorchBackend;
 use harness::fuzzing::generate::{self, GenConfig, Mode};
 use harness::fuzzing::gradcheck::{self, Verdict};
@@ -39,6 +40,27 @@ fn program_from_bytes(bytes: &[u8]) -> harness::program::Program {
 fn proptest_differential_libtorch_is_clean() {
     let diff = RefCell::new(Differential::new(
         LibtorchBackend::new(),
+        LibtorchBackend::new(),
+    ));
+    let strategy = proptest::collection::vec(any::<u8>(), 64..1536);
+    runner(300)
+        .run(&strategy, |bytes| {
+            let p = program_from_bytes(&bytes);
+            if let Some(f) = diff.borrow_mut().check(&p) {
+                return Err(TestCaseError::fail(format!("{f}\n{}", print(&p))));
+            }
+            Ok(())
+        })
+        .unwrap();
+}
+
+/// The same run with the engine under test: what every change to the engine is fuzzed with.
+/// A failure prints the finding and the program; `harness fuzz reduce` or a campaign turns it
+/// into a regression case.
+#[test]
+fn proptest_differential_engine_vs_libtorch() {
+    let diff = RefCell::new(Differential::new(
+        EngineBackend::default(),
         LibtorchBackend::new(),
     ));
     let strategy = proptest::collection::vec(any::<u8>(), 64..1536);

@@ -11,11 +11,12 @@
 //! `harness fuzz reduce FILE` shrinks a given case against the same oracle.
 
 use super::generate::{self, GenConfig};
-use super::oracle::{Differential, Finding, Key, Mutant, Mutation};
+use super::oracle::{Differential, Finding, FindingKind, Key, Mutant, Mutation};
 use super::shrink;
 use crate::backend::Backend;
 use crate::backend::engine::EngineBackend;
 use crate::backend::libtorch::LibtorchBackend;
+use crate::error_kind::ErrorKind;
 use crate::program::Program;
 use indicatif::{ProgressBar, ProgressStyle};
 use std::collections::BTreeMap;
@@ -393,7 +394,12 @@ fn record<A: Backend, B: Backend>(
     }
     let (small, sf) = shrink::shrink(program, &f.key, |q| diff.check(q), opts.shrink_budget)
         .unwrap_or_else(|| (program.clone(), f.clone()));
-    let path = opts.out.as_ref().and_then(|dir| {
+    // Both backends failing with messages the classification table does not know is a gap in
+    // the table, not a divergence a case could state: report it, write no case.
+    let table_gap = matches!(&sf.kind, FindingKind::Divergence(d)
+        if d.engine_error.as_ref().is_some_and(|e| e.kind == ErrorKind::Unclassified)
+            && d.libtorch_error.as_ref().is_some_and(|e| e.kind == ErrorKind::Unclassified));
+    let path = opts.out.as_ref().filter(|_| !table_gap).and_then(|dir| {
         shrink::write_case(
             dir,
             &mut diff.reference,
