@@ -178,6 +178,10 @@ pub fn run<B: Backend>(backend: &mut B, program: &Program, seed: u64, options: &
     it.out.probes = vec![None; options.probes.len()];
     // Warnings left over from a previous program on a reused backend are not this program's.
     it.b.take_warnings();
+    // Grad mode is thread-local in both backends and a worker thread runs many programs: each
+    // starts with grad mode on, as a fresh Python process does, and a bare
+    // `torch.set_grad_enabled(False)` statement must not leak into the next program.
+    let _ = it.set_grad_enabled(true);
     for (i, s) in program.stmts.iter().enumerate() {
         it.top_index = i;
         it.exec(s);
@@ -185,6 +189,7 @@ pub fn run<B: Backend>(backend: &mut B, program: &Program, seed: u64, options: &
             break;
         }
     }
+    let _ = it.set_grad_enabled(true);
     it.out
 }
 
