@@ -394,11 +394,12 @@ fn record<A: Backend, B: Backend>(
     }
     let (small, sf) = shrink::shrink(program, &f.key, |q| diff.check(q), opts.shrink_budget)
         .unwrap_or_else(|| (program.clone(), f.clone()));
-    // Both backends failing with messages the classification table does not know is a gap in
-    // the table, not a divergence a case could state: report it, write no case.
+    // A message the classification table does not know is a gap in the table (the engine maps
+    // its errors to kinds directly), not a divergence a case could state: report it, no case.
     let table_gap = matches!(&sf.kind, FindingKind::Divergence(d)
-        if d.engine_error.as_ref().is_some_and(|e| e.kind == ErrorKind::Unclassified)
-            && d.libtorch_error.as_ref().is_some_and(|e| e.kind == ErrorKind::Unclassified));
+        if [&d.engine_error, &d.libtorch_error]
+            .iter()
+            .any(|e| e.as_ref().is_some_and(|e| e.kind == ErrorKind::Unclassified)));
     let path = opts.out.as_ref().filter(|_| !table_gap).and_then(|dir| {
         shrink::write_case(
             dir,
