@@ -259,7 +259,7 @@ fn show(root: &Path, path: &Path) -> ExitCode {
     };
     let opts = runner::options_for(&c);
     let mut l = LibtorchBackend::default();
-    let mut e = EngineBackend;
+    let mut e = EngineBackend::new();
     let lrun = interp::run(&mut l, &c.program, c.seed, &opts);
     let erun = interp::run(&mut e, &c.program, c.seed, &opts);
     let rel = runner::relative(root, path);

@@ -127,7 +127,7 @@ pub fn run_suite(cfg: &Config, progress: &(dyn Fn(&CaseResult) + Sync)) -> Suite
         ));
     }
     let meta = RunMeta {
-        engine_version: EngineBackend.version(),
+        engine_version: EngineBackend::new().version(),
         libtorch_version: (cfg.backends != Backends::Engine).then(libtorch_version),
         backends: match cfg.backends {
             Backends::Engine => vec!["engine".into(), "golden".into()],
@@ -252,7 +252,7 @@ fn base_result(rel: &str, case: &Case) -> CaseResult {
 fn run_loaded(cfg: &Config, rel: &str, case: &Case) -> CaseResult {
     match cfg.backends {
         Backends::Both => {
-            let mut e = EngineBackend;
+            let mut e = EngineBackend::new();
             let mut l = LibtorchBackend::default();
             judge(rel, case, Some(&mut e), &mut l, cfg.all)
         }
@@ -264,7 +264,7 @@ fn run_loaded(cfg: &Config, rel: &str, case: &Case) -> CaseResult {
             let gpath = golden::path_for(&cfg.root, rel);
             match golden::read(&gpath) {
                 Ok(g) => {
-                    let mut e = EngineBackend;
+                    let mut e = EngineBackend::new();
                     judge_against(rel, case, &mut e, &g.run, cfg.all)
                 }
                 Err(err) => {

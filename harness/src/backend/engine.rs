@@ -35,15 +35,6 @@ pub struct EngineBackend {
     warnings: Vec<String>,
 }
 
-/// Callers that predate the optimizer state wrote `EngineBackend` as a unit value
-/// (`EngineBackend.version()`, `let mut e = EngineBackend;`); this keeps them compiling and
-/// gives them a fresh backend each time.
-#[allow(non_upper_case_globals)]
-pub const EngineBackend: EngineBackend = EngineBackend {
-    optimizers: Vec::new(),
-    warnings: Vec::new(),
-};
-
 type R<T> = Result<T, Failure>;
 
 /// The kind libtorch's classification gives an engine error. Variants whose text is libtorch's
