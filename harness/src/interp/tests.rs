@@ -266,3 +266,31 @@ fn type_errors_are_failures_not_panics() {
         Some(ErrorKind::NotImplemented)
     );
 }
+
+/// Arguments bind through `program::names`: receivers fill `input`, keywords use the table's
+/// parameter names, bare `max`/`sum`/`abs` of numbers are Python's. Values from torch 2.13.
+#[test]
+fn calls_bind_through_the_name_table() {
+    let r = run_text(
+        "x = torch.tensor([1.0, 2.0, 3.0])\n\
+         w = x.where(torch.tensor([True, False, True]), torch.zeros(3))\n\
+         a = torch.arange(3)\n\
+         b = torch.arange(1, 4)\n\
+         p = torch.tensor([float(max(1, 5, 3)), float(sum([1, 2])), float(abs(-2))])\n\
+         m = torch.mm(torch.ones(2, 3), mat2=torch.ones(3, 1))\n\
+         e = torch.ones(1, 3).expand(2, 3)\n\
+         z = torch.zeros((2, 2))\n\
+         v = max(x, 0)[0]\n",
+        0,
+    );
+    assert!(r.steps.iter().all(|s| s.error.is_none()), "{:?}", r.steps);
+    let vals = |n: &str| last_var(&r, n).data.values.clone();
+    assert_eq!(vals("w"), [1.0, 0.0, 3.0]);
+    assert_eq!(vals("a"), [0.0, 1.0, 2.0]);
+    assert_eq!(vals("b"), [1.0, 2.0, 3.0]);
+    assert_eq!(vals("p"), [5.0, 3.0, 2.0]);
+    assert_eq!(vals("m"), [3.0, 3.0]);
+    assert_eq!(last_var(&r, "e").data.shape, [2, 3]);
+    assert_eq!(last_var(&r, "z").data.shape, [2, 2]);
+    assert_eq!(vals("v"), [3.0]);
+}

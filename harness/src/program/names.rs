@@ -645,6 +645,12 @@ fn function_rows() -> Vec<FnRow> {
             s("number: any, ndigits: int = None"),
             Ret::Any,
         ),
+        // Bare `abs`, `min`, `max`, `sum` are these when the first argument is not a tensor
+        // (see [`BUILTIN_OR_TORCH`]).
+        ("abs", BUILTIN, s("x: any"), Ret::Any),
+        ("min", BUILTIN, s("*args: any"), Ret::Any),
+        ("max", BUILTIN, s("*args: any"), Ret::Any),
+        ("sum", BUILTIN, s("*args: any"), Ret::Any),
         ("sqrt", MATH, s("x: number"), Ret::Float),
         ("exp", MATH, s("x: number"), Ret::Float),
         ("log", MATH, s("x: number"), Ret::Float),
@@ -801,7 +807,8 @@ const MODULE_METHOD_ROWS: &[(&str, &str, Ret)] = &[
     ("train", "mode: bool = True", Ret::Module),
     ("eval", "", Ret::Module),
     ("children", "", Ret::List),
-    ("forward", "input: any", Ret::Any),
+    // `target` is the loss modules' second input (`MSELoss()(input, target)`).
+    ("forward", "input: any, target: any = None", Ret::Any),
 ];
 
 const OPTIMIZER_METHOD_ROWS: &[(&str, &str, Ret)] = &[
@@ -917,12 +924,18 @@ impl Table {
         let mut candidates = idx.iter().map(|&i| &self.functions[i]);
         match module {
             Some(m) => candidates.find(|f| f.modules.contains(&m)),
-            // Bare `exp` is torch's, not math's; builtins win where Python's would (`print`).
+            // Bare `exp` is torch's, not math's; builtins win where Python's would (`print`),
+            // except for [`BUILTIN_OR_TORCH`], which resolve to torch's unless asked for
+            // `Builtin` explicitly (the interpreter does when the first argument is no tensor).
             None => {
                 let all: Vec<&Function> = candidates.collect();
+                let torch_first = BUILTIN_OR_TORCH.contains(&name);
                 all.iter()
-                    .find(|f| f.modules.contains(&Builtin))
-                    .or_else(|| all.iter().find(|f| !f.modules.contains(&Math)))
+                    .find(|f| f.modules.contains(&Builtin) && !torch_first)
+                    .or_else(|| {
+                        all.iter()
+                            .find(|f| !f.modules.contains(&Math) && !f.modules.contains(&Builtin))
+                    })
                     .or_else(|| all.first())
                     .copied()
             }
