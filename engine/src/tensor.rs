@@ -773,6 +773,10 @@ impl Tensor {
             let (Some(dst), Some(src)) = (T::slice_mut(dst), T::slice(src)) else {
                 unreachable!("dtype checked by caller")
             };
+            // An empty view may sit at an offset one past its storage's end.
+            if src.is_empty() {
+                return;
+            }
             if l.is_contiguous() {
                 dst[l.offset..l.offset + src.len()].copy_from_slice(src);
             } else {
