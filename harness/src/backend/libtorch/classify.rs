@@ -21,15 +21,31 @@ const TABLE: &[(&str, ErrorKind)] = &[
         "a leaf Variable that requires grad is being used in an in-place operation",
         ErrorKind::LeafInplace,
     ),
-    // torch/csrc/autograd/variable.cpp, handle_view_on_rebase (CreationMeta::NO_GRAD_MODE).
+    // torch/csrc/autograd/variable.cpp, handle_view_on_rebase (CreationMeta::NO_GRAD_MODE): "A view
+    // was created ..." or "Output 0 of Slice is a view of a view which was created ...".
     (
-        "A view was created in no_grad mode and is being modified inplace",
+        "was created in no_grad mode and is being modified inplace",
         ErrorKind::NoGradViewInplace,
     ),
     // torch/csrc/autograd/variable.cpp, handle_view_on_rebase (MULTI_OUTPUT_NODE, IN_CUSTOM_FUNCTION,
     // INFERENCE_MODE): "Output 0 of UnbindBackward0 is a view and is being modified inplace. ..."
     (
         "is a view and is being modified inplace",
+        ErrorKind::ViewInplace,
+    ),
+    // torch/csrc/autograd/variable.cpp, handle_view_on_rebase: the base (or a sibling view) of a
+    // view made under no_grad was modified in place with grad mode on.
+    (
+        "A view was created in no_grad mode and its base or another view of its base has been modified inplace",
+        ErrorKind::NoGradViewInplace,
+    ),
+    // aten/src/ATen/MemoryOverlap.cpp, assert_no_internal_overlap / assert_no_partial_overlap.
+    (
+        "more than one element of the written-to tensor refers to a single memory location",
+        ErrorKind::ViewInplace,
+    ),
+    (
+        "some elements of the input tensor and the written-to tensor refer to a single memory location",
         ErrorKind::ViewInplace,
     ),
     // torch/csrc/autograd/saved_variable.cpp, SavedVariable::unpack (version mismatch).
@@ -206,6 +222,25 @@ const TABLE: &[(&str, ErrorKind)] = &[
         "both arguments to matmul need to be at least 1D",
         ErrorKind::InvalidArgument,
     ),
+    // aten/src/ATen/native/TensorShape.cpp, cat.
+    ("cannot be concatenated", ErrorKind::InvalidArgument),
+    // aten/src/ATen/native/ReduceOpsUtils.h, zero_numel_check_dims.
+    (
+        "Expected reduction dim to be specified for input.numel() == 0",
+        ErrorKind::InvalidArgument,
+    ),
+    // aten/src/ATen/TensorIndexing.h, applySlicing.
+    (
+        "too many indices for tensor of dimension",
+        ErrorKind::InvalidArgument,
+    ),
+    // aten/src/ATen/native/Activation.cpp, relu.
+    (
+        "Boolean inputs not supported for relu",
+        ErrorKind::DtypeNotSupported,
+    ),
+    // torch/csrc/autograd/functions/utils.h, set_history: an op recorded an integer output.
+    ("Autograd not support dtype", ErrorKind::DtypeNotSupported),
     // aten/src/ATen/native/Linear.cpp, linear.
     (
         "both arguments to linear need to be at least 1D",
@@ -630,6 +665,51 @@ mod tests {
         (
             "maximum(): argument 'other' (position 2) must be Tensor, not int",
             ErrorKind::TypeError,
+        ),
+        // ones(1).expand(3).add_(1)
+        (
+            "unsupported operation: more than one element of the written-to tensor refers to a single memory location. Please clone() the tensor before performing the operation.",
+            ErrorKind::ViewInplace,
+        ),
+        // a = ones(3); a[1:].copy_(a[:2])
+        (
+            "unsupported operation: some elements of the input tensor and the written-to tensor refer to a single memory location. Please clone() the tensor before performing the operation.",
+            ErrorKind::ViewInplace,
+        ),
+        // a = ones(3, requires_grad=True).clone(); with no_grad(): v = a[:2]; a.mul_(2); v * 2
+        (
+            "A view was created in no_grad mode and its base or another view of its base has been modified inplace with grad mode enabled. Given that this use case is ambiguous and error-prone, it is forbidden. You can clarify your code by moving both the view and the inplace either both inside the no_grad block (if you don't want the inplace to be tracked) or both outside (if you want the inplace to be tracked).",
+            ErrorKind::NoGradViewInplace,
+        ),
+        // cat([tensor(1.), tensor(2.)])
+        (
+            "zero-dimensional tensor (at position 0) cannot be concatenated",
+            ErrorKind::InvalidArgument,
+        ),
+        // ones(0).max()
+        (
+            "max(): Expected reduction dim to be specified for input.numel() == 0. Specify the reduction dim with the 'dim' argument.",
+            ErrorKind::InvalidArgument,
+        ),
+        // a = ones(3, requires_grad=True).clone(); with no_grad(): v = a[1:]; v[1:] = -3.0
+        (
+            "Output 0 of Slice is a view of a view which was created in no_grad mode and is being modified inplace with grad mode enabled. Given that this use case is ambiguous and error-prone, it is forbidden. You can clarify your code by moving both the view and the inplace either both inside the no_grad block (if you don't want the inplace to be tracked) or both outside (if you want the inplace to be tracked).",
+            ErrorKind::NoGradViewInplace,
+        ),
+        // ones(2)[0, 0]
+        (
+            "too many indices for tensor of dimension 1",
+            ErrorKind::InvalidArgument,
+        ),
+        // ones(2, dtype=bool).relu()
+        (
+            "Boolean inputs not supported for relu",
+            ErrorKind::DtypeNotSupported,
+        ),
+        // set_history on an int64 output (C++ text)
+        (
+            "Autograd not support dtype: Long",
+            ErrorKind::DtypeNotSupported,
         ),
         // F.linear(tensor(1.), ones(2, 2))
         (
