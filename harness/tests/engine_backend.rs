@@ -6,34 +6,16 @@
 
 use harness::backend::engine::{EngineBackend, EngineTensor};
 use harness::backend::{
-    Backend, BinaryOp, Call, DType, Failure, InplaceOp, Operand, Reduction, Scalar, TensorAttr,
-    TensorData, Value,
+    Backend, BinaryOp, Call, DType, InplaceOp, Operand, Reduction, Scalar, TensorAttr, TensorData,
+    Value,
 };
 use harness::error_kind::ErrorKind;
 
+mod support;
+use support::{err, ok, tensor};
+
 type B = EngineBackend;
 type T = EngineTensor;
-
-fn ok(b: &mut B, call: Call<T>) -> Value<T> {
-    match b.call(call) {
-        Ok(v) => v,
-        Err(f) => panic!("unexpected failure: {f:?}"),
-    }
-}
-
-fn tensor(b: &mut B, call: Call<T>) -> T {
-    match ok(b, call) {
-        Value::Tensor(t) => t,
-        other => panic!("expected a tensor, got {other:?}"),
-    }
-}
-
-fn err(b: &mut B, call: Call<T>) -> Failure {
-    match b.call(call) {
-        Ok(v) => panic!("expected a failure, got {v:?}"),
-        Err(f) => f,
-    }
-}
 
 /// `torch.tensor(values)` (f32), optionally `.requires_grad_()`.
 fn leaf(b: &mut B, values: &[f64], requires_grad: bool) -> T {

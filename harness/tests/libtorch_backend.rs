@@ -5,33 +5,15 @@
 
 use harness::backend::libtorch::{LibtorchBackend, TorchTensor};
 use harness::backend::{
-    Backend, BinaryOp, Call, DType, Failure, Index, InplaceOp, Operand, Reduction, Scalar,
-    TensorAttr, TensorData, UnaryOp, Value,
+    Backend, BinaryOp, Call, DType, Index, InplaceOp, Operand, Reduction, Scalar, TensorAttr,
+    TensorData, UnaryOp, Value,
 };
 use harness::error_kind::ErrorKind;
 
+mod support;
+use support::{err, ok, tensor};
+
 type B = LibtorchBackend;
-
-fn ok(b: &mut B, call: Call<TorchTensor>) -> Value<TorchTensor> {
-    match b.call(call) {
-        Ok(v) => v,
-        Err(f) => panic!("unexpected failure: {f:?}"),
-    }
-}
-
-fn tensor(b: &mut B, call: Call<TorchTensor>) -> TorchTensor {
-    match ok(b, call) {
-        Value::Tensor(t) => t,
-        other => panic!("expected a tensor, got {other:?}"),
-    }
-}
-
-fn err(b: &mut B, call: Call<TorchTensor>) -> Failure {
-    match b.call(call) {
-        Ok(v) => panic!("expected a failure, got {v:?}"),
-        Err(f) => f,
-    }
-}
 
 fn data(shape: &[usize], values: &[f64], dtype: DType) -> Call<TorchTensor> {
     Call::FromData {
