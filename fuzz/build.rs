@@ -8,11 +8,17 @@ use std::path::PathBuf;
 
 fn main() {
     println!("cargo:rerun-if-env-changed=LIBTORCH");
-    let root = std::env::var_os("LIBTORCH").map(PathBuf::from).unwrap_or_else(|| {
-        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..").join(".libtorch")
-    });
+    let root = std::env::var_os("LIBTORCH")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+                .join("..")
+                .join(".libtorch")
+        });
     let root = if root.is_relative() {
-        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..").join(root)
+        PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+            .join("..")
+            .join(root)
     } else {
         root
     };

@@ -20,9 +20,14 @@ fn bench(c: &mut Criterion) {
     let mut g = c.benchmark_group("fuzz_throughput");
     g.throughput(Throughput::Elements(PROGRAMS));
     g.sample_size(10);
-    let programs: Vec<_> = (0..PROGRAMS).map(|s| generate::program_from_seed(s, &config_for(s))).collect();
+    let programs: Vec<_> = (0..PROGRAMS)
+        .map(|s| generate::program_from_seed(s, &config_for(s)))
+        .collect();
     let stmts: usize = programs.iter().map(|p| p.stmts.len()).sum();
-    eprintln!("{PROGRAMS} programs, {:.1} statements each", stmts as f64 / PROGRAMS as f64);
+    eprintln!(
+        "{PROGRAMS} programs, {:.1} statements each",
+        stmts as f64 / PROGRAMS as f64
+    );
 
     g.bench_function("generate", |b| {
         b.iter(|| {

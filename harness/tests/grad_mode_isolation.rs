@@ -15,16 +15,24 @@ fn y_requires_grad_after_a_program_that_disabled_grad<B: Backend>(mut backend: B
     interp::run(&mut backend, &leaky, 0, &options);
     let run = interp::run(&mut backend, &next, 0, &options);
     let last = run.steps.last().expect("the second program ran");
-    let y = last.vars.iter().find(|v| v.name == "y").expect("y is observed");
+    let y = last
+        .vars
+        .iter()
+        .find(|v| v.name == "y")
+        .expect("y is observed");
     y.obs.requires_grad
 }
 
 #[test]
 fn engine_programs_start_with_grad_mode_on() {
-    assert!(y_requires_grad_after_a_program_that_disabled_grad(EngineBackend::new()));
+    assert!(y_requires_grad_after_a_program_that_disabled_grad(
+        EngineBackend::new()
+    ));
 }
 
 #[test]
 fn libtorch_programs_start_with_grad_mode_on() {
-    assert!(y_requires_grad_after_a_program_that_disabled_grad(LibtorchBackend::new()));
+    assert!(y_requires_grad_after_a_program_that_disabled_grad(
+        LibtorchBackend::new()
+    ));
 }
