@@ -232,3 +232,22 @@ fn reshape_of_a_viewable_non_contiguous_tensor_is_an_alias() {
     let e = x.narrow(0, 0, 1).unwrap().expand(&[2, 3]).unwrap();
     assert_eq!(name(e.reshape(&[2, 3, 1])), "ReshapeAliasBackward0");
 }
+
+#[test]
+fn reshape_and_flatten_of_an_empty_tensor_are_plain_views() {
+    // torch: randn(3, 0, 1).flatten() and zeros(1, 3, 0).reshape(0) -> ViewBackward0, because
+    // libtorch calls every empty tensor contiguous whatever its strides.
+    let a = Tensor::zeros(&[3, 0, 1], DType::F32)
+        .unwrap()
+        .with_requires_grad(true)
+        .unwrap();
+    assert!(a.is_contiguous());
+    let f = a.flatten(0, -1).unwrap();
+    assert_eq!(f.grad_fn_name().unwrap(), Some("ViewBackward0"));
+    assert!(f.is_view());
+    let b = Tensor::zeros(&[1, 3, 0], DType::F32)
+        .unwrap()
+        .with_requires_grad(true)
+        .unwrap();
+    assert_eq!(name(b.reshape(&[0])), "ViewBackward0");
+}
