@@ -235,3 +235,23 @@ fn tensors_are_send_and_sync() {
     h.join().unwrap();
     assert_eq!(x.grad_quiet().unwrap().to_vec_f64(), vec![2.0, 2.0]);
 }
+
+#[test]
+fn bool_subtraction_is_rejected_before_any_cast() {
+    // Texts from torch 2.13: b - b, b - 3, 3 - b, f - b, b.sub_(f), f.sub_(True).
+    let two = "Subtraction, the `-` operator, with two bool tensors is not supported. Use the `^` or `logical_xor()` operator instead.";
+    let one = "Subtraction, the `-` operator, with a bool tensor is not supported. If you are trying to invert a mask, use the `~` or `logical_not()` operator instead.";
+    let b = Tensor::from_vec(vec![true, false], &[2]).unwrap();
+    let f = Tensor::from_vec(vec![1.0f32, 2.0], &[2]).unwrap();
+    assert_eq!(b.sub(&b).unwrap_err().to_string(), two);
+    assert_eq!(b.sub(true).unwrap_err().to_string(), two);
+    assert_eq!(b.sub(3i64).unwrap_err().to_string(), one);
+    assert_eq!(b.rsub(3i64).unwrap_err().to_string(), one);
+    assert_eq!(f.rsub(true).unwrap_err().to_string(), one);
+    assert_eq!(f.sub(&b).unwrap_err().to_string(), one);
+    assert_eq!(f.sub(true).unwrap_err().to_string(), one);
+    // In place, libtorch's check wins over "result type Float can't be cast to ... Bool".
+    assert_eq!(b.sub_(&f).unwrap_err().to_string(), one);
+    assert_eq!(f.sub_(true).unwrap_err().to_string(), one);
+    assert_eq!(b.sub_(&b).unwrap_err().to_string(), two);
+}

@@ -77,6 +77,26 @@ fn promote(a: &Tensor, b: Operand) -> Result<(Tensor, DType)> {
     })
 }
 
+/// Whether an operand is bool once wrapped (a Python `bool` wraps to a bool tensor).
+pub(crate) fn operand_is_bool(o: &Operand) -> bool {
+    match o {
+        Operand::Tensor(t) => t.dtype() == DType::Bool,
+        Operand::Scalar(s) => matches!(s, Scalar::Bool(_)),
+    }
+}
+
+/// libtorch's `sub_check`: it runs before type promotion, so it wins over any cast error
+/// of an in-place subtraction.
+pub(crate) fn sub_check(a_bool: bool, b_bool: bool) -> Result<()> {
+    if a_bool && b_bool {
+        return Err(Error::InvalidArgument("Subtraction, the `-` operator, with two bool tensors is not supported. Use the `^` or `logical_xor()` operator instead.".into()));
+    }
+    if a_bool || b_bool {
+        return Err(Error::InvalidArgument("Subtraction, the `-` operator, with a bool tensor is not supported. If you are trying to invert a mask, use the `~` or `logical_not()` operator instead.".into()));
+    }
+    Ok(())
+}
+
 fn unary_rule(
     x: &Tensor,
     out: Tensor,
@@ -115,10 +135,9 @@ impl Tensor {
     }
 
     pub fn sub(&self, other: impl Into<Operand>) -> Result<Tensor> {
-        let (b, dt) = promote(self, other.into())?;
-        if dt == DType::Bool {
-            return Err(Error::InvalidArgument("Subtraction, the `-` operator, with two bool tensors is not supported. Use the `^` or `logical_xor()` operator instead.".into()));
-        }
+        let other = other.into();
+        sub_check(self.dtype() == DType::Bool, operand_is_bool(&other))?;
+        let (b, dt) = promote(self, other)?;
         let out = num_map2!(&cast(self, dt)?, &cast(&b, dt)?, "sub", |x, y| x - y)?;
         if let Some(rec) = Recorder::new("SubBackward0", &[self, &b])? {
             let nb = rec.needs(1);
@@ -132,6 +151,7 @@ impl Tensor {
     /// `s - self` (Python's `1 - x`).
     pub fn rsub(&self, s: impl Into<Scalar>) -> Result<Tensor> {
         let s = s.into();
+        sub_check(self.dtype() == DType::Bool, matches!(s, Scalar::Bool(_)))?;
         let dt = promote_with_scalar(self.dtype(), s);
         let b = Tensor::scalar(s, dt);
         let out = num_map2!(&b, &cast(self, dt)?, "rsub", |x, y| x - y)?;

@@ -178,7 +178,13 @@ impl Tensor {
 
     /// `sub_` / `-=`.
     pub fn sub_(&self, other: impl Into<Operand>) -> Result<&Self> {
-        let o = self.other_tensor(other.into());
+        let other = other.into();
+        // Before wrapping: a Python bool would wrap to self's dtype and hide the check.
+        super::elementwise::sub_check(
+            self.dtype() == DType::Bool,
+            super::elementwise::operand_is_bool(&other),
+        )?;
+        let o = self.other_tensor(other);
         inplace(
             self,
             &[&o],
