@@ -255,3 +255,38 @@ fn bool_subtraction_is_rejected_before_any_cast() {
     assert_eq!(f.sub_(true).unwrap_err().to_string(), one);
     assert_eq!(b.sub_(&b).unwrap_err().to_string(), two);
 }
+
+#[test]
+fn float_to_int64_of_nan_inf_and_out_of_range_is_int64_min() {
+    // torch 2.13 on x86: tensor([nan, inf, -inf, 1e19, -1e19, 9.3e18, -9.2e18, 2.7, -2.7],
+    // dtype=float64).to(int64)
+    let x = Tensor::from_vec(
+        vec![
+            f64::NAN,
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+            1e19,
+            -1e19,
+            9.3e18,
+            -9.2e18,
+            2.7,
+            -2.7,
+        ],
+        &[9],
+    )
+    .unwrap();
+    let m = i64::MIN;
+    let want = vec![m, m, m, m, m, m, -9_200_000_000_000_000_000, 2, -2];
+    for src in [x.clone(), x.to_dtype(DType::F32).unwrap()] {
+        let want = if src.dtype() == DType::F32 {
+            // -9.2e18 rounds to -9200000267938955264 in f32.
+            let mut w = want.clone();
+            w[6] = -9_200_000_267_938_955_264;
+            w
+        } else {
+            want.clone()
+        };
+        let y = src.to_dtype(DType::I64).unwrap();
+        assert_eq!(y.contiguous_vec::<i64>().unwrap(), want);
+    }
+}

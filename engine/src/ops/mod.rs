@@ -164,6 +164,19 @@ macro_rules! num_map2 {
 }
 pub(crate) use num_map2;
 
+/// Float -> int64 as libtorch's C++ cast compiles on x86 (`cvttsd2si`): NaN, infinities and
+/// out-of-range values give `INT64_MIN` (the "integer indefinite" value), where Rust's `as`
+/// would saturate.
+pub(crate) fn f64_to_i64_x86(v: f64) -> i64 {
+    // 2^63 is exactly representable; every finite v in [-2^63, 2^63) truncates in range.
+    const LIMIT: f64 = 9_223_372_036_854_775_808.0;
+    if v.is_nan() || !(-LIMIT..LIMIT).contains(&v) {
+        i64::MIN
+    } else {
+        v as i64
+    }
+}
+
 /// Copy with a dtype conversion (no autograd); the same tensor when the dtype already matches.
 pub(crate) fn cast(x: &Tensor, dtype: DType) -> Result<Tensor> {
     if x.dtype() == dtype {
@@ -173,7 +186,7 @@ pub(crate) fn cast(x: &Tensor, dtype: DType) -> Result<Tensor> {
         match dtype {
             DType::F32 => map1::<A, f32>(x, |v| v.to_f64() as f32),
             DType::F64 => map1::<A, f64>(x, |v| v.to_f64()),
-            DType::I64 => map1::<A, i64>(x, |v| v.to_f64() as i64),
+            DType::I64 => map1::<A, i64>(x, |v| f64_to_i64_x86(v.to_f64())),
             DType::Bool => map1::<A, bool>(x, |v| v.to_f64() != 0.0),
         }
     }
