@@ -251,3 +251,40 @@ fn reshape_and_flatten_of_an_empty_tensor_are_plain_views() {
         .unwrap();
     assert_eq!(name(b.reshape(&[0])), "ViewBackward0");
 }
+
+#[test]
+fn setitem_of_a_zero_dim_tensor_into_a_full_slice_is_a_fill() {
+    // torch: t0 = tensor([-0.25], float64, requires_grad=True); v = t0.sum()
+    //   t4 = zeros_like(t0); t4[0:] = v -> FillBackward3 (Python's copy_to fills with a 0-dim
+    //   value); t4[0:] = t0 -> CopyBackwards; zeros(())[...] = v -> CopyBackwards;
+    //   zeros(3)[1:] = v -> CopySlices, and backward of its sum gives t0.grad = 2.
+    let t0 = Tensor::from_vec(vec![-0.25f64], &[1])
+        .unwrap()
+        .with_requires_grad(true)
+        .unwrap();
+    let v = t0.sum(None, false).unwrap();
+    let full = IndexItem::Slice {
+        start: Some(0),
+        stop: None,
+        step: 1,
+    };
+    let t4 = Tensor::zeros(&[1], DType::F64).unwrap();
+    t4.index_set(&[full.clone()], &v).unwrap();
+    assert_eq!(t4.grad_fn_name().unwrap(), Some("FillBackward3"));
+    let t4 = Tensor::zeros(&[1], DType::F64).unwrap();
+    t4.index_set(&[full], &t0).unwrap();
+    assert_eq!(t4.grad_fn_name().unwrap(), Some("CopyBackwards"));
+    let s = Tensor::zeros(&[], DType::F64).unwrap();
+    s.index_set(&[IndexItem::Ellipsis], &v).unwrap();
+    assert_eq!(s.grad_fn_name().unwrap(), Some("CopyBackwards"));
+    let t = Tensor::zeros(&[3], DType::F64).unwrap();
+    let tail = IndexItem::Slice {
+        start: Some(1),
+        stop: None,
+        step: 1,
+    };
+    t.index_set(&[tail], &v).unwrap();
+    assert_eq!(t.grad_fn_name().unwrap(), Some("CopySlices"));
+    t.sum(None, false).unwrap().backward().unwrap();
+    assert_eq!(t0.grad_quiet().unwrap().to_vec_f64(), vec![2.0]);
+}

@@ -110,6 +110,15 @@ impl Tensor {
                 let v = Tensor::scalar(s, dst.dtype());
                 dst.fill_tensor_(&v)?;
             }
+            // Python's `copy_to`: a 0-dim CPU value into a differently shaped target is a
+            // `fill_` (`FillBackward3`), not a `copy_`.
+            Operand::Tensor(v)
+                if v.ndim() == 0
+                    && v.device() == crate::Device::Cpu
+                    && dst.shape() != v.shape() =>
+            {
+                dst.fill_tensor_(&v)?;
+            }
             Operand::Tensor(v) => {
                 // Python drops leading size-1 dims of the value before copying.
                 let shape = v.shape();
