@@ -269,7 +269,7 @@ fn setitem_of_a_zero_dim_tensor_into_a_full_slice_is_a_fill() {
         step: 1,
     };
     let t4 = Tensor::zeros(&[1], DType::F64).unwrap();
-    t4.index_set(&[full.clone()], &v).unwrap();
+    t4.index_set(&[full], &v).unwrap();
     assert_eq!(t4.grad_fn_name().unwrap(), Some("FillBackward3"));
     let t4 = Tensor::zeros(&[1], DType::F64).unwrap();
     t4.index_set(&[full], &t0).unwrap();
