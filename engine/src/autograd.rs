@@ -269,7 +269,9 @@ impl Recorder {
         let mut any = false;
         for t in inputs {
             let e = t.gradient_edge()?;
-            any |= e.is_some();
+            // An input can require grad yet have no edge (a no_grad view of a leaf): the
+            // output still requires grad, as libtorch's compute_requires_grad decides.
+            any |= e.is_some() || (!any && t.requires_grad());
             next.push(e);
         }
         if !any {

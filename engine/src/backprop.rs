@@ -275,6 +275,11 @@ fn execute(node: &Arc<Node>, grad: Tensor, retain: bool) -> Result<Vec<Option<Te
 /// `AccumulateGrad`: the first gradient is stored, later ones are added in place (grad mode is
 /// off during backward), so the `.grad` tensor keeps its identity.
 fn accumulate(leaf: &Tensor, new: Tensor) -> Result<()> {
+    // As in libtorch: a leaf whose requires_grad was switched off after the graph was built
+    // gets nothing.
+    if !leaf.requires_grad() {
+        return Ok(());
+    }
     let existing = leaf.0.meta.lock().unwrap().grad.clone();
     match existing {
         None => {

@@ -546,10 +546,12 @@ impl Tensor {
                 input_nr: self.output_nr(),
             }));
         }
-        if !self.requires_grad() {
+        let mut m = self.0.meta.lock().unwrap();
+        // libtorch's grad_accumulator() looks at the tensor's own flag, not at a view's base:
+        // a view made under no_grad of a leaf that requires grad has no edge at all.
+        if !m.requires_grad {
             return Ok(None);
         }
-        let mut m = self.0.meta.lock().unwrap();
         if let Some(acc) = m.grad_accumulator.upgrade() {
             return Ok(Some(Edge {
                 node: acc,
@@ -684,7 +686,7 @@ impl Tensor {
         m.grad_fn = None;
         m.output_nr = 0;
         m.requires_grad = false;
-        m.retains_grad = false;
+        // libtorch leaves retains_grad set: detach_ drops the history, not the flag.
         Ok(self)
     }
 

@@ -307,3 +307,43 @@ fn long_graphs_drop_and_backpropagate_without_deep_recursion() {
         .join()
         .unwrap();
 }
+
+// Fuzz regressions 8b2fc04e and 5a59fac7: AccumulateGrad skips a leaf whose requires_grad was
+// switched off after the graph was built. Python torch 2.13: t1.grad stays None in the first
+// program, stays [-4.0] (from the first backward) in the second.
+#[test]
+fn leaf_switched_off_after_recording_gets_no_grad() {
+    let t1 = leaf(&[0.5], &[1]);
+    let t5 = t1.mean(Some(&[0]), false).unwrap();
+    t1.set_requires_grad(false).unwrap();
+    t5.backward_with(None, Some(true), false).unwrap();
+    assert!(t1.grad_quiet().is_none());
+
+    let t1 = leaf(&[-2.0], &[1]);
+    let t2 = t1.matmul(&t1).unwrap();
+    let t3 = t1.sub(-2.5).unwrap();
+    t2.backward().unwrap();
+    t1.set_requires_grad(false).unwrap();
+    t3.backward_with(Some(&Tensor::ones_like(&t3).unwrap()), Some(true), false)
+        .unwrap();
+    assert_eq!(grad(&t1), vec![-4.0]);
+}
+
+// Fuzz regression d4bcfc79: a view made under no_grad of a leaf requires grad (through its base)
+// but has no gradient edge; Python torch 2.13 raises on backward and records a node with no
+// edges for ops on it.
+#[test]
+fn no_grad_view_of_leaf_has_no_edge() {
+    let t11 = leaf(&[-0.25, -2.0, -1.5], &[1, 3]);
+    let t14 = engine::with_no_grad(|| t11.narrow(0, 0, 1)).unwrap();
+    assert!(t14.requires_grad());
+    let g = Tensor::from_vec(vec![-1.25f32, 0.5, -2.75], &[1, 3]).unwrap();
+    let e = t14.backward_with(Some(&g), None, false).unwrap_err();
+    assert!(matches!(e, Error::NoGradFn(0)), "{e}");
+    let y = t14.mul(2.0).unwrap();
+    assert!(y.requires_grad());
+    assert_eq!(y.grad_fn_name().unwrap(), Some("MulBackward0"));
+    y.sum(None, false).unwrap().backward().unwrap();
+    assert!(t14.grad_quiet().is_none());
+    assert!(t11.grad_quiet().is_none());
+}

@@ -320,3 +320,23 @@ fn indexing_a_zero_dim_tensor_fails() {
         "too many indices for tensor of dimension 1"
     );
 }
+
+// Fuzz regression 098e0c3e: copy_ into an int64 tensor from a source that requires grad records
+// nothing (Python torch 2.13: requires_grad False, is_leaf True, version 1).
+#[test]
+fn copy_into_integer_tensor_gets_no_history() {
+    let t0 = Tensor::from_vec(vec![2.5f32], &[])
+        .unwrap()
+        .with_requires_grad(true)
+        .unwrap();
+    let t2 = Tensor::from_vec(vec![2.75f32], &[])
+        .unwrap()
+        .maximum(&t0)
+        .unwrap();
+    let t4 = Tensor::from_vec(vec![-1i64], &[1]).unwrap();
+    t4.copy_(&t2).unwrap();
+    assert!(!t4.requires_grad());
+    assert!(t4.is_leaf());
+    assert_eq!(t4.version(), 1);
+    assert_eq!(t4.to_vec_f64(), vec![2.0]);
+}

@@ -147,3 +147,18 @@ fn seed_001_data_times_100_is_not_tracked() {
     assert_eq!(x.grad_quiet().unwrap().to_vec_f64(), vec![2.0]);
     assert_eq!(x.version(), 0);
 }
+
+// Fuzz regression ff48a2a0: Python torch 2.13 keeps retains_grad True after detach_().
+#[test]
+fn detach_inplace_keeps_retains_grad() {
+    let t1 = Tensor::from_vec(vec![1.0f64], &[])
+        .unwrap()
+        .with_requires_grad(true)
+        .unwrap();
+    let t5 = t1.neg().unwrap();
+    t5.retain_grad().unwrap();
+    t5.detach_().unwrap();
+    assert!(t5.retains_grad());
+    assert!(!t5.requires_grad());
+    assert!(t5.is_leaf());
+}

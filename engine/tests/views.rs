@@ -219,3 +219,25 @@ fn cat_stack_clone_where_gradients() {
         .unwrap();
     assert_eq!(a.grad_quiet().unwrap().to_vec_f64(), vec![1.0, 1.0]);
 }
+
+// Fuzz regression c12179b6: skipped 1-d empty inputs of cat still count for requires_grad
+// (Python torch 2.13: CatBackward0, and an empty gradient for the skipped input).
+#[test]
+fn cat_of_empty_inputs_requiring_grad_records() {
+    let a = Tensor::from_vec(Vec::<f32>::new(), &[0])
+        .unwrap()
+        .with_requires_grad(true)
+        .unwrap();
+    let b = Tensor::from_vec(Vec::<f32>::new(), &[0])
+        .unwrap()
+        .with_requires_grad(true)
+        .unwrap();
+    let c = Tensor::cat(&[a.clone(), b], 0).unwrap();
+    assert_eq!(c.grad_fn_name().unwrap(), Some("CatBackward0"));
+
+    let x = Tensor::from_vec(vec![1.0f32, 2.0], &[2]).unwrap();
+    let c = Tensor::cat(&[x, a.clone()], 0).unwrap();
+    assert!(c.requires_grad());
+    c.sum(None, false).unwrap().backward().unwrap();
+    assert_eq!(a.grad_quiet().unwrap().shape(), vec![0]);
+}

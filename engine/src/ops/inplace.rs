@@ -106,7 +106,10 @@ fn inplace(
     result: impl FnOnce() -> Result<Tensor>,
     record: impl FnOnce(&mut Recorder) -> Box<crate::autograd::BackwardFn>,
 ) -> Result<()> {
-    let requires_grad = t.requires_grad() || others.iter().any(|o| o.requires_grad());
+    // libtorch: `any_requires_grad &= isDifferentiableType(self)`; an integer `self` never
+    // gets history, whatever the other operands.
+    let requires_grad = t.dtype().is_float()
+        && (t.requires_grad() || others.iter().any(|o| o.requires_grad()));
     check_inplace(t, requires_grad)?;
     if t.layout().has_internal_overlap() {
         return Err(Error::InplaceOverlap);

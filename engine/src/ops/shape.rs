@@ -503,7 +503,14 @@ impl Tensor {
             .collect();
         let dtype = xs.iter().map(|x| x.dtype()).max().unwrap_or(DType::F32);
         let Some(first) = parts.first() else {
-            return Tensor::full(&[0], Scalar::Int(0), dtype);
+            // Every input is a skipped 1-d empty tensor: libtorch still records CatBackward0.
+            let out = Tensor::full(&[0], Scalar::Int(0), dtype)?;
+            let all: Vec<&Tensor> = xs.iter().collect();
+            if let Some(rec) = Recorder::new("CatBackward0", &all)? {
+                let n = xs.len();
+                rec.finish(&out, move |_, g| (0..n).map(|_| Ok(Some(g.clone()))).collect());
+            }
+            return Ok(out);
         };
         let ref_shape = first.shape();
         let d = wrap_dim(dim, ref_shape.len())?;
@@ -533,20 +540,30 @@ impl Tensor {
         out_shape[d] = total;
         let out = Tensor::full(&out_shape, Scalar::Int(0), dtype)?;
         let mut at = 0;
-        let mut sizes = Vec::with_capacity(parts.len());
-        for x in &parts {
+        // One entry per input, skipped ones included (None): they still take part in
+        // requires_grad and get an empty gradient, as in libtorch's cat_tensors_backward.
+        let mut sizes = Vec::with_capacity(xs.len());
+        for x in xs {
+            if x.ndim() == 1 && x.numel() == 0 {
+                sizes.push(None);
+                continue;
+            }
             let n = x.shape()[d];
             let dst = out.make_view(slice_layout(&out.layout(), d, at, n, 1));
             dst.write_values(&cast(x, dtype)?.contiguous_storage()?)?;
-            sizes.push((at, n));
+            sizes.push(Some((at, n)));
             at += n;
         }
         let out = out.detach();
-        if let Some(rec) = Recorder::new("CatBackward0", &parts)? {
+        let all: Vec<&Tensor> = xs.iter().collect();
+        if let Some(rec) = Recorder::new("CatBackward0", &all)? {
             rec.finish(&out, move |_, g| {
                 sizes
                     .iter()
-                    .map(|&(s, n)| g.narrow(d as i64, s as i64, n as i64).map(Some))
+                    .map(|sz| match *sz {
+                        Some((s, n)) => g.narrow(d as i64, s as i64, n as i64).map(Some),
+                        None => Tensor::full(&[0], Scalar::Int(0), g.dtype()).map(Some),
+                    })
                     .collect()
             });
         }
