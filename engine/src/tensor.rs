@@ -473,8 +473,10 @@ impl Tensor {
         Ok(self.grad_fn()?.map(|n| n.name()))
     }
 
+    /// C++ `is_leaf()`: the stored `grad_fn` only, without regenerating a stale view's node
+    /// (libtorch's `VariableHooks::is_leaf`; Python's `.is_leaf` property regenerates first).
     pub fn is_leaf(&self) -> bool {
-        self.grad_fn_unchecked().is_none()
+        self.0.meta.lock().unwrap().grad_fn.is_none()
     }
 
     pub fn output_nr(&self) -> usize {

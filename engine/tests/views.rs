@@ -241,3 +241,22 @@ fn cat_of_empty_inputs_requiring_grad_records() {
     c.sum(None, false).unwrap().backward().unwrap();
     assert_eq!(a.grad_quiet().unwrap().shape(), vec![0]);
 }
+
+// Fuzz regressions 40d6f2ef, ea036412, ed0f238f: C++ `is_leaf()` reads the stored grad_fn and
+// does not regenerate a stale view's node (the harness's libtorch backend observes
+// is_leaf=true, then grad_fn=AsStridedBackward0; Python's `.is_leaf` property regenerates first).
+#[test]
+fn is_leaf_does_not_regenerate_a_stale_view() {
+    let t0 = Tensor::from_vec(vec![0.0f32], &[1]).unwrap();
+    let t1 = Tensor::from_vec(vec![1.0f32], &[1])
+        .unwrap()
+        .with_requires_grad(true)
+        .unwrap();
+    let t2 = t0.transpose(0, -1).unwrap();
+    let t8 = t2.unsqueeze(0).unwrap();
+    t2.copy_(&t1).unwrap();
+    assert!(t8.is_leaf());
+    assert!(t8.requires_grad());
+    assert_eq!(t8.grad_fn_name().unwrap(), Some("AsStridedBackward0"));
+    assert!(!t8.is_leaf());
+}

@@ -584,11 +584,14 @@ impl Backend for EngineBackend {
         // A no_grad view whose base was modified cannot tell its grad_fn: reading it raises, as
         // in libtorch. The observation then says so in the libtorch backend's form (an empty
         // reading naming the error), so that the two sides compare equal.
+        // Flags before grad_fn, as the libtorch backend reads them: reading grad_fn regenerates
+        // a stale view's node, which changes C++ is_leaf.
+        let (requires_grad, is_leaf) = (x.requires_grad(), x.is_leaf());
         let obs = match x.grad_fn_name() {
             Ok(name) => TensorObs {
                 data: read_data(x),
-                requires_grad: x.requires_grad(),
-                is_leaf: x.is_leaf(),
+                requires_grad,
+                is_leaf,
                 grad_fn: name.map(str::to_string),
                 grad: x.grad_quiet().as_ref().map(read_data),
                 version: x.version(),
