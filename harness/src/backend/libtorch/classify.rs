@@ -229,6 +229,8 @@ const TABLE: &[(&str, ErrorKind)] = &[
         "Expected reduction dim to be specified for input.numel() == 0",
         ErrorKind::InvalidArgument,
     ),
+    // aten/src/ATen/native/ReduceOpsUtils.h, zero_numel_check_dims (a dim was given).
+    ("to have non-zero size", ErrorKind::InvalidArgument),
     // aten/src/ATen/TensorIndexing.h, applySlicing.
     (
         "too many indices for tensor of dimension",
@@ -695,6 +697,11 @@ mod tests {
         (
             "Output 0 of Slice is a view of a view which was created in no_grad mode and is being modified inplace with grad mode enabled. Given that this use case is ambiguous and error-prone, it is forbidden. You can clarify your code by moving both the view and the inplace either both inside the no_grad block (if you don't want the inplace to be tracked) or both outside (if you want the inplace to be tracked).",
             ErrorKind::NoGradViewInplace,
+        ),
+        // ones(1, 1, 0).max(-1)
+        (
+            "max(): Expected reduction dim 2 to have non-zero size.",
+            ErrorKind::InvalidArgument,
         ),
         // ones(2)[0, 0]
         (
