@@ -330,7 +330,16 @@ fn number(line: &[char], start: usize, lineno: usize) -> Result<(Tok, usize), Sy
     }
     let tok = if is_float {
         match text.parse::<f64>() {
-            Ok(f) => Tok::Float(f),
+            Ok(f) if f.is_finite() => Tok::Float(f),
+            // Python reads `1e999` as inf, but no literal prints back that way (the printer
+            // spells inf `math.inf`), so an overflowing literal is refused rather than kept.
+            Ok(_) => {
+                return Err(err(
+                    lineno,
+                    start + 1,
+                    format!("number literal '{raw}' is out of range for a float (write math.inf)"),
+                ));
+            }
             Err(_) => {
                 return Err(err(
                     lineno,

@@ -49,6 +49,10 @@ fn literals() {
         "x = (1,)\ny = ()\nz = (1, 2)\n"
     );
     assert!(parse("x = 9223372036854775808\n").is_err());
+    // An overflowing float literal has no printed form that reads back (found by `parse_cases`).
+    let e = parse("x = 22e515522\n").unwrap_err();
+    assert_eq!((e.span.line, e.span.col), (1, 5));
+    assert!(e.message.contains("out of range"), "{}", e.message);
 }
 
 #[test]
