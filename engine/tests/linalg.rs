@@ -294,7 +294,6 @@ fn graphs_match_libtorch() {
 /// A non-contiguous but viewable `reshape` inside `matmul` is libtorch's `_reshape_alias`:
 /// `torch.matmul(torch.randn(5, 3, 2, requires_grad=True).transpose(1, 2), torch.randn(3, 4))`.
 #[test]
-#[ignore = "engine core: reshape of a non-contiguous viewable tensor records ViewBackward0, libtorch records ReshapeAliasBackward0 (_reshape_alias)"]
 fn matmul_through_reshape_alias_matches_libtorch() {
     let out = r(&[5, 3, 2])
         .transpose(1, 2)

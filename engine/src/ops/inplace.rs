@@ -108,8 +108,8 @@ fn inplace(
 ) -> Result<()> {
     // libtorch: `any_requires_grad &= isDifferentiableType(self)`; an integer `self` never
     // gets history, whatever the other operands.
-    let requires_grad = t.dtype().is_float()
-        && (t.requires_grad() || others.iter().any(|o| o.requires_grad()));
+    let requires_grad =
+        t.dtype().is_float() && (t.requires_grad() || others.iter().any(|o| o.requires_grad()));
     check_inplace(t, requires_grad)?;
     if t.layout().has_internal_overlap() {
         return Err(Error::InplaceOverlap);

@@ -508,7 +508,9 @@ impl Tensor {
             let all: Vec<&Tensor> = xs.iter().collect();
             if let Some(rec) = Recorder::new("CatBackward0", &all)? {
                 let n = xs.len();
-                rec.finish(&out, move |_, g| (0..n).map(|_| Ok(Some(g.clone()))).collect());
+                rec.finish(&out, move |_, g| {
+                    (0..n).map(|_| Ok(Some(g.clone()))).collect()
+                });
             }
             return Ok(out);
         };
