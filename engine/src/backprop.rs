@@ -4,6 +4,7 @@
 
 use crate::autograd::{BackwardCtx, Edge, InputMeta, Node, NodeKind};
 use crate::error::{Error, Result, Shape};
+use crate::memory_format;
 use crate::tensor::Tensor;
 use std::collections::{BinaryHeap, HashMap};
 use std::sync::Arc;
@@ -284,21 +285,25 @@ fn accumulate(leaf: &Tensor, new: Tensor) -> Result<()> {
     match existing {
         None => {
             // Steal the buffer when nothing else can see it; otherwise store a copy.
-            let stolen = Arc::strong_count(&new.0) == 1 && new.is_contiguous() && {
-                // libtorch steals by use count alone, views included (`sum_to`'s reshape);
-                // here a view is stolen only when its base is a buffer nobody else sees, so
-                // `.grad` never aliases a caller's tensor.
-                let storage_refs = Arc::strong_count(&new.data_ref().storage);
-                match new.base() {
-                    None => storage_refs == 2,
-                    Some(base) => storage_refs == 3 && Arc::strong_count(&base.0) == 2,
-                }
-            };
+            let stolen = Arc::strong_count(&new.0) == 1
+                && memory_format::obeys_layout_contract(&new.layout(), &leaf.layout())
+                && {
+                    // libtorch steals by use count alone, views included (`sum_to`'s reshape);
+                    // here a view is stolen only when its base is a buffer nobody else sees, so
+                    // `.grad` never aliases a caller's tensor.
+                    let storage_refs = Arc::strong_count(&new.data_ref().storage);
+                    match new.base() {
+                        None => storage_refs == 2,
+                        Some(base) => storage_refs == 3 && Arc::strong_count(&base.0) == 2,
+                    }
+                };
             let g = if stolen {
                 if new.is_view() { new.detach() } else { new }
             } else {
-                // libtorch's `clone_obey_contract`: an empty tensor `copy_`'d into, version 1.
-                let g = new.clone_detached()?;
+                // libtorch's `clone_obey_contract`: an empty tensor with the leaf's layout
+                // `copy_`'d into, version 1.
+                let g =
+                    crate::ops::copy_strided(&new, memory_format::grad_strides(&leaf.layout()))?;
                 g.0.version.bump();
                 g
             };

@@ -49,6 +49,11 @@ pub enum Error {
         "unsupported operation: more than one element of the written-to tensor refers to a single memory location. Please clone() the tensor before performing the operation."
     )]
     InplaceOverlap,
+    /// ATen's `assert_no_partial_overlap` between an in-place op's output and one of its inputs.
+    #[error(
+        "unsupported operation: some elements of the input tensor and the written-to tensor refer to a single memory location. Please clone() the tensor before performing the operation."
+    )]
+    InplacePartialOverlap,
     /// `tensor`: `torch.FloatTensor`; `output_of`: `Some((0, "Mul"))` unless the tensor is a leaf.
     #[error(
         "one of the variables needed for gradient computation has been modified by an inplace operation: [{tensor_type} {shape}]{} is at version {current}; expected version {expected} instead. {INPLACE_HINT}",

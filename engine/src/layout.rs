@@ -79,6 +79,29 @@ impl Layout {
             .zip(&self.strides)
             .any(|(&d, &s)| d > 1 && s == 0)
     }
+    /// ATen's `is_non_overlapping_and_dense`: the elements fill a gap-free block of storage,
+    /// each exactly once, in some order of the dims.
+    pub fn is_non_overlapping_and_dense(&self) -> bool {
+        if self.is_contiguous() {
+            return true;
+        }
+        if self.shape.len() == 1 {
+            return self.shape[0] < 2 || self.strides[0] == 1;
+        }
+        // Size-0/1 dims say nothing about density; the rest must nest by stride.
+        let mut dims: Vec<usize> = (0..self.shape.len())
+            .filter(|&d| self.shape[d] >= 2)
+            .collect();
+        dims.sort_by_key(|&d| self.strides[d]);
+        let mut require = 1isize;
+        for d in dims {
+            if self.strides[d] != require {
+                return false;
+            }
+            require *= self.shape[d] as isize;
+        }
+        true
+    }
     /// Strides for viewing this tensor with `shape` without copying, following ATen's
     /// `computeStride`; `None` when a view is impossible.
     pub fn view_strides(&self, shape: &[usize]) -> Option<Vec<isize>> {

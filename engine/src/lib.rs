@@ -17,6 +17,7 @@ pub mod dummy_cuda;
 pub mod error;
 pub mod grad_mode;
 pub mod layout;
+pub mod memory_format;
 pub mod nn;
 pub mod ops;
 pub mod optim;

@@ -160,6 +160,36 @@ impl Tensor {
         ))
     }
 
+    /// A tensor with `strides` (a dense layout, see [`crate::memory_format`]) holding `data`
+    /// given in row-major order.
+    pub fn from_vec_strided<T: StorageElem>(
+        data: Vec<T>,
+        shape: Vec<usize>,
+        strides: Vec<isize>,
+    ) -> Result<Self> {
+        if data.len() != shape.iter().product::<usize>()
+            || strides == crate::layout::contiguous_strides(&shape)
+        {
+            return Self::from_vec_shape(data, shape);
+        }
+        let mut buf = data.clone();
+        for (v, i) in data
+            .into_iter()
+            .zip(crate::layout::StridedIndex::new(&shape, &strides, 0))
+        {
+            buf[i] = v;
+        }
+        Ok(Self::from_parts(
+            Arc::new(RwLock::new(Storage::Cpu(T::wrap(buf)))),
+            Layout {
+                shape,
+                strides,
+                offset: 0,
+            },
+            T::DTYPE,
+        ))
+    }
+
     /// Whether the shape equals `shape` (without copying it out).
     pub fn shape_eq(&self, shape: &[usize]) -> bool {
         self.0.data.read().unwrap().layout.shape == shape

@@ -340,3 +340,45 @@ fn copy_into_integer_tensor_gets_no_history() {
     assert_eq!(t4.version(), 1);
     assert_eq!(t4.to_vec_f64(), vec![2.0]);
 }
+
+/// ATen's `assert_no_partial_overlap` (fuzz finding: `t1.copy_(t1.reshape(2))` on a (1, 1, 2)
+/// tensor). Outcomes are torch 2.13.0's: a view with the same span but other strides, or an
+/// overlapping part of the span, is refused; the very same elements in the same order, an
+/// alias ATen cannot judge (`x[::2]`) and `fill_` are not.
+#[test]
+fn partial_overlap_with_an_input_is_refused() {
+    let partial = Error::InplacePartialOverlap;
+    let x = Tensor::ones(&[1, 1, 2], DType::F32).unwrap();
+    assert_eq!(x.copy_(&x.reshape(&[2]).unwrap()).unwrap_err(), partial);
+    let y = Tensor::ones(&[2, 2], DType::F32).unwrap();
+    let yt = y.transpose(0, 1).unwrap();
+    assert_eq!(y.add_(&yt).unwrap_err(), partial);
+    assert_eq!(y.sub_(&yt).unwrap_err(), partial);
+    assert_eq!(y.mul_(&yt).unwrap_err(), partial);
+    assert_eq!(y.div_(&yt).unwrap_err(), partial);
+    // Checked before broadcasting: (4,) cannot broadcast to (2, 2), yet overlap is reported.
+    assert_eq!(y.add_(&y.view(&[4]).unwrap()).unwrap_err(), partial);
+    assert_eq!(y.add_(&y.select(0, 0).unwrap()).unwrap_err(), partial);
+    let z = Tensor::ones(&[4], DType::F32).unwrap();
+    let head = z.narrow(0, 0, 2).unwrap();
+    assert_eq!(head.add_(&z.narrow(0, 1, 2).unwrap()).unwrap_err(), partial);
+
+    // Allowed: same elements, same strides; an expanded input; a strided (too hard) alias.
+    let v = Tensor::ones(&[2], DType::F32).unwrap();
+    v.copy_(&v.view(&[2]).unwrap()).unwrap();
+    y.add_(&y.expand(&[2, 2]).unwrap()).unwrap();
+    head.copy_(&z.slice(0, 0, 4, 2).unwrap()).unwrap();
+    y.select(0, 0)
+        .unwrap()
+        .fill_tensor_(&y.select(0, 1).unwrap().select(0, 0).unwrap())
+        .unwrap();
+    assert_eq!(y.to_vec_f64(), vec![2.0; 4]);
+
+    // The leaf check comes first.
+    let l = Tensor::ones(&[2, 2], DType::F32)
+        .unwrap()
+        .with_requires_grad(true)
+        .unwrap();
+    let lt = l.transpose(0, 1).unwrap();
+    assert_eq!(l.add_(&lt).unwrap_err(), Error::LeafInplace);
+}

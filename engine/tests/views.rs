@@ -260,3 +260,78 @@ fn is_leaf_does_not_regenerate_a_stale_view() {
     assert_eq!(t8.grad_fn_name().unwrap(), Some("AsStridedBackward0"));
     assert!(!t8.is_leaf());
 }
+
+/// `expand`'s strides follow ATen's `inferExpandGeometry` (torch 2.13.0's values): a new
+/// leading size-1 dim is contiguous with the next, a broadcast dim has stride 0. They matter
+/// where libtorch compares strides, e.g. the overlap check of `x[..., None, :] = x`.
+#[test]
+fn expand_strides_match_aten() {
+    let strides = |shape: &[usize], to: &[i64]| {
+        Tensor::ones(shape, DType::F32)
+            .unwrap()
+            .expand(to)
+            .unwrap()
+            .strides()
+    };
+    assert_eq!(strides(&[], &[1]), vec![0]);
+    assert_eq!(strides(&[], &[1, 1]), vec![0, 0]);
+    assert_eq!(strides(&[], &[3, 1]), vec![0, 0]);
+    assert_eq!(strides(&[2], &[1, 1, 2]), vec![2, 2, 1]);
+    assert_eq!(strides(&[2, 1], &[1, 2, 3]), vec![2, 1, 0]);
+    let e = Tensor::ones(&[2], DType::F32)
+        .unwrap()
+        .expand(&[-1, 3])
+        .unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "The expanded size of the tensor (3) must match the existing size (2) at non-singleton dimension 1.  Target sizes: [-1, 3].  Tensor sizes: [2]"
+    );
+    let x = Tensor::ones(&[2], DType::F32).unwrap();
+    x.index_set(
+        &[
+            IndexItem::Ellipsis,
+            IndexItem::NewAxis,
+            IndexItem::Slice {
+                start: None,
+                stop: None,
+                step: 1,
+            },
+        ],
+        &x,
+    )
+    .unwrap();
+}
+
+/// Indexing a 0-dim tensor: a lone item is worded per item, a tuple is counted against the
+/// dims (torch 2.13.0's messages, for both `t[...]` and `t[...] = 1.0`).
+#[test]
+fn zero_dim_index_errors_match_aten() {
+    let t = Tensor::scalar(engine::Scalar::Float(2.0), DType::F32);
+    let full = IndexItem::Slice {
+        start: None,
+        stop: None,
+        step: 1,
+    };
+    let cases: [(&[IndexItem], &str); 5] = [
+        (&[IndexItem::Int(0)], "invalid index of a 0-dim tensor."),
+        (
+            &[IndexItem::Int(-1)],
+            "index -1 is out of bounds for dimension 0 with size 0",
+        ),
+        (&[full], "slice() cannot be applied to a 0-dim tensor."),
+        (
+            &[IndexItem::Ellipsis, IndexItem::Int(-3), IndexItem::Int(-2)],
+            "too many indices for tensor of dimension 0",
+        ),
+        (
+            &[IndexItem::NewAxis, IndexItem::Int(0)],
+            "too many indices for tensor of dimension 0",
+        ),
+    ];
+    for (items, msg) in cases {
+        let got = t.index(items).unwrap_err().to_string();
+        assert!(got.starts_with(msg), "{items:?}: {got}");
+        let got = t.index_set(items, 1.0).unwrap_err().to_string();
+        assert!(got.starts_with(msg), "{items:?} = 1.0: {got}");
+    }
+}

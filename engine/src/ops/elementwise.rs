@@ -629,6 +629,10 @@ impl Tensor {
             &crate::layout::broadcast_shapes(&cond.shape(), &ca.shape())?,
             &cb.shape(),
         )?;
+        let strides = crate::memory_format::iterator_strides(
+            &shape,
+            &[&cond.layout(), &ca.layout(), &cb.layout()],
+        );
         let cv = cond.expand_raw(&shape)?.contiguous_vec::<bool>()?;
         let (ea, eb) = (ca.expand_raw(&shape)?, cb.expand_raw(&shape)?);
         macro_rules! select {
@@ -640,7 +644,7 @@ impl Tensor {
                     .zip(av.iter().zip(&bv))
                     .map(|(&c, (&x, &y))| if c { x } else { y })
                     .collect();
-                Tensor::from_vec(v, &shape)?
+                Tensor::from_vec_strided(v, shape.clone(), strides.clone())?
             }};
         }
         let out = match dt {
@@ -666,9 +670,18 @@ impl Tensor {
 
     // ---------------------------------------------------------------- copies and dtypes
 
-    /// `clone()` (`CloneBackward0`).
+    /// `clone()` (`CloneBackward0`), keeping the source's layout (`preserve_format`).
     pub fn clone_tensor(&self) -> Result<Tensor> {
-        let out = super::copy_raw(self)?;
+        let strides = crate::memory_format::preserve_strides(&self.layout());
+        self.record_clone(super::copy_strided(self, strides)?)
+    }
+
+    /// `clone(memory_format=torch.contiguous_format)` (`CloneBackward0`).
+    pub fn clone_contiguous(&self) -> Result<Tensor> {
+        self.record_clone(super::copy_raw(self)?)
+    }
+
+    fn record_clone(&self, out: Tensor) -> Result<Tensor> {
         if let Some(rec) = Recorder::new("CloneBackward0", &[self])? {
             rec.finish(&out, |_, g| Ok(vec![Some(g)]));
         }
@@ -685,7 +698,7 @@ impl Tensor {
         if self.is_contiguous() {
             return Ok(self.clone());
         }
-        self.clone_tensor()
+        self.clone_contiguous()
     }
 
     /// `to(dtype)`: the tensor itself when the dtype matches, else a copy (`ToCopyBackward0`).
@@ -703,10 +716,18 @@ impl Tensor {
     }
 
     pub fn zeros_like(&self) -> Result<Tensor> {
-        Tensor::full(&self.shape(), Scalar::Int(0), self.dtype())
+        self.full_like(Scalar::Int(0))
     }
     pub fn ones_like(&self) -> Result<Tensor> {
-        Tensor::full(&self.shape(), Scalar::Int(1), self.dtype())
+        self.full_like(Scalar::Int(1))
+    }
+    /// `full_like`: `empty_like` (`preserve_format`) filled.
+    pub fn full_like(&self, value: Scalar) -> Result<Tensor> {
+        let t = Tensor::full(&self.shape(), value, self.dtype())?;
+        if self.is_contiguous() && self.layout().strides == t.strides() {
+            return Ok(t);
+        }
+        super::copy_strided(&t, crate::memory_format::preserve_strides(&self.layout()))
     }
 }
 

@@ -39,10 +39,27 @@ fn apply(x: &Tensor, items: &[IndexItem], skip_full_slices: bool) -> Result<Tens
             "an index can only have a single ellipsis ('...')".into(),
         ));
     }
-    if ndim == 0 && specified > 0 {
-        return Err(Error::InvalidArgument(
-            "invalid index of a 0-dim tensor. Use `tensor.item()` in Python or `tensor.item<T>()` in C++ to convert a 0-dim tensor to a number".into(),
-        ));
+    // A lone item takes ATen's single-index path (`applySelect`, `slice`), which words the
+    // 0-dim error per item; a tuple of items is counted against the dims first.
+    if ndim == 0 && items.len() == 1 {
+        match items[0] {
+            IndexItem::Int(0) => return Err(Error::InvalidArgument(
+                "invalid index of a 0-dim tensor. Use `tensor.item()` in Python or `tensor.item<T>()` in C++ to convert a 0-dim tensor to a number".into(),
+            )),
+            IndexItem::Int(index) => {
+                return Err(Error::IndexOutOfRange {
+                    index,
+                    dim: 0,
+                    size: 0,
+                });
+            }
+            IndexItem::Slice { .. } => {
+                return Err(Error::InvalidArgument(
+                    "slice() cannot be applied to a 0-dim tensor.".into(),
+                ));
+            }
+            IndexItem::NewAxis | IndexItem::Ellipsis => {}
+        }
     }
     if specified > ndim {
         return Err(Error::InvalidArgument(format!(
@@ -119,18 +136,17 @@ impl Tensor {
             {
                 dst.fill_tensor_(&v)?;
             }
+            Operand::Tensor(v) if v.shape() == dst.shape() => {
+                dst.copy_(&v)?;
+            }
+            // ATen's `copy_to`: drop every leading size-1 dim of the value, expand it to the
+            // target (the expand's strides matter: `copy_` compares them for overlap), copy.
             Operand::Tensor(v) => {
-                // Python drops leading size-1 dims of the value before copying.
                 let shape = v.shape();
                 let lead = shape.iter().take_while(|&&d| d == 1).count();
-                let v = if lead > 0 && shape.len() > dst.ndim() {
-                    let keep = lead.min(shape.len() - dst.ndim());
-                    let s: Vec<i64> = shape[keep..].iter().map(|&d| d as i64).collect();
-                    v.view(&s)?
-                } else {
-                    v
-                };
-                dst.copy_(&v)?;
+                let s: Vec<i64> = shape[lead..].iter().map(|&d| d as i64).collect();
+                let target: Vec<i64> = dst.shape().iter().map(|&d| d as i64).collect();
+                dst.copy_(&v.view(&s)?.expand(&target)?)?;
             }
         }
         Ok(())

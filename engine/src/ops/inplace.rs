@@ -37,6 +37,25 @@ fn can_cast(from: DType, to: DType) -> bool {
     !(from.is_float() && !to.is_float() || from != DType::Bool && to == DType::Bool)
 }
 
+/// ATen's `get_overlap_status(a, b) == Partial`: the two tensors cover overlapping storage
+/// without being the same elements in the same order. Aliases ATen cannot judge cheaply
+/// (either one not non-overlapping-and-dense, e.g. `x[::2]`) pass, as they do there.
+fn partially_overlaps(a: &Tensor, b: &Tensor) -> bool {
+    if a.same(b) || a.numel() == 0 || b.numel() == 0 || !a.shares_storage(b) {
+        return false;
+    }
+    let (la, lb) = (a.layout(), b.layout());
+    if !la.is_non_overlapping_and_dense() || !lb.is_non_overlapping_and_dense() {
+        return false;
+    }
+    let (a0, a1) = (la.offset, la.offset + la.numel());
+    let (b0, b1) = (lb.offset, lb.offset + lb.numel());
+    if (a0, a1) == (b0, b1) {
+        return la.strides != lb.strides;
+    }
+    a0 < b1 && b0 < a1
+}
+
 /// Sets `node` as the new history of `t` (libtorch's `rebase_history`).
 fn rebase_history(t: &Tensor, node: Arc<Node>) -> Result<()> {
     let Some(view) = t.view_info() else {
@@ -102,6 +121,7 @@ pub(crate) fn copy_slices_backward(
 fn inplace(
     t: &Tensor,
     others: &[&Tensor],
+    overlap_checked: &[&Tensor],
     name: &'static str,
     result: impl FnOnce() -> Result<Tensor>,
     record: impl FnOnce(&mut Recorder) -> Box<crate::autograd::BackwardFn>,
@@ -113,6 +133,9 @@ fn inplace(
     check_inplace(t, requires_grad)?;
     if t.layout().has_internal_overlap() {
         return Err(Error::InplaceOverlap);
+    }
+    if overlap_checked.iter().any(|o| partially_overlaps(t, o)) {
+        return Err(Error::InplacePartialOverlap);
     }
     let r = crate::grad_mode::with_no_grad(result)?;
     let shape = t.shape();
@@ -172,6 +195,7 @@ impl Tensor {
         inplace(
             self,
             &[&o],
+            &[&o],
             "AddBackward0",
             || self.add(&o),
             |_| Box::new(|_, g| Ok(vec![Some(g.clone()), Some(g)])),
@@ -191,6 +215,7 @@ impl Tensor {
         inplace(
             self,
             &[&o],
+            &[&o],
             "SubBackward0",
             || self.sub(&o),
             |_| Box::new(|_, g| Ok(vec![Some(g.clone()), Some(g.neg()?)])),
@@ -203,6 +228,7 @@ impl Tensor {
         let o = self.other_tensor(other.into());
         inplace(
             self,
+            &[&o],
             &[&o],
             "MulBackward0",
             || self.mul(&o),
@@ -228,6 +254,7 @@ impl Tensor {
         let o = self.other_tensor(other.into());
         inplace(
             self,
+            &[&o],
             &[&o],
             "DivBackward0",
             || self.div(&o),
@@ -258,6 +285,7 @@ impl Tensor {
         inplace(
             self,
             &[],
+            &[],
             "ZeroBackward0",
             || self.zeros_like(),
             |_| no_rule(),
@@ -270,6 +298,7 @@ impl Tensor {
         let v = value.into();
         inplace(
             self,
+            &[],
             &[],
             "FillBackward2",
             || Tensor::full(&self.shape(), v, self.dtype()),
@@ -290,6 +319,7 @@ impl Tensor {
         inplace(
             self,
             &[value],
+            &[],
             "FillBackward3",
             || Tensor::full(&self.shape(), v, self.dtype()),
             |_| Box::new(|_, g| Ok(vec![Some(g.zeros_like()?), Some(g.sum(None, false)?)])),
@@ -304,6 +334,7 @@ impl Tensor {
         let shape = self.shape();
         inplace(
             self,
+            &[src],
             &[src],
             "CopyBackwards",
             || {
@@ -326,6 +357,7 @@ impl Tensor {
         let (lo, hi) = (min.map(|s| s.as_f64()), max.map(|s| s.as_f64()));
         inplace(
             self,
+            &[],
             &[],
             "ClampBackward1",
             || self.clamp(min, max),

@@ -10,7 +10,8 @@ pub mod shape;
 
 use crate::DType;
 use crate::error::{Error, Result};
-use crate::layout::{Layout, broadcast_shapes};
+use crate::layout::{Layout, broadcast_shapes, contiguous_strides};
+use crate::memory_format;
 use crate::storage::StorageElem;
 use crate::tensor::Tensor;
 
@@ -64,12 +65,22 @@ pub(crate) fn for_each2(
     }
 }
 
-/// Elementwise map into a new contiguous tensor.
+/// Elementwise map; the result's strides follow TensorIterator's (see
+/// [`crate::memory_format::iterator_strides`]).
 pub(crate) fn map1<A: StorageElem, O: StorageElem>(
     x: &Tensor,
     f: impl Fn(A) -> O,
 ) -> Result<Tensor> {
-    let (shape, out) = x.with_slice(|s: &[A], l| {
+    map1_into(x, |l| memory_format::iterator_strides(&l.shape, &[l]), f)
+}
+
+/// Elementwise map into a result whose strides `strides` picks from the input's layout.
+pub(crate) fn map1_into<A: StorageElem, O: StorageElem>(
+    x: &Tensor,
+    strides: impl FnOnce(&Layout) -> Vec<isize>,
+    f: impl Fn(A) -> O,
+) -> Result<Tensor> {
+    let (shape, st, out) = x.with_slice(|s: &[A], l| {
         let v: Vec<O> = if l.is_contiguous() {
             s[l.offset..l.offset + l.numel()]
                 .iter()
@@ -78,25 +89,26 @@ pub(crate) fn map1<A: StorageElem, O: StorageElem>(
         } else {
             l.indices().map(|i| f(s[i])).collect()
         };
-        (l.shape.clone(), v)
+        (l.shape.clone(), strides(l), v)
     })?;
-    Tensor::from_vec_shape(out, shape)
+    Tensor::from_vec_strided(out, shape, st)
 }
 
-/// Elementwise map of two tensors with broadcasting.
+/// Elementwise map of two tensors with broadcasting; strides as TensorIterator gives them.
 pub(crate) fn map2<A: StorageElem, B: StorageElem, O: StorageElem>(
     a: &Tensor,
     b: &Tensor,
     f: impl Fn(A, B) -> O,
 ) -> Result<Tensor> {
-    let (shape, out) = a.with_slice(|sa: &[A], la| {
-        b.with_slice(|sb: &[B], lb| -> Result<(Vec<usize>, Vec<O>)> {
+    let (shape, st, out) = a.with_slice(|sa: &[A], la| {
+        b.with_slice(|sb: &[B], lb| -> Result<(Vec<usize>, Vec<isize>, Vec<O>)> {
             if la.shape == lb.shape && la.is_contiguous() && lb.is_contiguous() {
                 let n = la.numel();
                 let xa = &sa[la.offset..la.offset + n];
                 let xb = &sb[lb.offset..lb.offset + n];
                 return Ok((
                     la.shape.clone(),
+                    contiguous_strides(&la.shape),
                     xa.iter().zip(xb).map(|(&x, &y)| f(x, y)).collect(),
                 ));
             }
@@ -107,10 +119,11 @@ pub(crate) fn map2<A: StorageElem, B: StorageElem, O: StorageElem>(
             for_each2(&shape, &sta, la.offset, &stb, lb.offset, |i, j| {
                 v.push(f(sa[i], sb[j]))
             });
-            Ok((shape, v))
+            let st = memory_format::iterator_strides(&shape, &[la, lb]);
+            Ok((shape, st, v))
         })
     })???;
-    Tensor::from_vec_shape(out, shape)
+    Tensor::from_vec_strided(out, shape, st)
 }
 
 /// Dispatches a closure body over the float dtypes: `float_map!(x, |v| v.exp())`.
@@ -182,12 +195,14 @@ pub(crate) fn cast(x: &Tensor, dtype: DType) -> Result<Tensor> {
     if x.dtype() == dtype {
         return Ok(x.clone());
     }
+    // `.to(dtype)` allocates with `empty_like(preserve_format)`.
     fn go<A: StorageElem>(x: &Tensor, dtype: DType) -> Result<Tensor> {
+        let st = memory_format::preserve_strides;
         match dtype {
-            DType::F32 => map1::<A, f32>(x, |v| v.to_f64() as f32),
-            DType::F64 => map1::<A, f64>(x, |v| v.to_f64()),
-            DType::I64 => map1::<A, i64>(x, |v| f64_to_i64_x86(v.to_f64())),
-            DType::Bool => map1::<A, bool>(x, |v| v.to_f64() != 0.0),
+            DType::F32 => map1_into::<A, f32>(x, st, |v| v.to_f64() as f32),
+            DType::F64 => map1_into::<A, f64>(x, st, |v| v.to_f64()),
+            DType::I64 => map1_into::<A, i64>(x, st, |v| f64_to_i64_x86(v.to_f64())),
+            DType::Bool => map1_into::<A, bool>(x, st, |v| v.to_f64() != 0.0),
         }
     }
     match x.dtype() {
@@ -201,6 +216,19 @@ pub(crate) fn cast(x: &Tensor, dtype: DType) -> Result<Tensor> {
 /// A plain contiguous copy (no autograd).
 pub(crate) fn copy_raw(x: &Tensor) -> Result<Tensor> {
     Tensor::from_storage(x.contiguous_storage()?, &x.shape())
+}
+
+/// A copy with `strides` (a dense layout for `x`'s shape), no autograd.
+pub(crate) fn copy_strided(x: &Tensor, strides: Vec<isize>) -> Result<Tensor> {
+    fn go<T: StorageElem>(x: &Tensor, strides: Vec<isize>) -> Result<Tensor> {
+        Tensor::from_vec_strided(x.contiguous_vec::<T>()?, x.shape(), strides)
+    }
+    match x.dtype() {
+        DType::F32 => go::<f32>(x, strides),
+        DType::F64 => go::<f64>(x, strides),
+        DType::I64 => go::<i64>(x, strides),
+        DType::Bool => go::<bool>(x, strides),
+    }
 }
 
 /// Strided layout of `l` with `dim` moved last: `(outer layout, inner length, inner stride)`.

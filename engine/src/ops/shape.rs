@@ -167,7 +167,7 @@ impl Tensor {
                 g.reshape_usize(&in_shape)
             });
         }
-        let c = self.clone_tensor()?;
+        let c = self.clone_contiguous()?;
         let d = c.data_ref();
         let out = Tensor::from_parts(d.storage, Layout::contiguous(&new_shape), d.dtype);
         if let Some(rec) = Recorder::new("UnsafeViewBackward0", &[&c])? {
@@ -334,27 +334,34 @@ impl Tensor {
                 n
             )));
         }
+        // ATen's `inferExpandGeometry`, walked from the last dim: a new leading dim of size 1
+        // gets the stride that would make it contiguous with the next, any other new or
+        // broadcast dim gets stride 0.
         let pad = sizes.len() - n;
-        let mut shape = Vec::with_capacity(sizes.len());
-        let mut strides = Vec::with_capacity(sizes.len());
-        for (i, &s) in sizes.iter().enumerate() {
+        let mut shape = vec![0usize; sizes.len()];
+        let mut strides = vec![0isize; sizes.len()];
+        for (i, &s) in sizes.iter().enumerate().rev() {
             if i < pad {
                 if s < 0 {
                     return Err(Error::InvalidArgument(format!(
                         "The expanded size of the tensor ({s}) isn't allowed in a leading, non-existing dimension {i}"
                     )));
                 }
-                shape.push(s as usize);
-                strides.push(0);
+                shape[i] = s as usize;
+                strides[i] = match (s, shape.get(i + 1)) {
+                    (1, Some(&next)) => next as isize * strides[i + 1],
+                    (1, None) => 0,
+                    _ => 0,
+                };
                 continue;
             }
             let (d, st) = (l.shape[i - pad], l.strides[i - pad]);
             if s == -1 || s as usize == d {
-                shape.push(d);
-                strides.push(st);
+                shape[i] = d;
+                strides[i] = st;
             } else if d == 1 && s >= 0 {
-                shape.push(s as usize);
-                strides.push(0);
+                shape[i] = s as usize;
+                strides[i] = 0;
             } else {
                 return Err(Error::ExpandShape {
                     target: s,

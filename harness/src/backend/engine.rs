@@ -51,7 +51,7 @@ pub fn error_kind(e: &Error) -> ErrorKind {
         Error::ViewOfLeafInplace => ErrorKind::ViewOfLeafInplace,
         Error::NoGradViewInplace | Error::NoGradViewBaseModified => ErrorKind::NoGradViewInplace,
         // libtorch classifies the overlap error with the other forbidden view writes.
-        Error::InplaceOverlap => by_text(ErrorKind::ViewInplace),
+        Error::InplaceOverlap | Error::InplacePartialOverlap => by_text(ErrorKind::ViewInplace),
         Error::ModifiedByInplace { .. } => ErrorKind::ModifiedByInplace,
         Error::DetachViewInplace => ErrorKind::DetachViewInplace,
         Error::BackwardTwice => ErrorKind::BackwardTwice,
