@@ -258,6 +258,11 @@ fn inplace_shape_and_dtype_errors() {
         .expand(&[2, 3])
         .unwrap();
     assert_eq!(ex.add_(1.0).unwrap_err(), Error::InplaceOverlap);
+    // torch 2.13.0: `fill_(number)` and `zero_()` skip the check; `fill_(tensor)` is a copy_.
+    ex.fill_(2.0).unwrap();
+    ex.zero_().unwrap();
+    let v = Tensor::scalar(Scalar::Float(3.0), DType::F32);
+    assert_eq!(ex.fill_tensor_(&v).unwrap_err(), Error::InplaceOverlap);
 }
 
 #[test]

@@ -58,8 +58,6 @@ fn proptest_differential_libtorch_is_clean() {
 /// A failure prints the finding and the program; `harness fuzz reduce` or a campaign turns it
 /// into a regression case.
 #[test]
-#[ignore = "the engine still has open fuzz findings (next: copy_ from a partially overlapping view must \
-            raise libtorch's memory-overlap error); run with --ignored until it is clean (issue 5)"]
 fn proptest_differential_engine_vs_libtorch() {
     let diff = RefCell::new(Differential::new(
         EngineBackend::default(),

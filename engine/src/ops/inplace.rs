@@ -56,6 +56,14 @@ fn partially_overlaps(a: &Tensor, b: &Tensor) -> bool {
     a0 < b1 && b0 < a1
 }
 
+/// Which memory-overlap checks an in-place op makes, as its ATen kernel does.
+enum Overlap<'a> {
+    /// `fill_(number)` and `zero_()` write one value everywhere, so an expanded target is fine.
+    Unchecked,
+    /// The target must not overlap itself, nor partially overlap these inputs.
+    Checked(&'a [&'a Tensor]),
+}
+
 /// Sets `node` as the new history of `t` (libtorch's `rebase_history`).
 fn rebase_history(t: &Tensor, node: Arc<Node>) -> Result<()> {
     let Some(view) = t.view_info() else {
@@ -121,7 +129,7 @@ pub(crate) fn copy_slices_backward(
 fn inplace(
     t: &Tensor,
     others: &[&Tensor],
-    overlap_checked: &[&Tensor],
+    overlap: Overlap,
     name: &'static str,
     result: impl FnOnce() -> Result<Tensor>,
     record: impl FnOnce(&mut Recorder) -> Box<crate::autograd::BackwardFn>,
@@ -131,11 +139,13 @@ fn inplace(
     let requires_grad =
         t.dtype().is_float() && (t.requires_grad() || others.iter().any(|o| o.requires_grad()));
     check_inplace(t, requires_grad)?;
-    if t.layout().has_internal_overlap() {
-        return Err(Error::InplaceOverlap);
-    }
-    if overlap_checked.iter().any(|o| partially_overlaps(t, o)) {
-        return Err(Error::InplacePartialOverlap);
+    if let Overlap::Checked(inputs) = overlap {
+        if t.layout().has_internal_overlap() {
+            return Err(Error::InplaceOverlap);
+        }
+        if inputs.iter().any(|o| partially_overlaps(t, o)) {
+            return Err(Error::InplacePartialOverlap);
+        }
     }
     let r = crate::grad_mode::with_no_grad(result)?;
     let shape = t.shape();
@@ -195,7 +205,7 @@ impl Tensor {
         inplace(
             self,
             &[&o],
-            &[&o],
+            Overlap::Checked(&[&o]),
             "AddBackward0",
             || self.add(&o),
             |_| Box::new(|_, g| Ok(vec![Some(g.clone()), Some(g)])),
@@ -215,7 +225,7 @@ impl Tensor {
         inplace(
             self,
             &[&o],
-            &[&o],
+            Overlap::Checked(&[&o]),
             "SubBackward0",
             || self.sub(&o),
             |_| Box::new(|_, g| Ok(vec![Some(g.clone()), Some(g.neg()?)])),
@@ -229,7 +239,7 @@ impl Tensor {
         inplace(
             self,
             &[&o],
-            &[&o],
+            Overlap::Checked(&[&o]),
             "MulBackward0",
             || self.mul(&o),
             |rec| {
@@ -255,7 +265,7 @@ impl Tensor {
         inplace(
             self,
             &[&o],
-            &[&o],
+            Overlap::Checked(&[&o]),
             "DivBackward0",
             || self.div(&o),
             |rec| {
@@ -285,7 +295,7 @@ impl Tensor {
         inplace(
             self,
             &[],
-            &[],
+            Overlap::Unchecked,
             "ZeroBackward0",
             || self.zeros_like(),
             |_| no_rule(),
@@ -299,7 +309,7 @@ impl Tensor {
         inplace(
             self,
             &[],
-            &[],
+            Overlap::Unchecked,
             "FillBackward2",
             || Tensor::full(&self.shape(), v, self.dtype()),
             |_| no_rule(),
@@ -319,7 +329,7 @@ impl Tensor {
         inplace(
             self,
             &[value],
-            &[],
+            Overlap::Checked(&[]),
             "FillBackward3",
             || Tensor::full(&self.shape(), v, self.dtype()),
             |_| Box::new(|_, g| Ok(vec![Some(g.zeros_like()?), Some(g.sum(None, false)?)])),
@@ -335,7 +345,7 @@ impl Tensor {
         inplace(
             self,
             &[src],
-            &[src],
+            Overlap::Checked(&[src]),
             "CopyBackwards",
             || {
                 let b = crate::layout::broadcast_shapes(&shape, &src.shape())?;
@@ -358,7 +368,7 @@ impl Tensor {
         inplace(
             self,
             &[],
-            &[],
+            Overlap::Checked(&[]),
             "ClampBackward1",
             || self.clamp(min, max),
             |rec| {
