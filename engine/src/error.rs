@@ -227,6 +227,12 @@ pub enum Error {
     },
     #[error("CUDA error: {0}")]
     Cuda(String),
+    /// An op with CUDA inputs that the engine's CUDA backend has no kernel for (`op` is its
+    /// libtorch name). A missing feature of the engine, not a user mistake.
+    #[error(
+        "{op}: not supported on CUDA by this engine (no CUDA kernel); move the tensors to the CPU with .cpu() first"
+    )]
+    NotSupportedOnCuda { op: &'static str },
 }
 
 impl Error {

@@ -354,8 +354,12 @@ impl Tensor {
         })
     }
 
-    /// The elements in row-major order as a fresh contiguous buffer of the tensor's dtype.
+    /// The elements in row-major order as a fresh contiguous host buffer of the tensor's
+    /// dtype (copied back from a device: every caller writes it into a tensor again).
     pub fn contiguous_storage(&self) -> Result<CpuStorage> {
+        if self.device().is_cuda() {
+            return self.host_storage();
+        }
         Ok(match self.dtype() {
             DType::F32 => CpuStorage::F32(self.contiguous_vec()?),
             DType::F64 => CpuStorage::F64(self.contiguous_vec()?),
@@ -797,6 +801,9 @@ impl Tensor {
     /// Writes row-major `values` (already of this tensor's dtype and numel) into the tensor's
     /// elements, through its layout.
     pub(crate) fn write_values(&self, values: &CpuStorage) -> Result<()> {
+        if self.device().is_cuda() {
+            return crate::ops::device::write_values(self, values);
+        }
         let d = self.0.data.read().unwrap();
         let mut s = d.storage.write().unwrap();
         let cpu = s.cpu_mut().ok_or(Error::DeviceUnsupported {
@@ -836,7 +843,7 @@ impl Tensor {
         if n != 1 {
             return Err(Error::ItemNumel(n));
         }
-        Ok(T::from_f64(self.to_vec_f64()[0]))
+        Ok(T::from_f64(self.item()?.as_f64()))
     }
 }
 

@@ -40,7 +40,8 @@ fn info(st: &CudaStorage, shape: &[usize], layouts: &[&Layout]) -> Result<CudaSl
     st.stream.clone_htod(&v).map_err(driver_err)
 }
 
-fn alloc(st: &CudaStorage, dtype: DType, n: usize) -> Result<CudaStorage> {
+/// A fresh zeroed buffer of `n` elements on `st`'s device and stream.
+pub(crate) fn alloc(st: &CudaStorage, dtype: DType, n: usize) -> Result<CudaStorage> {
     // One element at least: zero-length device allocations are refused.
     let n = n.max(1);
     let s = &st.stream;
@@ -57,11 +58,9 @@ fn alloc(st: &CudaStorage, dtype: DType, n: usize) -> Result<CudaStorage> {
     })
 }
 
-fn unsupported(op: &'static str, st: &CudaStorage) -> Error {
-    Error::DeviceUnsupported {
-        op,
-        device: st.device(),
-    }
+/// A kernel this family lacks for `st`'s dtype: the op is not supported on CUDA.
+fn unsupported(op: &'static str, _st: &CudaStorage) -> Error {
+    Error::NotSupportedOnCuda { op }
 }
 
 /// Runs `$body` with `$a` bound to the typed slice of each storage given, for one dtype.

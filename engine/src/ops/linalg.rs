@@ -116,6 +116,15 @@ fn product(
     out_shape: &[usize],
     kernel: &'static str,
 ) -> Result<Tensor> {
+    if super::device::any_cuda(&[a, b]) {
+        let as_layout = |m: MatLayout| Layout {
+            shape: vec![m.rows, m.cols],
+            strides: vec![m.row_stride, m.col_stride],
+            offset: m.offset,
+        };
+        let (la, lb) = (as_layout(ma(&a.layout())), as_layout(mb(&b.layout())));
+        return super::device::mm(a, la, b, lb, out_shape);
+    }
     fn typed<T: cpu::Float + StorageElem>(
         a: &Tensor,
         ma: fn(&Layout) -> MatLayout,
@@ -149,6 +158,9 @@ fn product(
 
 /// `out[i] = a[i] @ b[i]` for 3-D tensors, into a new contiguous `[batch, n, p]` tensor.
 fn batched_product(a: &Tensor, b: &Tensor) -> Result<Tensor> {
+    if super::device::any_cuda(&[a, b]) {
+        return super::device::bmm(a, b);
+    }
     fn typed<T: cpu::Float + StorageElem>(a: &Tensor, b: &Tensor) -> Result<Tensor> {
         let (sa, sb) = (a.shape(), b.shape());
         let (batch, n, p) = (sa[0], sa[1], sb[2]);
@@ -954,6 +966,9 @@ fn bias_shape_1d(bias: &Tensor, width: usize) -> bool {
 
 /// `g.sum(0)` for a 2-D float gradient, without going through a generic reduction.
 fn column_sums(g: &Tensor) -> Result<Tensor> {
+    if g.device().is_cuda() {
+        return g.sum(Some(&[0]), false);
+    }
     fn typed<T: cpu::Float + StorageElem>(g: &Tensor) -> Result<Tensor> {
         let l = g.layout();
         let (m, n) = (l.shape[0], l.shape[1]);
@@ -977,6 +992,7 @@ fn column_sums(g: &Tensor) -> Result<Tensor> {
 
 /// `mse_loss` of same-shape, same-dtype operands in one pass (sums accumulate in f64).
 fn mse_forward_fused(x: &Tensor, t: &Tensor, reduction: Reduction) -> Result<Tensor> {
+    super::device::route_tensors("mse_loss", &[x, t])?;
     fn typed<T: cpu::Float + StorageElem>(
         x: &Tensor,
         t: &Tensor,
@@ -1020,6 +1036,7 @@ fn mse_forward_fused(x: &Tensor, t: &Tensor, reduction: Reduction) -> Result<Ten
 /// `d mse / d input` for same-shape operands: `scale * (x - t) * g`, with `g` a scalar for
 /// the reduced losses.
 fn mse_backward_fused(x: &Tensor, t: &Tensor, g: &Tensor, reduction: Reduction) -> Result<Tensor> {
+    super::device::route_tensors("mse_loss_backward", &[x, t, g])?;
     fn typed<T: cpu::Float + StorageElem>(
         x: &Tensor,
         t: &Tensor,
@@ -1071,6 +1088,12 @@ fn addmm_forward(
     mat2: &Tensor,
     target: [usize; 2],
 ) -> Result<Tensor> {
+    if super::device::any_cuda(&[bias, mat1, mat2]) {
+        // `mat1 @ mat2` in cuBLAS, then the broadcast bias added by the binary kernel.
+        let (l1, l2) = (mat1.layout(), mat2.layout());
+        let p = super::device::mm(mat1, l1, mat2, l2, &target)?;
+        return super::device::binary(&p, &super::cast(bias, p.dtype())?, "add");
+    }
     fn typed<T: cpu::Float + StorageElem>(
         bias: &Tensor,
         mat1: &Tensor,
@@ -1110,6 +1133,9 @@ fn addmm_forward(
 }
 
 fn conv_forward(g: &Conv2dGeometry, x: &Tensor, w: &Tensor, b: Option<&Tensor>) -> Result<Tensor> {
+    let mut inputs = vec![x, w];
+    inputs.extend(b);
+    super::device::route_tensors("conv2d", &inputs)?;
     fn typed<T: cpu::Float + StorageElem>(
         g: &Conv2dGeometry,
         x: &Tensor,

@@ -1,6 +1,7 @@
 //! Every op, its forward kernel and its backward rule side by side. Kernels here are plain
 //! strided loops over the storage; elementwise kernels take a contiguous fast path.
 
+pub mod device;
 pub mod elementwise;
 pub mod index;
 pub mod inplace;
@@ -131,6 +132,10 @@ macro_rules! float_map {
     ($x:expr, $op:expr, |$v:ident| $body:expr) => {{
         let x: &$crate::Tensor = $x;
         match x.dtype() {
+            // CUDA tensors take the kernel of the op's name (or a typed error naming it).
+            $crate::DType::F32 | $crate::DType::F64 if x.device().is_cuda() => {
+                $crate::ops::device::unary(x, $op)
+            }
             $crate::DType::F32 => $crate::ops::map1::<f32, f32>(x, |$v: f32| $body),
             $crate::DType::F64 => $crate::ops::map1::<f64, f64>(x, |$v: f64| $body),
             d => Err($crate::Error::DtypeNotSupported {
@@ -146,15 +151,32 @@ pub(crate) use float_map;
 /// tensor's dtype: one pass instead of a chain of ops in backward rules.
 macro_rules! float_zip {
     ($g:expr, $r:expr, |$a:ident, $b:ident| $body:expr) => {{
-        let r: &$crate::Tensor = $r;
-        let g = $crate::ops::cast($g, r.dtype())?;
-        match r.dtype() {
+        let r0: &$crate::Tensor = $r;
+        let g0 = $crate::ops::cast($g, r0.dtype())?;
+        // The fused formula is a Rust closure with no kernel of its own: on CUDA it runs on
+        // host copies of the two operands and its result goes back to their device.
+        let dev = r0.device();
+        let (g, r) = if dev.is_cuda() {
+            (
+                $crate::ops::device::host(&g0)?,
+                $crate::ops::device::host(r0)?,
+            )
+        } else {
+            (g0, r0.clone())
+        };
+        let r = &r;
+        let out = match r.dtype() {
             $crate::DType::F32 => $crate::ops::map2::<f32, f32, f32>(&g, r, |$a, $b| $body),
             $crate::DType::F64 => $crate::ops::map2::<f64, f64, f64>(&g, r, |$a, $b| $body),
             d => Err($crate::Error::DtypeNotSupported {
                 op: "backward",
                 dtype: d.scalar_type_name(),
             }),
+        };
+        if dev.is_cuda() {
+            out.and_then(|t| $crate::ops::device::to(&t, dev))
+        } else {
+            out
         }
     }};
 }
@@ -165,6 +187,12 @@ macro_rules! num_map2 {
     ($a:expr, $b:expr, $op:expr, |$x:ident, $y:ident| $body:expr) => {{
         let (a, b): (&$crate::Tensor, &$crate::Tensor) = ($a, $b);
         match a.dtype() {
+            // CUDA operands take the kernel of the op's name (or a typed error naming it).
+            $crate::DType::F32 | $crate::DType::F64 | $crate::DType::I64
+                if $crate::ops::device::any_cuda(&[a, b]) =>
+            {
+                $crate::ops::device::binary(a, b, $op)
+            }
             $crate::DType::F32 => $crate::ops::map2::<f32, f32, f32>(a, b, |$x, $y| $body),
             $crate::DType::F64 => $crate::ops::map2::<f64, f64, f64>(a, b, |$x, $y| $body),
             $crate::DType::I64 => $crate::ops::map2::<i64, i64, i64>(a, b, |$x, $y| $body),
@@ -195,6 +223,9 @@ pub(crate) fn cast(x: &Tensor, dtype: DType) -> Result<Tensor> {
     if x.dtype() == dtype {
         return Ok(x.clone());
     }
+    if x.device().is_cuda() {
+        return device::cast(x, dtype, memory_format::preserve_strides(&x.layout()));
+    }
     // `.to(dtype)` allocates with `empty_like(preserve_format)`.
     fn go<A: StorageElem>(x: &Tensor, dtype: DType) -> Result<Tensor> {
         let st = memory_format::preserve_strides;
@@ -215,11 +246,17 @@ pub(crate) fn cast(x: &Tensor, dtype: DType) -> Result<Tensor> {
 
 /// A plain contiguous copy (no autograd).
 pub(crate) fn copy_raw(x: &Tensor) -> Result<Tensor> {
+    if x.device().is_cuda() {
+        return device::copy(x, contiguous_strides(&x.shape()));
+    }
     Tensor::from_storage(x.contiguous_storage()?, &x.shape())
 }
 
 /// A copy with `strides` (a dense layout for `x`'s shape), no autograd.
 pub(crate) fn copy_strided(x: &Tensor, strides: Vec<isize>) -> Result<Tensor> {
+    if x.device().is_cuda() {
+        return device::copy(x, strides);
+    }
     fn go<T: StorageElem>(x: &Tensor, strides: Vec<isize>) -> Result<Tensor> {
         Tensor::from_vec_strided(x.contiguous_vec::<T>()?, x.shape(), strides)
     }
@@ -250,7 +287,11 @@ pub(crate) fn split_rows(l: &Layout, dim: usize) -> (Layout, usize, isize) {
 
 pub(crate) fn check_same_device(a: &Tensor, b: &Tensor) -> Result<()> {
     let (da, db) = (a.device(), b.device());
-    if da != db {
+    // libtorch lets a 0-dim CPU tensor join an op on another device (as a CPU scalar).
+    let cpu_scalar = |t: &Tensor, other: crate::Device| {
+        other.is_cuda() && t.device() == crate::Device::Cpu && t.ndim() == 0
+    };
+    if da != db && !cpu_scalar(a, db) && !cpu_scalar(b, da) {
         return Err(Error::DeviceMismatch(da, db));
     }
     Ok(())

@@ -80,6 +80,7 @@ impl Tensor {
             DType::I64
         };
         let k = match self.dtype() {
+            _ if self.device().is_cuda() => super::device::sum(self, &red, out_dtype)?,
             DType::F32 => sum_kernel::<f32>(self, &red, &keep, out_dtype)?,
             DType::F64 => sum_kernel::<f64>(self, &red, &keep, out_dtype)?,
             DType::I64 => sum_kernel::<i64>(self, &red, &keep, out_dtype)?,
@@ -171,7 +172,8 @@ impl Tensor {
         if self.numel() == 0 {
             return Err(Error::EmptyReduction { op });
         }
-        let v = self.to_vec_f64();
+        let cuda = self.device().is_cuda();
+        let v = if cuda { Vec::new() } else { self.to_vec_f64() };
         let mut best = v[0];
         for &x in &v[1..] {
             if best.is_nan() {
@@ -181,7 +183,11 @@ impl Tensor {
                 best = x;
             }
         }
-        let out = Tensor::from_f64(&[best], &[], self.dtype())?;
+        let out = if cuda {
+            super::device::extreme_all(self, is_max)?
+        } else {
+            Tensor::from_f64(&[best], &[], self.dtype())?
+        };
         let name = if is_max {
             "MaxBackward1"
         } else {
@@ -219,6 +225,8 @@ impl Tensor {
         self.extreme_dim(dim, keepdim, false)
     }
     fn extreme_dim(&self, dim: i64, keepdim: bool, is_max: bool) -> Result<(Tensor, Tensor)> {
+        // The kernel walks host memory, and its backward scatters on the host.
+        super::device::route_tensors(if is_max { "max.dim" } else { "min.dim" }, &[self])?;
         let shape = self.shape();
         let x = if shape.is_empty() {
             self.raw_reshape(&[1])?
@@ -339,36 +347,11 @@ impl Tensor {
                 dtype: self.dtype().scalar_type_name(),
             });
         }
-        let l = x.layout();
-        let (outer, len, stride) = split_rows(&l, d);
-        let ol = Layout::contiguous(&l.shape);
-        let (oouter, _, ostride) = split_rows(&ol, d);
-        let data = x.to_flat_storage_f64();
-        let mut out = vec![0f64; l.numel()];
-        let mut row = vec![0f64; len];
-        for_each2(
-            &outer.shape,
-            &outer.strides,
-            outer.offset,
-            &oouter.strides,
-            0,
-            |i, o| {
-                for (k, r) in row.iter_mut().enumerate() {
-                    *r = data[(i as isize + k as isize * stride) as usize];
-                }
-                let m = row.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
-                let s: f64 = row.iter().map(|v| (v - m).exp()).sum();
-                for (k, r) in row.iter().enumerate() {
-                    let v = if log {
-                        r - m - s.ln()
-                    } else {
-                        (r - m).exp() / s
-                    };
-                    out[(o as isize + k as isize * ostride) as usize] = v;
-                }
-            },
-        );
-        let out = Tensor::from_f64(&out, &shape, self.dtype())?;
+        let out = if self.device().is_cuda() {
+            super::device::softmax(&x, d, log)?.raw_reshape(&shape)?
+        } else {
+            softmax_host(&x, d, log, &shape, self.dtype())?
+        };
         let name = if log {
             "LogSoftmaxBackward0"
         } else {
@@ -394,4 +377,38 @@ impl Tensor {
         }
         Ok(out)
     }
+}
+
+/// softmax / log_softmax over `dim` on the host, accumulating in f64.
+fn softmax_host(x: &Tensor, d: usize, log: bool, shape: &[usize], dtype: DType) -> Result<Tensor> {
+    let l = x.layout();
+    let (outer, len, stride) = split_rows(&l, d);
+    let ol = Layout::contiguous(&l.shape);
+    let (oouter, _, ostride) = split_rows(&ol, d);
+    let data = x.to_flat_storage_f64();
+    let mut out = vec![0f64; l.numel()];
+    let mut row = vec![0f64; len];
+    for_each2(
+        &outer.shape,
+        &outer.strides,
+        outer.offset,
+        &oouter.strides,
+        0,
+        |i, o| {
+            for (k, r) in row.iter_mut().enumerate() {
+                *r = data[(i as isize + k as isize * stride) as usize];
+            }
+            let m = row.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
+            let s: f64 = row.iter().map(|v| (v - m).exp()).sum();
+            for (k, r) in row.iter().enumerate() {
+                let v = if log {
+                    r - m - s.ln()
+                } else {
+                    (r - m).exp() / s
+                };
+                out[(o as isize + k as isize * ostride) as usize] = v;
+            }
+        },
+    );
+    Tensor::from_f64(&out, shape, dtype)
 }

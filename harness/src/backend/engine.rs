@@ -93,6 +93,8 @@ pub fn error_kind(e: &Error) -> ErrorKind {
             ErrorKind::DeviceUnavailable
         }
         Error::DeviceMismatch(..) => ErrorKind::DeviceMismatch,
+        // A kernel the engine's CUDA backend lacks: like create_graph, never a user mistake.
+        Error::NotSupportedOnCuda { .. } => ErrorKind::NotImplemented,
     }
 }
 
