@@ -72,6 +72,9 @@ pub(crate) struct SavedState {
 pub(crate) struct SavedTensor {
     data: Tensor,
     version: u64,
+    /// A saved input that had a grad_fn then must still have one at unpack time
+    /// (libtorch's `is_leaf_` check against an in-place `detach_()`).
+    had_grad_fn: bool,
     /// Where the error message finds the tensor's node: its own node for a saved output, or
     /// the saved input itself (libtorch keeps it and reports its grad_fn at unpack time).
     origin: Origin,
@@ -90,6 +93,16 @@ pub(crate) enum Origin {
 impl std::fmt::Debug for Node {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "<{}>", self.name)
+    }
+}
+
+/// The name libtorch's no_grad-view messages use for a view's node: `SliceBackward0` is
+/// `Slice`, `SqueezeBackward1` is `Squeeze1` (checked against torch 2.13.0).
+pub(crate) fn view_message_name(name: &str) -> String {
+    let stripped = name.replacen("Backward", "", 1);
+    match stripped.strip_suffix('0') {
+        Some(s) if name.ends_with("Backward0") => s.to_string(),
+        _ => stripped,
     }
 }
 
@@ -220,6 +233,9 @@ impl BackwardCtx<'_> {
             return Err(Error::BackwardTwice);
         }
         let st = &s.tensors[id.0];
+        if st.had_grad_fn && st.data.grad_fn_unchecked().is_none() {
+            return Err(Error::SavedTensorDetached);
+        }
         let current = st.data.version();
         if current != st.version {
             return Err(Error::modified(
@@ -312,9 +328,11 @@ impl Recorder {
             Origin::Input => t.clone(),
             Origin::Output(_) => t.alias_for_save(),
         };
+        let had_grad_fn = matches!(origin, Origin::Input) && !t.is_leaf();
         self.saved.push(SavedTensor {
             data,
             version: t.version(),
+            had_grad_fn,
             origin,
         });
         SavedId(self.saved.len() - 1)
@@ -349,4 +367,16 @@ impl Recorder {
 /// Helper for rules: `Option<Result<T>>` → `Result<Option<T>>` over a closure.
 pub fn opt<T>(cond: bool, f: impl FnOnce() -> Result<T>) -> Result<Option<T>> {
     if cond { f().map(Some) } else { Ok(None) }
+}
+
+/// libtorch's VariableType collects an op's input edges before its kernel runs, so a stale
+/// no-grad view (whose `grad_fn` raises) fails a differentiable op before any of the op's own
+/// argument checks. Called first by each differentiable op that can fail on its arguments.
+pub(crate) fn precheck(inputs: &[&Tensor]) -> Result<()> {
+    if crate::is_grad_enabled() && inputs.iter().any(|t| t.requires_grad()) {
+        for t in inputs {
+            t.grad_fn()?;
+        }
+    }
+    Ok(())
 }

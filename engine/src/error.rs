@@ -29,6 +29,18 @@ impl From<&[usize]> for Shape {
 
 const INPLACE_HINT: &str = "Hint: enable anomaly detection to find the operation that failed to compute its gradient, with torch.autograd.set_detect_anomaly(True, check_nan=False).";
 
+const NO_GRAD_VIEW_HINT: &str = "Given that this use case is ambiguous and error-prone, it is forbidden. You can clarify your code by moving both the view and the inplace either both inside the no_grad block (if you don't want the inplace to be tracked) or both outside (if you want the inplace to be tracked).";
+
+/// libtorch's `handle_view_on_rebase` header.
+fn no_grad_view_prefix(view_of: &Option<(usize, String)>) -> String {
+    match view_of {
+        Some((nr, name)) => {
+            format!("Output {nr} of {name} is a view of a view which was created in")
+        }
+        None => "A view was created in".to_string(),
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum Error {
     // ---- in-place and views ----
@@ -36,15 +48,19 @@ pub enum Error {
     LeafInplace,
     #[error("a view of a leaf Variable that requires grad is being used in an in-place operation.")]
     ViewOfLeafInplace,
+    /// `view_of`: the view's own node (`(output_nr, name)`) when it has one, i.e. it is a view
+    /// of a no_grad view made with grad mode on; libtorch's message then names it.
     #[error(
-        "A view was created in no_grad mode and is being modified inplace with grad mode enabled. Given that this use case is ambiguous and error-prone, it is forbidden. You can clarify your code by moving both the view and the inplace either both inside the no_grad block (if you don't want the inplace to be tracked) or both outside (if you want the inplace to be tracked)."
+        "{} no_grad mode and is being modified inplace with grad mode enabled. {NO_GRAD_VIEW_HINT}",
+        no_grad_view_prefix(view_of)
     )]
-    NoGradViewInplace,
+    NoGradViewInplace { view_of: Option<(usize, String)> },
     /// Raised when reading `grad_fn` of a no_grad view whose base was modified with grad on.
     #[error(
-        "A view was created in no_grad mode and its base or another view of its base has been modified inplace with grad mode enabled. Given that this use case is ambiguous and error-prone, it is forbidden. You can clarify your code by moving both the view and the inplace either both inside the no_grad block (if you don't want the inplace to be tracked) or both outside (if you want the inplace to be tracked)."
+        "{} no_grad mode and its base or another view of its base has been modified inplace with grad mode enabled. {NO_GRAD_VIEW_HINT}",
+        no_grad_view_prefix(view_of)
     )]
-    NoGradViewBaseModified,
+    NoGradViewBaseModified { view_of: Option<(usize, String)> },
     #[error(
         "unsupported operation: more than one element of the written-to tensor refers to a single memory location. Please clone() the tensor before performing the operation."
     )]
@@ -70,6 +86,10 @@ pub enum Error {
         "Can't detach views in-place. Use detach() instead. If you are using DistributedDataParallel (DDP) for training, and gradient_as_bucket_view is set as True, gradients are views of DDP buckets, and hence detach_() cannot be called on these gradients. To fix this error, please refer to the Optimizer.zero_grad() function in torch/optim/optimizer.py as the solution."
     )]
     DetachViewInplace,
+    #[error(
+        "Trying to use a saved tensor that has been detached in-place, i.e. with .detach_().This is not supported, please use out-of-place `.detach()` instead"
+    )]
+    SavedTensorDetached,
 
     // ---- backward ----
     #[error(

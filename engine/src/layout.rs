@@ -74,6 +74,10 @@ impl Layout {
     }
     /// Whether two logical positions can share one storage element (an expanded tensor).
     pub fn has_internal_overlap(&self) -> bool {
+        // ATen answers "no" for any dense layout first, so an empty tensor never overlaps.
+        if self.is_non_overlapping_and_dense() {
+            return false;
+        }
         self.shape
             .iter()
             .zip(&self.strides)

@@ -453,6 +453,14 @@ impl Tensor {
         }
     }
 
+    /// The stored node of a view, as libtorch's no_grad-view messages name it.
+    pub(crate) fn no_grad_view_node(&self) -> Option<(usize, String)> {
+        let m = self.0.meta.lock().unwrap();
+        m.grad_fn
+            .as_ref()
+            .map(|n| (m.output_nr, crate::autograd::view_message_name(n.name)))
+    }
+
     /// `grad_fn`, regenerating a view's node when its storage was written since (libtorch's
     /// `VariableHooks::grad_fn`).
     pub fn grad_fn(&self) -> Result<Option<Arc<Node>>> {
@@ -466,7 +474,11 @@ impl Tensor {
         let current = self.version();
         if m.attr_version != current {
             if view.creation_meta != CreationMeta::Default {
-                return Err(Error::NoGradViewBaseModified);
+                let view_of = m
+                    .grad_fn
+                    .as_ref()
+                    .map(|n| (m.output_nr, crate::autograd::view_message_name(n.name)));
+                return Err(Error::NoGradViewBaseModified { view_of });
             }
             let base_edge = view.base.gradient_edge()?;
             let base_layout = view.base.layout();

@@ -80,7 +80,10 @@ fn no_grad_view_modified_with_grad_on_fails() {
         a.narrow(0, 0, 1).unwrap()
     };
     assert!(v.requires_grad() && v.is_leaf());
-    assert_eq!(v.mul_(2.0).unwrap_err(), Error::NoGradViewInplace);
+    assert_eq!(
+        v.mul_(2.0).unwrap_err(),
+        Error::NoGradViewInplace { view_of: None }
+    );
     let nv = {
         let _g = no_grad();
         x.narrow(0, 0, 1).unwrap()

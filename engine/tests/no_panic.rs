@@ -231,3 +231,26 @@ proptest! {
         run(&steps);
     }
 }
+
+/// Fuzz findings that panicked (cases/regressions/19b8d381, e7dec9f8): an in-place op on an
+/// empty stacked tensor, and the backward of `max(0)` on a 0-dim tensor after its index
+/// output was overwritten through `.data`. libtorch's outcomes: the first runs, the second
+/// raises an index error in backward.
+#[test]
+fn empty_and_zero_dim_fuzz_findings_do_not_panic() {
+    let t0 = Tensor::ones(&[1, 1, 0, 1], DType::F32)
+        .unwrap()
+        .with_requires_grad(true)
+        .unwrap();
+    let t2 = Tensor::stack(&[t0.clone(), t0.clone()], 4).unwrap();
+    t2.clamp_(Some(Scalar::Float(-1.0)), None).unwrap();
+    t2.sum(None, false).unwrap().backward().unwrap();
+    assert_eq!(t0.grad().unwrap().shape(), vec![1, 1, 0, 1]);
+
+    let t1 = Tensor::scalar(Scalar::Float(-1.0), DType::F64)
+        .with_requires_grad(true)
+        .unwrap();
+    let (t2, t3) = t1.max_dim(0, false).unwrap();
+    t3.data().copy_(&t2).unwrap();
+    assert!(t2.backward_with(None, Some(true), false).is_err());
+}

@@ -122,6 +122,7 @@ impl Tensor {
 
     pub fn add(&self, other: impl Into<Operand>) -> Result<Tensor> {
         let (b, dt) = promote(self, other.into())?;
+        crate::autograd::precheck(&[self, &b])?;
         let out = match dt {
             DType::Bool => {
                 map2::<bool, bool, bool>(&cast(self, dt)?, &cast(&b, dt)?, |x, y| x | y)?
@@ -136,8 +137,10 @@ impl Tensor {
 
     pub fn sub(&self, other: impl Into<Operand>) -> Result<Tensor> {
         let other = other.into();
-        sub_check(self.dtype() == DType::Bool, operand_is_bool(&other))?;
+        let other_bool = operand_is_bool(&other);
         let (b, dt) = promote(self, other)?;
+        crate::autograd::precheck(&[self, &b])?;
+        sub_check(self.dtype() == DType::Bool, other_bool)?;
         let out = num_map2!(&cast(self, dt)?, &cast(&b, dt)?, "sub", |x, y| x - y)?;
         if let Some(rec) = Recorder::new("SubBackward0", &[self, &b])? {
             let nb = rec.needs(1);
@@ -163,6 +166,7 @@ impl Tensor {
 
     pub fn mul(&self, other: impl Into<Operand>) -> Result<Tensor> {
         let (b, dt) = promote(self, other.into())?;
+        crate::autograd::precheck(&[self, &b])?;
         let out = match dt {
             DType::Bool => {
                 map2::<bool, bool, bool>(&cast(self, dt)?, &cast(&b, dt)?, |x, y| x & y)?
@@ -184,6 +188,7 @@ impl Tensor {
 
     pub fn div(&self, other: impl Into<Operand>) -> Result<Tensor> {
         let (b, dt) = promote(self, other.into())?;
+        crate::autograd::precheck(&[self, &b])?;
         let dt = dt.to_float();
         let out = num_map2!(&cast(self, dt)?, &cast(&b, dt)?, "div", |x, y| x / y)?;
         if let Some(mut rec) = Recorder::new("DivBackward0", &[self, &b])? {
@@ -497,9 +502,11 @@ impl Tensor {
     }
 
     pub fn maximum(&self, other: &Tensor) -> Result<Tensor> {
+        crate::autograd::precheck(&[self, other])?;
         self.min_max(other, true)
     }
     pub fn minimum(&self, other: &Tensor) -> Result<Tensor> {
+        crate::autograd::precheck(&[self, other])?;
         self.min_max(other, false)
     }
     fn min_max(&self, other: &Tensor, is_max: bool) -> Result<Tensor> {
@@ -703,6 +710,7 @@ impl Tensor {
 
     /// `to(dtype)`: the tensor itself when the dtype matches, else a copy (`ToCopyBackward0`).
     pub fn to_dtype(&self, dtype: DType) -> Result<Tensor> {
+        crate::autograd::precheck(&[self])?;
         if dtype == self.dtype() {
             return Ok(self.clone());
         }

@@ -19,7 +19,9 @@ pub(crate) fn check_inplace(t: &Tensor, requires_grad: bool) -> Result<()> {
     if requires_grad && crate::is_grad_enabled() {
         if let Some(v) = t.view_info() {
             if v.creation_meta != CreationMeta::Default {
-                return Err(Error::NoGradViewInplace);
+                return Err(Error::NoGradViewInplace {
+                    view_of: t.no_grad_view_node(),
+                });
             }
             if t.requires_grad() && v.base.is_leaf() {
                 return Err(Error::ViewOfLeafInplace);
@@ -135,10 +137,15 @@ fn inplace(
     record: impl FnOnce(&mut Recorder) -> Box<crate::autograd::BackwardFn>,
 ) -> Result<()> {
     // libtorch: `any_requires_grad &= isDifferentiableType(self)`; an integer `self` never
-    // gets history, whatever the other operands.
+    // gets history, whatever the other operands. `fill_(tensor)` is the exception: torch
+    // 2.13 gives an int64 or bool `self` a `FillBackward3` when the value requires grad.
+    let differentiable = t.dtype().is_float() || name == "FillBackward3";
     let requires_grad =
-        t.dtype().is_float() && (t.requires_grad() || others.iter().any(|o| o.requires_grad()));
+        differentiable && (t.requires_grad() || others.iter().any(|o| o.requires_grad()));
     check_inplace(t, requires_grad)?;
+    let mut inputs = vec![t];
+    inputs.extend_from_slice(others);
+    crate::autograd::precheck(&inputs)?;
     if let Overlap::Checked(inputs) = overlap {
         if t.layout().has_internal_overlap() {
             return Err(Error::InplaceOverlap);
@@ -216,6 +223,9 @@ impl Tensor {
     /// `sub_` / `-=`.
     pub fn sub_(&self, other: impl Into<Operand>) -> Result<&Self> {
         let other = other.into();
+        if let Operand::Tensor(o) = &other {
+            crate::autograd::precheck(&[self, o])?;
+        }
         // Before wrapping: a Python bool would wrap to self's dtype and hide the check.
         super::elementwise::sub_check(
             self.dtype() == DType::Bool,
@@ -342,10 +352,21 @@ impl Tensor {
     pub fn copy_(&self, src: &Tensor) -> Result<&Self> {
         super::check_same_device(self, src)?;
         let shape = self.shape();
+        // ATen's `copy_impl` returns before its overlap checks when both sides are the very
+        // same elements (`is_same` or the same offset, strides, sizes and dtype); autograd
+        // still records the copy and bumps the version.
+        let (ls, lo) = (self.layout(), src.layout());
+        let same_data =
+            self.same(src) || (self.shares_storage(src) && ls == lo && self.dtype() == src.dtype());
+        let overlap = if same_data {
+            Overlap::Unchecked
+        } else {
+            Overlap::Checked(&[src])
+        };
         inplace(
             self,
             &[src],
-            Overlap::Checked(&[src]),
+            overlap,
             "CopyBackwards",
             || {
                 let b = crate::layout::broadcast_shapes(&shape, &src.shape())?;
@@ -364,6 +385,18 @@ impl Tensor {
 
     /// `clamp_(min, max)` (`ClampBackward1`).
     pub fn clamp_(&self, min: Option<Scalar>, max: Option<Scalar>) -> Result<&Self> {
+        // ATen's clamp meta function refuses a promoting in-place clamp before the iterator's
+        // overlap checks, naming the output by its C type.
+        let mut dt = self.dtype();
+        for s in [min, max].into_iter().flatten() {
+            dt = crate::dtype::promote_with_scalar(dt, s);
+        }
+        if !self.dtype().is_float() && dt != self.dtype() {
+            return Err(Error::CastInplace {
+                result: dt.scalar_type_name(),
+                output: self.dtype().c_name(),
+            });
+        }
         let (lo, hi) = (min.map(|s| s.as_f64()), max.map(|s| s.as_f64()));
         inplace(
             self,

@@ -383,6 +383,7 @@ fn mm_mat2_backward(g: &Tensor, mat1: &Tensor, column_major: bool) -> Result<Ten
 impl Tensor {
     /// `torch.mm` (`MmBackward0`).
     pub fn mm(&self, mat2: &Tensor) -> Result<Tensor> {
+        crate::autograd::precheck(&[self, mat2])?;
         if self.ndim() != 2 {
             return Err(Error::InvalidArgument("self must be a matrix".into()));
         }
@@ -510,6 +511,7 @@ impl Tensor {
 
     /// `torch.bmm` (`BmmBackward0`).
     pub fn bmm(&self, mat2: &Tensor) -> Result<Tensor> {
+        crate::autograd::precheck(&[self, mat2])?;
         if self.ndim() != 3 {
             return Err(Error::InvalidArgument("batch1 must be a 3D tensor".into()));
         }
@@ -552,6 +554,22 @@ impl Tensor {
     /// `torch.addmm(self, mat1, mat2)` with `beta = alpha = 1`: `self` broadcast to the
     /// product's shape plus `mat1 @ mat2` (`AddmmBackward0`).
     pub fn addmm(&self, mat1: &Tensor, mat2: &Tensor) -> Result<Tensor> {
+        crate::autograd::precheck(&[self, mat1, mat2])?;
+        // ATen's addmm checks dtypes before any shape (torch 2.13.0).
+        if self.dtype() != mat2.dtype() {
+            return Err(Error::DtypeMismatch(format!(
+                "self and mat2 must have the same dtype, but got {} and {}",
+                self.dtype().scalar_type_name(),
+                mat2.dtype().scalar_type_name()
+            )));
+        }
+        if mat1.dtype() != mat2.dtype() {
+            return Err(Error::DtypeMismatch(format!(
+                "mat1 and mat2 must have the same dtype, but got {} and {}",
+                mat1.dtype().scalar_type_name(),
+                mat2.dtype().scalar_type_name()
+            )));
+        }
         if mat1.ndim() != 2 {
             return Err(Error::InvalidArgument(format!(
                 "mat1 must be a matrix, got {}-D tensor",
@@ -584,14 +602,6 @@ impl Tensor {
         }
         super::check_same_device(mat1, mat2)?;
         super::check_same_device(self, mat1)?;
-        same_dtype_mm(mat1, mat2)?;
-        if self.dtype() != mat2.dtype() {
-            return Err(Error::DtypeMismatch(format!(
-                "self and mat2 must have the same dtype, but got {} and {}",
-                self.dtype().scalar_type_name(),
-                mat2.dtype().scalar_type_name()
-            )));
-        }
         let out = addmm_forward(self, mat1, mat2, target)?;
         if let Some(mut rec) = Recorder::new("AddmmBackward0", &[self, mat1, mat2])? {
             let s_m2 = rec.needs(1).then(|| rec.save(mat2));
@@ -622,6 +632,7 @@ impl Tensor {
 
     /// `torch.matmul`, following libtorch's `_matmul_impl` case by case.
     pub fn matmul(&self, other: &Tensor) -> Result<Tensor> {
+        crate::autograd::precheck(&[self, other])?;
         let (d1, d2) = (self.ndim(), other.ndim());
         if d1 == 0 || d2 == 0 {
             return Err(Error::InvalidArgument(format!(
@@ -719,6 +730,7 @@ impl Tensor {
 
     /// `torch.nn.functional.linear` (`x @ weight.T + bias`), as `at::linear` composes it.
     pub fn linear(&self, weight: &Tensor, bias: Option<&Tensor>) -> Result<Tensor> {
+        crate::autograd::precheck(&[self, weight])?;
         let (di, dw) = (self.ndim(), weight.ndim());
         if di == 0 || dw == 0 {
             return Err(Error::InvalidArgument(format!(
@@ -907,6 +919,7 @@ impl Tensor {
     /// `torch.nn.functional.mse_loss` as `at::mse_loss` computes it: operands broadcast and
     /// promote (`MseLossBackward0`).
     pub fn mse_loss(&self, target: &Tensor, reduction: Reduction) -> Result<Tensor> {
+        crate::autograd::precheck(&[self, target])?;
         let dt =
             crate::dtype::promote_tensors(self.dtype(), self.ndim(), target.dtype(), target.ndim());
         if !dt.is_float() {
@@ -921,7 +934,8 @@ impl Tensor {
             mse_forward_fused(self, target, reduction)?
         } else {
             crate::with_no_grad(|| -> Result<Tensor> {
-                let d = self.sub(target)?;
+                // Promoted first, as TensorIterator does: a bool operand is no subtraction.
+                let d = cast(self, dt)?.sub(&cast(target, dt)?)?;
                 let sq = d.mul(&d)?;
                 match reduction {
                     Reduction::None => Ok(sq),
@@ -943,7 +957,7 @@ impl Tensor {
                         opt(need[1], || gx.neg())?,
                     ]);
                 }
-                let diff = x.sub(&t)?;
+                let diff = cast(&x, dt)?.sub(&cast(&t, dt)?)?;
                 let scale = match reduction {
                     Reduction::Mean => 2.0 / diff.numel() as f64,
                     _ => 2.0,

@@ -82,7 +82,10 @@ pub(crate) fn map1_into<A: StorageElem, O: StorageElem>(
     f: impl Fn(A) -> O,
 ) -> Result<Tensor> {
     let (shape, st, out) = x.with_slice(|s: &[A], l| {
-        let v: Vec<O> = if l.is_contiguous() {
+        // An empty view may sit at an offset past the end of its (empty) storage.
+        let v: Vec<O> = if l.numel() == 0 {
+            Vec::new()
+        } else if l.is_contiguous() {
             s[l.offset..l.offset + l.numel()]
                 .iter()
                 .map(|&v| f(v))
@@ -103,7 +106,7 @@ pub(crate) fn map2<A: StorageElem, B: StorageElem, O: StorageElem>(
 ) -> Result<Tensor> {
     let (shape, st, out) = a.with_slice(|sa: &[A], la| {
         b.with_slice(|sb: &[B], lb| -> Result<(Vec<usize>, Vec<isize>, Vec<O>)> {
-            if la.shape == lb.shape && la.is_contiguous() && lb.is_contiguous() {
+            if la.shape == lb.shape && la.is_contiguous() && lb.is_contiguous() && la.numel() > 0 {
                 let n = la.numel();
                 let xa = &sa[la.offset..la.offset + n];
                 let xb = &sb[lb.offset..lb.offset + n];

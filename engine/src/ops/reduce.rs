@@ -72,6 +72,7 @@ impl Tensor {
     /// `sum()` over everything (`dims: None`, `SumBackward0`) or over `dims`
     /// (`SumBackward1`). Integer and bool tensors sum to i64.
     pub fn sum(&self, dims: Option<&[i64]>, keepdim: bool) -> Result<Tensor> {
+        crate::autograd::precheck(&[self])?;
         let shape = self.shape();
         let (red, keep) = reduce_dims(&shape, dims)?;
         let out_dtype = if self.dtype().is_float() {
@@ -106,6 +107,7 @@ impl Tensor {
 
     /// `mean()` / `mean(dims, keepdim)` (`MeanBackward0` / `MeanBackward1`); floats only.
     pub fn mean(&self, dims: Option<&[i64]>, keepdim: bool) -> Result<Tensor> {
+        crate::autograd::precheck(&[self])?;
         if !self.dtype().is_float() {
             return Err(Error::InvalidArgument(format!(
                 "mean(): could not infer output dtype. Input dtype must be either a floating point or complex dtype. Got: {}",
@@ -161,10 +163,12 @@ impl Tensor {
 
     /// `max()` over all elements (`MaxBackward1`).
     pub fn max_all(&self) -> Result<Tensor> {
+        crate::autograd::precheck(&[self])?;
         self.extreme_all(true)
     }
     /// `min()` over all elements (`MinBackward1`).
     pub fn min_all(&self) -> Result<Tensor> {
+        crate::autograd::precheck(&[self])?;
         self.extreme_all(false)
     }
     fn extreme_all(&self, is_max: bool) -> Result<Tensor> {
@@ -218,10 +222,12 @@ impl Tensor {
 
     /// `max(dim, keepdim)` → `(values, indices)` (`MaxBackward0`).
     pub fn max_dim(&self, dim: i64, keepdim: bool) -> Result<(Tensor, Tensor)> {
+        crate::autograd::precheck(&[self])?;
         self.extreme_dim(dim, keepdim, true)
     }
     /// `min(dim, keepdim)` → `(values, indices)` (`MinBackward0`).
     pub fn min_dim(&self, dim: i64, keepdim: bool) -> Result<(Tensor, Tensor)> {
+        crate::autograd::precheck(&[self])?;
         self.extreme_dim(dim, keepdim, false)
     }
     fn extreme_dim(&self, dim: i64, keepdim: bool, is_max: bool) -> Result<(Tensor, Tensor)> {
@@ -291,8 +297,18 @@ impl Tensor {
                 let zl = z.layout();
                 let (zo, _, zs) = split_rows(&zl, d);
                 let mut flat = vec![0f64; zl.numel()];
+                let len = zl.shape[d];
                 for (r, start) in zo.indices().enumerate() {
-                    flat[(start as isize + idx[r] as isize * zs) as usize] = gv[r];
+                    // The saved indices can be overwritten through `.data`; `scatter_` checks.
+                    let i = idx[r] as i64;
+                    if i < 0 || i >= len as i64 {
+                        return Err(Error::IndexOutOfRange {
+                            index: i,
+                            dim: d,
+                            size: len,
+                        });
+                    }
+                    flat[(start as isize + i as isize * zs) as usize] = gv[r];
                 }
                 // libtorch's `value_selecting_reduction_backward`: `at::zeros` (whose `zero_`
                 // is dispatched through autograd) then `scatter_`: the result is at version 2.
@@ -321,10 +337,12 @@ impl Tensor {
 
     /// `softmax(dim)` (`SoftmaxBackward0`).
     pub fn softmax(&self, dim: i64) -> Result<Tensor> {
+        crate::autograd::precheck(&[self])?;
         self.softmax_impl(dim, false)
     }
     /// `log_softmax(dim)` (`LogSoftmaxBackward0`).
     pub fn log_softmax(&self, dim: i64) -> Result<Tensor> {
+        crate::autograd::precheck(&[self])?;
         self.softmax_impl(dim, true)
     }
     fn softmax_impl(&self, dim: i64, log: bool) -> Result<Tensor> {
@@ -335,6 +353,10 @@ impl Tensor {
             self.clone()
         };
         let d = wrap_dim(dim, x.ndim())?;
+        // ATen returns an empty input before dispatching on its dtype.
+        if !self.dtype().is_float() && self.numel() == 0 {
+            return Tensor::full(&shape, Scalar::Int(0), self.dtype());
+        }
         if !self.dtype().is_float() {
             let last = d + 1 == x.ndim();
             return Err(Error::DtypeNotSupported {

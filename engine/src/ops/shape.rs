@@ -134,6 +134,7 @@ impl Tensor {
     }
 
     pub fn view(&self, shape: &[i64]) -> Result<Tensor> {
+        crate::autograd::precheck(&[self])?;
         let l = self.layout();
         let new_shape = infer_shape(shape, l.numel())?;
         let strides = l.view_strides(&new_shape).ok_or(Error::ViewStride)?;
@@ -150,6 +151,7 @@ impl Tensor {
     /// `ReshapeAliasBackward0` otherwise), else a copy (`CloneBackward0` then
     /// `UnsafeViewBackward0`), as libtorch records it.
     pub fn reshape(&self, shape: &[i64]) -> Result<Tensor> {
+        crate::autograd::precheck(&[self])?;
         let l = self.layout();
         let new_shape = infer_shape(shape, l.numel())?;
         if l.is_contiguous() {
@@ -186,6 +188,7 @@ impl Tensor {
 
     /// `squeeze()` (every size-1 dim, `SqueezeBackward0`) or `squeeze(dim)` (`SqueezeBackward1`).
     pub fn squeeze(&self, dim: Option<i64>) -> Result<Tensor> {
+        crate::autograd::precheck(&[self])?;
         let l = self.layout();
         let keep: Vec<bool> = match dim {
             None => l.shape.iter().map(|&d| d != 1).collect(),
@@ -221,6 +224,7 @@ impl Tensor {
     }
 
     pub fn unsqueeze(&self, dim: i64) -> Result<Tensor> {
+        crate::autograd::precheck(&[self])?;
         let l = self.layout();
         let d = wrap_dim(dim, l.ndim() + 1)?;
         let mut layout = l.clone();
@@ -238,6 +242,7 @@ impl Tensor {
 
     /// `flatten(start, end)`: `self` when there is nothing to merge, else a reshape.
     pub fn flatten(&self, start: i64, end: i64) -> Result<Tensor> {
+        crate::autograd::precheck(&[self])?;
         let shape = self.shape();
         if shape.is_empty() {
             return self.reshape(&[1]);
@@ -260,6 +265,7 @@ impl Tensor {
 
     /// `t()`: transposes a 2-d tensor; 0-d and 1-d tensors are returned as views of themselves.
     pub fn t(&self) -> Result<Tensor> {
+        crate::autograd::precheck(&[self])?;
         let n = self.ndim();
         if n > 2 {
             return Err(Error::InvalidArgument(format!(
@@ -275,6 +281,7 @@ impl Tensor {
     }
 
     pub fn transpose(&self, dim0: i64, dim1: i64) -> Result<Tensor> {
+        crate::autograd::precheck(&[self])?;
         let mut l = self.layout();
         let n = l.ndim();
         let (a, b) = (wrap_dim(dim0, n)?, wrap_dim(dim1, n)?);
@@ -288,6 +295,7 @@ impl Tensor {
     }
 
     pub fn permute(&self, dims: &[i64]) -> Result<Tensor> {
+        crate::autograd::precheck(&[self])?;
         let l = self.layout();
         let n = l.ndim();
         if dims.len() != n {
@@ -322,6 +330,7 @@ impl Tensor {
 
     /// `expand(sizes)`, `-1` keeping a size.
     pub fn expand(&self, sizes: &[i64]) -> Result<Tensor> {
+        crate::autograd::precheck(&[self])?;
         let l = self.layout();
         let n = l.ndim();
         if sizes.len() < n {
@@ -383,6 +392,7 @@ impl Tensor {
 
     /// `narrow(dim, start, length)` (recorded as `SliceBackward0`, as libtorch does).
     pub fn narrow(&self, dim: i64, start: i64, length: i64) -> Result<Tensor> {
+        crate::autograd::precheck(&[self])?;
         let l = self.layout();
         if l.ndim() == 0 {
             return Err(Error::InvalidArgument(
@@ -444,6 +454,7 @@ impl Tensor {
 
     /// `select(dim, index)` (`SelectBackward0`).
     pub fn select(&self, dim: i64, index: i64) -> Result<Tensor> {
+        crate::autograd::precheck(&[self])?;
         let l = self.layout();
         if l.ndim() == 0 {
             return Err(Error::InvalidArgument(
@@ -493,6 +504,7 @@ impl Tensor {
 
     /// `torch.cat(xs, dim)` (`CatBackward0`).
     pub fn cat(xs: &[Tensor], dim: i64) -> Result<Tensor> {
+        crate::autograd::precheck(&xs.iter().collect::<Vec<_>>())?;
         if xs.is_empty() {
             return Err(Error::InvalidArgument(
                 "torch.cat(): expected a non-empty list of Tensors".into(),
@@ -581,6 +593,7 @@ impl Tensor {
 
     /// `torch.stack(xs, dim)` (`StackBackward0`).
     pub fn stack(xs: &[Tensor], dim: i64) -> Result<Tensor> {
+        crate::autograd::precheck(&xs.iter().collect::<Vec<_>>())?;
         let Some(first) = xs.first() else {
             return Err(Error::InvalidArgument(
                 "stack expects a non-empty TensorList".into(),

@@ -49,11 +49,14 @@ pub fn error_kind(e: &Error) -> ErrorKind {
     match e {
         Error::LeafInplace => ErrorKind::LeafInplace,
         Error::ViewOfLeafInplace => ErrorKind::ViewOfLeafInplace,
-        Error::NoGradViewInplace | Error::NoGradViewBaseModified => ErrorKind::NoGradViewInplace,
+        Error::NoGradViewInplace { .. } | Error::NoGradViewBaseModified { .. } => {
+            ErrorKind::NoGradViewInplace
+        }
         // libtorch classifies the overlap error with the other forbidden view writes.
         Error::InplaceOverlap | Error::InplacePartialOverlap => by_text(ErrorKind::ViewInplace),
         Error::ModifiedByInplace { .. } => ErrorKind::ModifiedByInplace,
         Error::DetachViewInplace => ErrorKind::DetachViewInplace,
+        Error::SavedTensorDetached => by_text(ErrorKind::InvalidArgument),
         Error::BackwardTwice => ErrorKind::BackwardTwice,
         Error::ImplicitGradNonScalar => ErrorKind::ImplicitGradNonScalar,
         Error::ImplicitGradDtype(_) => by_text(ErrorKind::DtypeNotSupported),
@@ -175,10 +178,17 @@ fn nested(l: NestedList) -> Value<Tensor> {
 
 /// A tensor's contents, read without autograd and without warnings.
 fn read_data(t: &Tensor) -> TensorData {
+    // Device tensors are read through a host copy (`engine-cuda`), outside autograd.
+    let values = match t.device() {
+        engine::Device::Cpu => t.to_vec_f64(),
+        _ => engine::with_no_grad(|| t.detach().cpu())
+            .map(|h| h.to_vec_f64())
+            .unwrap_or_default(),
+    };
     TensorData {
         shape: t.shape(),
         dtype: hdtype(t.dtype()),
-        values: t.to_vec_f64(),
+        values,
     }
 }
 

@@ -27,6 +27,11 @@ pub fn shrink(
     let mut calls = 0usize;
     let mut still = |q: &Program, calls: &mut usize| -> Option<Finding> {
         *calls += 1;
+        // A candidate must still be a valid case: dropping an assignment can leave a later
+        // use of an unknown name, which the interpreter runs (a NameError) but a case refuses.
+        if crate::program::check::check(q).is_err() {
+            return None;
+        }
         check(q).filter(|f| &f.key == key)
     };
     let mut best = p.clone();
