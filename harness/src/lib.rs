@@ -12,6 +12,7 @@
 pub mod backend;
 pub mod case;
 pub mod compare;
+pub mod devices;
 pub mod error_kind;
 pub mod fuzzing;
 pub mod golden;

@@ -57,6 +57,12 @@ enum Cmd {
         /// Worker threads (default 2).
         #[arg(long, default_value_t = 2)]
         jobs: usize,
+        /// The backend under test: the engine on the CPU, or with every tensor on cuda:0.
+        #[arg(long, value_enum, default_value = "engine")]
+        subject: harness::devices::Subject,
+        /// The reference: libtorch on the CPU, or with every tensor on cuda:0.
+        #[arg(long, value_enum, default_value = "libtorch")]
+        oracle: harness::devices::Oracle,
     },
     /// Show one case statement by statement: engine | libtorch | document.
     Show { case: PathBuf },
@@ -122,8 +128,17 @@ fn main() -> ExitCode {
             report,
             junit,
             jobs,
+            subject,
+            oracle,
         } => {
+            let sides = harness::devices::Sides { subject, oracle };
+            // A CUDA side without a device fails here, once, instead of once per case.
+            if let Err(e) = sides.check() {
+                eprintln!("error: {e}");
+                return ExitCode::from(2);
+            }
             let mut cfg = Config::new(&root);
+            cfg.sides = sides;
             if !paths.is_empty() {
                 cfg.paths = paths;
             }
@@ -226,6 +241,9 @@ fn print_failures(result: &SuiteResult) {
             CaseStatus::Error => {
                 eprintln!("\nERROR {}", c.message.as_deref().unwrap_or(&c.path));
             }
+            CaseStatus::Skipped => {
+                eprintln!("\nSKIP {}", c.message.as_deref().unwrap_or(&c.path));
+            }
             _ => {}
         }
     }
@@ -234,7 +252,7 @@ fn print_failures(result: &SuiteResult) {
 fn print_summary(result: &SuiteResult) {
     let s = harness::report::Summary::of(result);
     println!(
-        "\n{} cases, {} statements, {} observables compared: {} passed, {} failed, {} xfail, {} errors; doc drift: {} claims in {} cases ({:.2} s)",
+        "\n{} cases, {} statements, {} observables compared: {} passed, {} failed, {} xfail, {} errors, {} skipped; doc drift: {} claims in {} cases ({:.2} s)",
         s.cases,
         s.statements,
         s.observables,
@@ -242,6 +260,7 @@ fn print_summary(result: &SuiteResult) {
         s.failed,
         s.xfail,
         s.errors,
+        s.skipped,
         s.drift_claims,
         s.drift_cases,
         result.meta.duration_ms as f64 / 1000.0
@@ -427,6 +446,7 @@ fn merge(inputs: &[PathBuf], report: &Path, json: Option<&Path>, junit: Option<&
 }
 
 fn fuzz(args: Vec<String>) -> ExitCode {
-    // FUZZER ENTRY: forwards to the fuzzer helper's campaign driver.
-    harness::fuzzing::campaign::main_from_args(args)
+    // FUZZER ENTRY: forwards to the fuzzer helper's campaign driver, or runs its campaign
+    // with the CUDA backends for `--subject engine-cuda` / `--oracle libtorch-cuda`.
+    harness::devices::fuzz(args)
 }

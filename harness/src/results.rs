@@ -39,6 +39,9 @@ pub enum CaseStatus {
     Xfail,
     /// The case file itself is malformed (YAML, syntax, unknown op or name).
     Error,
+    /// Not run: the case `requires` something this run lacks (e.g. `[cuda]` without a CUDA
+    /// backend or device); `message` says what.
+    Skipped,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -42,6 +42,8 @@ pub struct Config {
     /// the known-divergence file and the goldens.
     pub root: PathBuf,
     pub threads: usize,
+    /// The devices of the two sides (`--subject engine-cuda`, `--oracle libtorch-cuda`).
+    pub sides: crate::devices::Sides,
 }
 
 impl Config {
@@ -54,6 +56,7 @@ impl Config {
             all: false,
             root: root.to_path_buf(),
             threads: 2,
+            sides: crate::devices::Sides::default(),
         }
     }
 }
@@ -129,10 +132,21 @@ pub fn run_suite(cfg: &Config, progress: &(dyn Fn(&CaseResult) + Sync)) -> Suite
     let meta = RunMeta {
         engine_version: EngineBackend::new().version(),
         libtorch_version: (cfg.backends != Backends::Engine).then(libtorch_version),
-        backends: match cfg.backends {
-            Backends::Engine => vec!["engine".into(), "golden".into()],
-            Backends::Libtorch => vec!["libtorch".into()],
-            Backends::Both => vec!["engine".into(), "libtorch".into()],
+        backends: {
+            use crate::devices::{Oracle, Subject};
+            let subject = match cfg.sides.subject {
+                Subject::Engine => "engine",
+                Subject::EngineCuda => "engine-cuda",
+            };
+            let oracle = match cfg.sides.oracle {
+                Oracle::Libtorch => "libtorch",
+                Oracle::LibtorchCuda => "libtorch-cuda",
+            };
+            match cfg.backends {
+                Backends::Engine => vec![subject.into(), "golden".into()],
+                Backends::Libtorch => vec![oracle.into()],
+                Backends::Both => vec![subject.into(), oracle.into()],
+            }
         },
         started: now_rfc3339(),
         duration_ms: started.elapsed().as_millis() as u64,
@@ -250,6 +264,15 @@ fn base_result(rel: &str, case: &Case) -> CaseResult {
 }
 
 fn run_loaded(cfg: &Config, rel: &str, case: &Case) -> CaseResult {
+    if let Some(why) = crate::devices::unmet_requirement(&case.requires, cfg.sides) {
+        let mut r = base_result(rel, case);
+        r.status = CaseStatus::Skipped;
+        r.message = Some(format!("{rel}: skipped: {why}"));
+        return r;
+    }
+    if cfg.sides.uses_cuda() {
+        return run_on_cuda(cfg, rel, case);
+    }
     match cfg.backends {
         Backends::Both => {
             let mut e = EngineBackend::new();
@@ -277,6 +300,61 @@ fn run_loaded(cfg: &Config, rel: &str, case: &Case) -> CaseResult {
                     r
                 }
             }
+        }
+    }
+}
+
+/// [`run_loaded`] with a CUDA side: the same judging, with the CUDA backends built per case.
+/// Without a device each case is an error naming why (the CLI refuses such a run up front).
+fn run_on_cuda(cfg: &Config, rel: &str, case: &Case) -> CaseResult {
+    use crate::backend::cuda::{EngineCudaBackend, LibtorchCudaBackend, NoCudaDevice};
+    use crate::devices::{Oracle, Subject};
+    let refused = |e: NoCudaDevice| {
+        let mut r = base_result(rel, case);
+        r.status = CaseStatus::Error;
+        r.message = Some(format!("{rel}: {e}"));
+        r
+    };
+    macro_rules! with_oracle {
+        ($subject:expr) => {
+            match cfg.sides.oracle {
+                Oracle::Libtorch => {
+                    judge(rel, case, $subject, &mut LibtorchBackend::new(), cfg.all)
+                }
+                Oracle::LibtorchCuda => match LibtorchCudaBackend::new() {
+                    Ok(mut l) => judge(rel, case, $subject, &mut l, cfg.all),
+                    Err(e) => refused(e),
+                },
+            }
+        };
+    }
+    match (cfg.backends, cfg.sides.subject) {
+        (Backends::Libtorch, _) => with_oracle!(None::<&mut EngineBackend>),
+        (Backends::Both, Subject::Engine) => with_oracle!(Some(&mut EngineBackend::new())),
+        (Backends::Both, Subject::EngineCuda) => match EngineCudaBackend::new() {
+            Ok(mut e) => with_oracle!(Some(&mut e)),
+            Err(e) => refused(e),
+        },
+        (Backends::Engine, Subject::EngineCuda) => {
+            let gpath = golden::path_for(&cfg.root, rel);
+            match (golden::read(&gpath), EngineCudaBackend::new()) {
+                (Ok(g), Ok(mut e)) => judge_against(rel, case, &mut e, &g.run, cfg.all),
+                (_, Err(e)) => refused(e),
+                (Err(err), _) => {
+                    let mut r = base_result(rel, case);
+                    r.status = CaseStatus::Error;
+                    r.message = Some(format!("{}: no usable golden ({err})", gpath.display()));
+                    r
+                }
+            }
+        }
+        (Backends::Engine, Subject::Engine) => {
+            let mut r = base_result(rel, case);
+            r.status = CaseStatus::Error;
+            r.message = Some(format!(
+                "{rel}: --oracle libtorch-cuda has no effect against goldens (--backend engine)"
+            ));
+            r
         }
     }
 }

@@ -46,6 +46,11 @@ fn main() {
                         );
                         Ok(())
                     }
+                    CaseStatus::Skipped => {
+                        // A requirement (`requires: [cuda]`) this run lacks: passing, with why.
+                        println!("note: {}", r.message.as_deref().unwrap_or(&r.path));
+                        Ok(())
+                    }
                     CaseStatus::Fail | CaseStatus::Error => {
                         let mut msg = String::new();
                         if let Some(m) = &r.message {

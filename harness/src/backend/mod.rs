@@ -6,6 +6,7 @@
 //! `x[0] = v` is a `SetIndex`) also happens in the interpreter, so both backends see exactly the
 //! ATen-level calls that CPython would make.
 
+pub mod cuda;
 pub mod engine;
 pub mod libtorch;
 

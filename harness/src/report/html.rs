@@ -217,7 +217,7 @@ pub fn render_html(result: &SuiteResult) -> String {
         }
         ("bad", v)
     } else {
-        let n = sum.cases - sum.xfail;
+        let n = sum.cases - sum.xfail - sum.skipped;
         let mut v = match single {
             Some("engine") => {
                 format!("The engine matches libtorch's recorded results on all {n} cases")
@@ -227,6 +227,9 @@ pub fn render_html(result: &SuiteResult) -> String {
         };
         if sum.xfail > 0 {
             let _ = write!(v, " but {} known divergences", sum.xfail);
+        }
+        if sum.skipped > 0 {
+            let _ = write!(v, " ({} skipped for lack of a requirement)", sum.skipped);
         }
         ("good", v)
     };

@@ -48,7 +48,7 @@ pub fn render_junit(result: &SuiteResult) -> String {
         total.cases,
         total.failed,
         total.errors,
-        total.xfail,
+        total.xfail + total.skipped,
         secs(result.meta.duration_ms)
     );
     for (name, cases) in suites {
@@ -60,7 +60,7 @@ pub fn render_junit(result: &SuiteResult) -> String {
             cases.len(),
             count(CaseStatus::Fail),
             count(CaseStatus::Error),
-            count(CaseStatus::Xfail),
+            count(CaseStatus::Xfail) + count(CaseStatus::Skipped),
             secs(cases.iter().map(|c| c.duration_ms).sum()),
             xml(&result.meta.started)
         );
@@ -114,6 +114,10 @@ fn write_case(x: &mut String, c: &CaseResult) {
                 xml(m),
                 xml(m)
             );
+        }
+        CaseStatus::Skipped => {
+            let why = c.message.as_deref().unwrap_or("skipped");
+            let _ = write!(x, "\n      <skipped message=\"{}\"/>", xml(why));
         }
         CaseStatus::Xfail => {
             let why = c.xfail_reason.as_deref().unwrap_or("known divergence");

@@ -87,6 +87,8 @@ pub struct Summary {
     pub failed: usize,
     pub xfail: usize,
     pub errors: usize,
+    /// Cases not run because they require something the run lacks (`requires: [cuda]`).
+    pub skipped: usize,
     /// Cases with at least one document claim that libtorch contradicts.
     pub drift_cases: usize,
     /// Document claims that libtorch contradicts, over all cases.
@@ -108,6 +110,7 @@ impl Summary {
                 CaseStatus::Fail => s.failed += 1,
                 CaseStatus::Xfail => s.xfail += 1,
                 CaseStatus::Error => s.errors += 1,
+                CaseStatus::Skipped => s.skipped += 1,
             }
             if !c.drift.is_empty() {
                 s.drift_cases += 1;
@@ -127,6 +130,7 @@ pub(crate) fn status_rank(c: &CaseResult) -> u8 {
         CaseStatus::Xfail => 2,
         CaseStatus::Pass if !c.drift.is_empty() => 3,
         CaseStatus::Pass => 4,
+        CaseStatus::Skipped => 5,
     }
 }
 
@@ -136,6 +140,7 @@ pub(crate) fn status_name(s: CaseStatus) -> &'static str {
         CaseStatus::Fail => "fail",
         CaseStatus::Xfail => "xfail",
         CaseStatus::Error => "error",
+        CaseStatus::Skipped => "skipped",
     }
 }
 
@@ -206,6 +211,7 @@ pub(crate) fn case_summary(c: &CaseResult) -> String {
             (None, None) => "failed".to_string(),
         },
         CaseStatus::Error => c.message.clone().unwrap_or_else(|| "case error".into()),
+        CaseStatus::Skipped => c.message.clone().unwrap_or_else(|| "skipped".into()),
         CaseStatus::Xfail => {
             let why = c.xfail_reason.as_deref().unwrap_or("known divergence");
             match c.divergences.first() {

@@ -168,7 +168,14 @@ fn read_data(t: &Tensor) -> R<TensorData> {
     let dtype = dtype_of(t)?;
     let shape: Vec<usize> = t.size().iter().map(|&d| d as usize).collect();
     let numel: usize = shape.iter().product();
-    let flat = t.f_detach().or_fail()?.f_to_kind(Kind::Double).or_fail()?;
+    // CUDA tensors (`libtorch-cuda`) are read through a host copy.
+    let flat = t
+        .f_detach()
+        .or_fail()?
+        .f_to_device(Device::Cpu)
+        .or_fail()?
+        .f_to_kind(Kind::Double)
+        .or_fail()?;
     let mut values = vec![0.0f64; numel];
     if numel > 0 {
         flat.f_copy_data(&mut values, numel).or_fail()?;
