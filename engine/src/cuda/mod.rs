@@ -131,6 +131,15 @@ impl CudaStorage {
     }
 }
 
+/// Waits for the work queued on `device` (its context) to finish: device work is
+/// asynchronous, so timings and host reads that must see it call this first.
+pub fn synchronize(device: Device) -> Result<()> {
+    let Device::Cuda(ordinal) = device else {
+        return Ok(());
+    };
+    context(ordinal)?.synchronize().map_err(driver_err)
+}
+
 /// Copies a contiguous host buffer to device `device`.
 pub fn upload(cpu: &CpuStorage, device: Device) -> Result<CudaStorage> {
     let Device::Cuda(ordinal) = device else {

@@ -8,6 +8,7 @@
 //! The routing decision is a pure function of the op name and the input devices, so it is
 //! tested on machines without a GPU; the launches behind it need the `cuda` feature.
 
+use crate::ops::linalg::Reduction;
 use crate::{Device, Error, Result, Tensor};
 
 /// Elementwise unary ops whose `unary.cu` kernel computes exactly what the CPU closure of the
@@ -66,6 +67,10 @@ pub const CUDA_OTHER: &[&str] = &[
     "mm",
     "matmul",
     "bmm",
+    "addmm",
+    "linear",
+    "mse_loss",
+    "mse_loss_backward",
     "backward",
 ];
 
@@ -130,6 +135,39 @@ pub(crate) fn host(t: &Tensor) -> Result<Tensor> {
 /// `t` on `device` without autograd history.
 pub(crate) fn to(t: &Tensor, device: Device) -> Result<Tensor> {
     crate::grad_mode::with_no_grad(|| t.to_device(device))
+}
+
+/// `mse_loss` forward on CUDA: the CPU's one-pass kernel as routed ops (no autograd; the
+/// caller records `MseLossBackward0`).
+pub(crate) fn mse_forward(x: &Tensor, t: &Tensor, reduction: Reduction) -> Result<Tensor> {
+    route_tensors("mse_loss", &[x, t])?;
+    crate::grad_mode::with_no_grad(|| {
+        let d = x.sub(t)?;
+        let sq = d.mul(&d)?;
+        match reduction {
+            Reduction::None => Ok(sq),
+            Reduction::Sum => sq.sum(None, false),
+            Reduction::Mean => sq.mean(None, false),
+        }
+    })
+}
+
+/// `d mse / d input` on CUDA: `scale * (x - t) * g` as routed ops.
+pub(crate) fn mse_backward(
+    x: &Tensor,
+    t: &Tensor,
+    g: &Tensor,
+    reduction: Reduction,
+) -> Result<Tensor> {
+    route_tensors("mse_loss_backward", &[x, t, g])?;
+    let scale = match reduction {
+        Reduction::Mean => 2.0 / x.numel() as f64,
+        _ => 2.0,
+    };
+    crate::grad_mode::with_no_grad(|| {
+        let g = super::cast(g, x.dtype())?;
+        x.sub(t)?.mul(scale)?.mul(&g)
+    })
 }
 
 pub(crate) use imp::*;

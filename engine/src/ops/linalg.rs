@@ -1006,7 +1006,9 @@ fn column_sums(g: &Tensor) -> Result<Tensor> {
 
 /// `mse_loss` of same-shape, same-dtype operands in one pass (sums accumulate in f64).
 fn mse_forward_fused(x: &Tensor, t: &Tensor, reduction: Reduction) -> Result<Tensor> {
-    super::device::route_tensors("mse_loss", &[x, t])?;
+    if super::device::any_cuda(&[x, t]) {
+        return super::device::mse_forward(x, t, reduction);
+    }
     fn typed<T: cpu::Float + StorageElem>(
         x: &Tensor,
         t: &Tensor,
@@ -1050,7 +1052,9 @@ fn mse_forward_fused(x: &Tensor, t: &Tensor, reduction: Reduction) -> Result<Ten
 /// `d mse / d input` for same-shape operands: `scale * (x - t) * g`, with `g` a scalar for
 /// the reduced losses.
 fn mse_backward_fused(x: &Tensor, t: &Tensor, g: &Tensor, reduction: Reduction) -> Result<Tensor> {
-    super::device::route_tensors("mse_loss_backward", &[x, t, g])?;
+    if super::device::any_cuda(&[x, t, g]) {
+        return super::device::mse_backward(x, t, g, reduction);
+    }
     fn typed<T: cpu::Float + StorageElem>(
         x: &Tensor,
         t: &Tensor,
