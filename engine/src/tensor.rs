@@ -409,6 +409,17 @@ impl Tensor {
                     .collect(),
             )
         }
+        if self.device().is_cuda() {
+            // Copied back first, as `tolist()` does; a failed copy gives an empty list rather
+            // than indexing values that are not there.
+            return match self.host_storage() {
+                Ok(h) => {
+                    let vals: Vec<f64> = (0..h.len()).map(|i| h.get_f64(i)).collect();
+                    build(&vals, &self.shape(), self.dtype())
+                }
+                Err(_) => NestedList::List(Vec::new()),
+            };
+        }
         build(&self.to_vec_f64(), &self.shape(), self.dtype())
     }
 

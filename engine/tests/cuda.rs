@@ -112,6 +112,194 @@ fn gpu_mixing_devices_fails() {
     assert_eq!(e, Error::DeviceMismatch(Device::Cuda(0), Device::Cpu));
 }
 
+/// Routing needs no device to check its refusals: every op on a CUDA tensor either has a
+/// kernel or names itself in a typed error (the pure decision is unit-tested in
+/// `ops::device`). Here: the error's text and that it is not the generic host-access one.
+#[test]
+fn not_supported_on_cuda_names_the_op() {
+    let e = Error::NotSupportedOnCuda { op: "conv2d" };
+    assert_eq!(
+        e.to_string(),
+        "conv2d: not supported on CUDA by this engine (no CUDA kernel); move the tensors to the CPU with .cpu() first"
+    );
+    assert_eq!(
+        engine::ops::device::route("conv2d", &[Device::Cuda(0)]),
+        Err(e)
+    );
+}
+
+// ------------------------------------------------- routed ops: CUDA against the CPU engine
+
+/// A leaf on `device` holding `values` (f64, so that the comparison is tight).
+fn leaf(values: &[f64], shape: &[usize], device: Device) -> Tensor {
+    Tensor::from_f64(values, shape, DType::F64)
+        .and_then(|t| t.to_device(device))
+        .and_then(|t| t.with_requires_grad(true))
+        .unwrap()
+}
+
+fn host_values(t: &Tensor) -> Vec<f64> {
+    t.detach().cpu().unwrap().to_vec_f64()
+}
+
+fn assert_close(what: &str, a: &[f64], b: &[f64]) {
+    assert_eq!(a.len(), b.len(), "{what}: lengths");
+    for (x, y) in a.iter().zip(b) {
+        let ok = (x.is_nan() && y.is_nan()) || (x - y).abs() <= 1e-9 * (1.0 + y.abs());
+        assert!(ok, "{what}: cuda {a:?} vs cpu {b:?}");
+    }
+}
+
+/// Runs `f` on CPU leaves and on CUDA leaves of the same values, backpropagates the sum of the
+/// result, and compares result values, grad_fn names and every input's gradient.
+fn same_on_both(
+    name: &str,
+    inputs: &[(&[f64], &[usize])],
+    f: impl Fn(&[Tensor]) -> engine::Result<Tensor>,
+) {
+    let run = |device: Device| {
+        let xs: Vec<Tensor> = inputs.iter().map(|(v, s)| leaf(v, s, device)).collect();
+        let y = f(&xs).unwrap_or_else(|e| panic!("{name} on {device}: {e}"));
+        assert_eq!(y.device(), device, "{name}: result device");
+        let grad_fn = y.grad_fn_name().unwrap().map(str::to_string);
+        y.sum(None, false)
+            .and_then(|s| s.backward())
+            .unwrap_or_else(|e| panic!("{name} backward on {device}: {e}"));
+        let grads: Vec<Vec<f64>> = xs
+            .iter()
+            .map(|x| x.grad().map(|g| host_values(&g)).unwrap_or_default())
+            .collect();
+        (host_values(&y), y.shape(), grad_fn, grads)
+    };
+    let (cv, cs, cf, cg) = run(Device::Cpu);
+    let (gv, gs, gf, gg) = run(Device::Cuda(0));
+    assert_eq!(gs, cs, "{name}: shape");
+    assert_eq!(gf, cf, "{name}: grad_fn");
+    assert_close(&format!("{name}: values"), &gv, &cv);
+    for (i, (g, c)) in gg.iter().zip(&cg).enumerate() {
+        assert_close(&format!("{name}: grad of input {i}"), g, c);
+    }
+}
+
+const X: &[f64] = &[0.5, -1.25, 2.0, 0.75, -0.1, 3.0];
+const POS: &[f64] = &[0.5, 1.25, 2.0, 0.75, 0.1, 3.0];
+const S23: &[usize] = &[2, 3];
+
+#[test]
+fn gpu_unary_ops_match_the_cpu() {
+    if !have_gpu() {
+        return;
+    }
+    type Op = fn(&Tensor) -> engine::Result<Tensor>;
+    let ops: [(&str, &[f64], Op); 12] = [
+        ("neg", X, |x| x.neg()),
+        ("exp", X, |x| x.exp()),
+        ("log", POS, |x| x.log()),
+        ("sqrt", POS, |x| x.sqrt()),
+        ("sin", X, |x| x.sin()),
+        ("cos", X, |x| x.cos()),
+        ("tanh", X, |x| x.tanh()),
+        ("sigmoid", X, |x| x.sigmoid()),
+        ("reciprocal", X, |x| x.reciprocal()),
+        ("abs", X, |x| x.abs()),
+        ("relu", X, |x| x.relu()),
+        ("transposed exp", X, |x| x.t()?.exp()),
+    ];
+    for (name, v, op) in ops {
+        same_on_both(name, &[(v, S23)], |xs| op(&xs[0]));
+    }
+}
+
+#[test]
+fn gpu_binary_ops_broadcast_and_scalars_match_the_cpu() {
+    if !have_gpu() {
+        return;
+    }
+    let row: &[f64] = &[2.0, -0.5, 4.0];
+    type Op = fn(&Tensor, &Tensor) -> engine::Result<Tensor>;
+    let ops: [(&str, Op); 6] = [
+        ("add", |a, b| a.add(b)),
+        ("sub", |a, b| a.sub(b)),
+        ("mul", |a, b| a.mul(b)),
+        ("div", |a, b| a.div(b)),
+        ("add scalar", |a, _| a.add(2.5)),
+        ("rsub scalar", |a, b| a.rsub(1.0)?.mul(b)),
+    ];
+    for (name, op) in ops {
+        same_on_both(name, &[(X, S23), (row, &[3])], |xs| op(&xs[0], &xs[1]));
+    }
+}
+
+#[test]
+fn gpu_reductions_softmax_and_products_match_the_cpu() {
+    if !have_gpu() {
+        return;
+    }
+    same_on_both("sum(dim)", &[(X, S23)], |xs| xs[0].sum(Some(&[1]), true));
+    same_on_both("mean", &[(X, S23)], |xs| xs[0].mean(None, false));
+    same_on_both("max()", &[(X, S23)], |xs| xs[0].max_all());
+    same_on_both("softmax(0)", &[(X, S23)], |xs| xs[0].softmax(0));
+    same_on_both("log_softmax(1)", &[(X, S23)], |xs| xs[0].log_softmax(1));
+    let w: &[f64] = &[1.0, 0.5, -0.5, 2.0, 0.25, -1.0];
+    same_on_both("mm", &[(X, S23), (w, &[3, 2])], |xs| xs[0].mm(&xs[1]));
+    same_on_both("matmul of a transpose", &[(X, S23), (w, &[2, 3])], |xs| {
+        xs[0].matmul(&xs[1].t()?)
+    });
+    same_on_both("bmm", &[(X, &[1, 2, 3]), (w, &[1, 3, 2])], |xs| {
+        xs[0].bmm(&xs[1])
+    });
+    same_on_both(
+        "linear",
+        &[(X, S23), (w, &[2, 3]), (&[0.5, -0.5], &[2])],
+        |xs| xs[0].linear(&xs[1], Some(&xs[2])),
+    );
+    same_on_both("mse_loss", &[(X, S23), (POS, S23)], |xs| {
+        xs[0].mse_loss(&xs[1], engine::ops::linalg::Reduction::Mean)
+    });
+    same_on_both("to float32", &[(X, S23)], |xs| xs[0].to_dtype(DType::F32));
+    same_on_both("clone", &[(X, S23)], |xs| xs[0].t()?.clone_tensor());
+}
+
+#[test]
+fn gpu_inplace_writes_bump_versions_like_the_cpu() {
+    if !have_gpu() {
+        return;
+    }
+    same_on_both("add_ and mul_", &[(X, S23)], |xs| {
+        let y = xs[0].mul(2.0)?;
+        y.add_(1.0)?;
+        y.mul_(&xs[0])?;
+        assert_eq!(y.version(), 2);
+        Ok(y)
+    });
+    let z = Tensor::from_f64(X, S23, DType::F64)
+        .and_then(|t| t.cuda())
+        .unwrap();
+    z.fill_(3.0).unwrap();
+    z.t().unwrap().select(0, 1).unwrap().zero_().unwrap();
+    assert_eq!(host_values(&z), vec![3.0, 0.0, 3.0, 3.0, 0.0, 3.0]);
+    assert_eq!(z.version(), 2);
+}
+
+#[test]
+fn gpu_ops_without_a_kernel_fail_naming_the_op() {
+    if !have_gpu() {
+        return;
+    }
+    let x = Tensor::from_f64(&[1.0; 16], &[1, 1, 4, 4], DType::F32)
+        .and_then(|t| t.cuda())
+        .unwrap();
+    let w = Tensor::from_f64(&[1.0; 4], &[1, 1, 2, 2], DType::F32)
+        .and_then(|t| t.cuda())
+        .unwrap();
+    let e = x
+        .conv2d(&w, None, engine::ops::linalg::Conv2dOptions::default())
+        .unwrap_err();
+    assert_eq!(e, Error::NotSupportedOnCuda { op: "conv2d" });
+    let e = x.clamp(Some(engine::Scalar::Float(0.0)), None).unwrap_err();
+    assert_eq!(e, Error::NotSupportedOnCuda { op: "clamp" });
+}
+
 #[cfg(feature = "cuda")]
 mod kernels_on_gpu {
     //! Storage-level kernels against values computed on the host.
