@@ -264,6 +264,11 @@ fn execute(node: &Arc<Node>, grad: Tensor, retain: bool) -> Result<Vec<Option<Te
         }
         NodeKind::Op(f) => f(&BackwardCtx { node }, grad)?,
         NodeKind::CopySlices { base, view, inner } => {
+            // libtorch's CopySlices drops its wrapped node on release, so a second backward
+            // fails here even when that node saved nothing.
+            if node.saved.lock().unwrap().released {
+                return Err(Error::BackwardTwice);
+            }
             crate::ops::inplace::copy_slices_backward(base, view, inner, grad)?
         }
     };

@@ -56,9 +56,29 @@ pub fn iterator_strides(shape: &[usize], inputs: &[&Layout]) -> Vec<isize> {
             return inputs[0].strides.clone();
         }
     }
+    let perm = iteration_order(shape, inputs);
+    if perm.iter().enumerate().all(|(j, &d)| d == n - 1 - j) {
+        return contiguous_strides(shape);
+    }
+    let mut out = vec![0isize; n];
+    let mut next = 1isize;
+    for &d in &perm {
+        out[d] = next;
+        next *= shape[d] as isize;
+    }
+    out
+}
+
+/// TensorIterator's iteration order over `shape` for `operands` (an in-place op's output
+/// first): dims from fastest to slowest (`reorder_dimensions`).
+pub fn iteration_order(shape: &[usize], operands: &[&Layout]) -> Vec<usize> {
+    let n = shape.len();
+    if n == 0 {
+        return Vec::new();
+    }
     // `compute_strides`: a broadcast dim (new, or size 1 stretched) has stride 0 and takes
     // no part in ordering; a size-1 dim that stays size 1 keeps its stride.
-    let strides: Vec<Vec<isize>> = inputs
+    let strides: Vec<Vec<isize>> = operands
         .iter()
         .map(|l| {
             let pad = n - l.ndim();
@@ -85,17 +105,7 @@ pub fn iterator_strides(shape: &[usize], inputs: &[&Layout]) -> Vec<isize> {
         }
         0
     };
-    let perm = sort_dims(n, should_swap);
-    if perm.iter().enumerate().all(|(j, &d)| d == n - 1 - j) {
-        return contiguous_strides(shape);
-    }
-    let mut out = vec![0isize; n];
-    let mut next = 1isize;
-    for &d in &perm {
-        out[d] = next;
-        next *= shape[d] as isize;
-    }
-    out
+    sort_dims(n, should_swap)
 }
 
 /// `empty_like(x)` with `preserve_format` (what `clone()`, `.to(dtype)` and `zeros_like` use):

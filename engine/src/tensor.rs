@@ -346,7 +346,10 @@ impl Tensor {
     /// The elements in row-major order as `T` (which must be the tensor's dtype).
     pub fn contiguous_vec<T: StorageElem>(&self) -> Result<Vec<T>> {
         self.with_slice(|s: &[T], l| {
-            if l.is_contiguous() {
+            // An empty view may sit at an offset past the end of its storage.
+            if l.numel() == 0 {
+                Vec::new()
+            } else if l.is_contiguous() {
                 s[l.offset..l.offset + l.numel()].to_vec()
             } else {
                 l.indices().map(|i| s[i]).collect()

@@ -254,3 +254,22 @@ fn empty_and_zero_dim_fuzz_findings_do_not_panic() {
     t3.data().copy_(&t2).unwrap();
     assert!(t2.backward_with(None, Some(true), false).is_err());
 }
+
+/// Fuzz finding 0776a624: `copy_` of an empty view onto itself, the view sitting past the end
+/// of its storage (`randn(3, 3, 3, 0)[2:, 0]`); libtorch returns it unchanged.
+#[test]
+fn copy_of_an_empty_view_past_its_storage_does_not_panic() {
+    let t0 = Tensor::ones(&[3, 3, 3, 0], DType::F32).unwrap();
+    let t6 = t0
+        .index(&[
+            IndexItem::Slice {
+                start: Some(2),
+                stop: None,
+                step: 1,
+            },
+            IndexItem::Int(0),
+        ])
+        .unwrap();
+    t6.copy_(&t6).unwrap();
+    assert_eq!(t6.shape(), vec![1, 3, 0]);
+}

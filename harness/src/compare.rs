@@ -22,12 +22,16 @@ const COMPACT_SAMPLES: usize = 16;
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Tol {
     pub case: Option<(f64, f64)>,
+    /// The program holds a float32 tensor somewhere, so a float64 value may carry float32
+    /// rounding (`x.double()`, `f32 + f64`): float64 is then compared at float32's tolerance.
+    pub f32_in_program: bool,
 }
 
 impl Tol {
     pub fn new(t: Option<&Tolerance>) -> Self {
         Tol {
             case: t.map(|t| (t.rtol, t.atol)),
+            f32_in_program: false,
         }
     }
 
@@ -36,9 +40,25 @@ impl Tol {
             (DType::Bool | DType::I64, _) => (0.0, 0.0),
             (_, Some(c)) => c,
             (DType::F32, None) => (1.3e-6, 1e-5),
+            (DType::F64, None) if self.f32_in_program => (1.3e-6, 1e-5),
             (DType::F64, None) => (1e-7, 1e-7),
         }
     }
+}
+
+/// Whether any tensor the run observed is float32.
+fn holds_f32(run: &Run) -> bool {
+    fn value(v: &ObsValue) -> bool {
+        match v {
+            ObsValue::Tensor(t) => t.data.dtype == DType::F32,
+            ObsValue::List(xs) | ObsValue::Tuple(xs) => xs.iter().any(value),
+            _ => false,
+        }
+    }
+    run.steps.iter().any(|s| {
+        s.vars.iter().any(|v| v.obs.data.dtype == DType::F32)
+            || s.result.as_ref().is_some_and(value)
+    })
 }
 
 /// NaN equals NaN, infinities must match exactly, otherwise `|a - b| <= atol + rtol * |b|`.
@@ -366,6 +386,10 @@ pub fn compare_counted(
     tol: Tol,
     all: bool,
 ) -> (Vec<Divergence>, u64) {
+    let tol = Tol {
+        f32_in_program: tol.f32_in_program || holds_f32(libtorch) || holds_f32(engine),
+        ..tol
+    };
     let mut out = Vec::new();
     let mut compared = 0u64;
     let pairs: Vec<(&Step, &Step)> = if libtorch.partial {

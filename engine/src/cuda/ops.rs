@@ -327,7 +327,8 @@ pub fn matmul(
             ldc: n as i32,
         }
     }
-    if m * n == 0 {
+    // An empty inner dim sums nothing (and cuBLAS refuses a zero leading dimension).
+    if m * n == 0 || k == 0 {
         return Ok(out);
     }
     match (&a.data, &b.data, &mut out.data) {
@@ -342,4 +343,74 @@ pub fn matmul(
     }
     .map_err(driver_err)?;
     Ok(out)
+}
+
+/// One image's convolution geometry as `conv.cu` reads it: input `[c, h, w]`, kernel
+/// `kh x kw`, stride, padding, dilation, output `oh x ow`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Im2col {
+    pub c: usize,
+    pub h: usize,
+    pub w: usize,
+    pub kh: usize,
+    pub kw: usize,
+    pub sh: usize,
+    pub sw: usize,
+    pub ph: usize,
+    pub pw: usize,
+    pub dh: usize,
+    pub dw: usize,
+    pub oh: usize,
+    pub ow: usize,
+}
+
+impl Im2col {
+    /// Elements of the column matrix `[c*kh*kw, oh*ow]`.
+    pub fn col_len(&self) -> usize {
+        self.c * self.kh * self.kw * self.oh * self.ow
+    }
+    fn args(&self) -> [u64; 13] {
+        [
+            self.c, self.h, self.w, self.kh, self.kw, self.sh, self.sw, self.ph, self.pw, self.dh,
+            self.dw, self.oh, self.ow,
+        ]
+        .map(|v| v as u64)
+    }
+}
+
+/// The column matrix `[c*kh*kw, oh*ow]` of one contiguous image `[c, h, w]` (`im2col_*`).
+pub fn im2col(img: &CudaStorage, g: &Im2col) -> Result<CudaStorage> {
+    let n = g.col_len();
+    let mut col = alloc(img, img.dtype(), n)?;
+    let a = g.args();
+    let func = format!("im2col_{}", suffix(img.dtype()));
+    match (&img.data, &mut col.data) {
+        (CudaData::F32(x), CudaData::F32(y)) => run!(img, "conv", func, n;
+            &a[0], &a[1], &a[2], &a[3], &a[4], &a[5], &a[6], &a[7], &a[8], &a[9], &a[10],
+            &a[11], &a[12], x, y),
+        (CudaData::F64(x), CudaData::F64(y)) => run!(img, "conv", func, n;
+            &a[0], &a[1], &a[2], &a[3], &a[4], &a[5], &a[6], &a[7], &a[8], &a[9], &a[10],
+            &a[11], &a[12], x, y),
+        _ => Err(unsupported("conv2d", img)),
+    }?;
+    Ok(col)
+}
+
+/// The image gradient `[c, h, w]` of a column-matrix gradient (`col2im_*`: overlapping
+/// windows accumulate with atomic adds into a zeroed image).
+pub fn col2im(col: &CudaStorage, g: &Im2col) -> Result<CudaStorage> {
+    let n = g.col_len();
+    let mut img = alloc(col, col.dtype(), g.c * g.h * g.w)?;
+    let a = g.args();
+    let func = format!("col2im_{}", suffix(col.dtype()));
+    match (&col.data, &mut img.data) {
+        (CudaData::F32(x), CudaData::F32(y)) => run!(col, "conv", func, n;
+            &a[0], &a[1], &a[2], &a[3], &a[4], &a[5], &a[6], &a[7], &a[8], &a[9], &a[10],
+            &a[11], &a[12], x, y),
+        (CudaData::F64(x), CudaData::F64(y)) => run!(col, "conv", func, n;
+            &a[0], &a[1], &a[2], &a[3], &a[4], &a[5], &a[6], &a[7], &a[8], &a[9], &a[10],
+            &a[11], &a[12], x, y),
+        _ => Err(unsupported("convolution_backward", col)),
+    }?;
+    Ok(img)
 }

@@ -71,6 +71,8 @@ pub const CUDA_OTHER: &[&str] = &[
     "linear",
     "mse_loss",
     "mse_loss_backward",
+    "conv2d",
+    "convolution_backward",
     "backward",
 ];
 
@@ -178,6 +180,7 @@ mod imp {
     use std::sync::{Arc, RwLock};
 
     use super::{CUDA_BINARY, CUDA_UNARY, Route, route_tensors};
+    use crate::cpu::Conv2dGeometry;
     use crate::cuda::{CudaStorage, ops as k};
     use crate::layout::{Layout, broadcast_shapes, contiguous_strides};
     use crate::storage::Storage;
@@ -417,6 +420,151 @@ mod imp {
         }
     }
 
+    /// A contiguous `shape` block at element `offset` of a buffer (one image, one batch entry).
+    fn block(shape: &[usize], offset: usize) -> Layout {
+        Layout {
+            shape: shape.to_vec(),
+            strides: contiguous_strides(shape),
+            offset,
+        }
+    }
+
+    /// The per-image geometry of a convolution the CUDA kernels run: floats, one group.
+    fn conv_geometry(g: &Conv2dGeometry, x: &Tensor) -> Result<k::Im2col> {
+        if g.groups != 1 {
+            // conv.cu has no grouped im2col yet.
+            return Err(Error::NotSupportedOnCuda { op: "conv2d" });
+        }
+        float_only(x)?;
+        let (oh, ow) = g
+            .out_hw()
+            .ok_or(Error::NotSupportedOnCuda { op: "conv2d" })?;
+        Ok(k::Im2col {
+            c: g.in_channels,
+            h: g.in_h,
+            w: g.in_w,
+            kh: g.kernel.0,
+            kw: g.kernel.1,
+            sh: g.stride.0,
+            sw: g.stride.1,
+            ph: g.padding.0,
+            pw: g.padding.1,
+            dh: g.dilation.0,
+            dw: g.dilation.1,
+            oh,
+            ow,
+        })
+    }
+
+    /// `conv2d` forward: per image, im2col then one cuBLAS GEMM `[O, C*kh*kw] x [C*kh*kw,
+    /// oh*ow]`; the bias is added by the broadcasting binary kernel.
+    pub(crate) fn conv2d(
+        g: &Conv2dGeometry,
+        x: &Tensor,
+        w: &Tensor,
+        b: Option<&Tensor>,
+    ) -> Result<Tensor> {
+        let mut inputs = vec![x, w];
+        inputs.extend(b);
+        route_tensors("conv2d", &inputs)?;
+        let geo = conv_geometry(g, x)?;
+        let (n, o) = (g.batch, g.out_channels);
+        let (ck, l, img) = (
+            geo.c * geo.kh * geo.kw,
+            geo.oh * geo.ow,
+            geo.c * geo.h * geo.w,
+        );
+        let xs = with_cuda(x, k::strided_copy)?;
+        let ws = with_cuda(w, k::strided_copy)?;
+        let mut out = k::alloc(&xs, xs.dtype(), n * o * l)?;
+        for i in 0..n {
+            let im = k::strided_copy(&xs, &block(&[geo.c, geo.h, geo.w], i * img))?;
+            let col = k::im2col(&im, &geo)?;
+            let y = k::matmul(&ws, &col, o, ck, l)?;
+            k::strided_write(&mut out, &block(&[o, l], i * o * l), &y)?;
+        }
+        let y = wrap(out, &[n, o, geo.oh, geo.ow]);
+        match b {
+            Some(b) => binary(&y, &b.raw_reshape(&[o, 1, 1])?, "add"),
+            None => Ok(y),
+        }
+    }
+
+    /// The three gradients of `conv2d` (`need`: input, weight, bias): the input's by
+    /// `W^T g` and col2im, the weight's by `g col^T` summed over images, the bias's by `sum`.
+    pub(crate) fn conv2d_backward(
+        g: &Conv2dGeometry,
+        x: &Tensor,
+        w: &Tensor,
+        gout: &Tensor,
+        need: [bool; 3],
+    ) -> Result<Vec<Option<Tensor>>> {
+        route_tensors("convolution_backward", &[x, w, gout])?;
+        let geo = conv_geometry(g, x)?;
+        let gout = if gout.dtype() == x.dtype() {
+            gout.clone()
+        } else {
+            super::super::cast(gout, x.dtype())?
+        };
+        let (n, o) = (g.batch, g.out_channels);
+        let (ck, l, img) = (
+            geo.c * geo.kh * geo.kw,
+            geo.oh * geo.ow,
+            geo.c * geo.h * geo.w,
+        );
+        let gs = with_cuda(&gout, k::strided_copy)?;
+        let gx = if need[0] {
+            let ws = with_cuda(w, k::strided_copy)?;
+            let wt = k::strided_copy(
+                &ws,
+                &Layout {
+                    shape: vec![ck, o],
+                    strides: vec![1, ck as isize],
+                    offset: 0,
+                },
+            )?;
+            let mut dx = k::alloc(&gs, gs.dtype(), n * img)?;
+            for i in 0..n {
+                let gi = k::strided_copy(&gs, &block(&[o, l], i * o * l))?;
+                let colg = k::matmul(&wt, &gi, ck, o, l)?;
+                let im = k::col2im(&colg, &geo)?;
+                k::strided_write(&mut dx, &block(&[geo.c, geo.h, geo.w], i * img), &im)?;
+            }
+            Some(wrap(dx, &x.shape()))
+        } else {
+            None
+        };
+        let gw = if need[1] {
+            let xs = with_cuda(x, k::strided_copy)?;
+            let mut acc = k::alloc(&gs, gs.dtype(), o * ck)?;
+            let flat = block(&[o * ck], 0);
+            for i in 0..n {
+                let im = k::strided_copy(&xs, &block(&[geo.c, geo.h, geo.w], i * img))?;
+                let col = k::im2col(&im, &geo)?;
+                let col_t = k::strided_copy(
+                    &col,
+                    &Layout {
+                        shape: vec![l, ck],
+                        strides: vec![1, l as isize],
+                        offset: 0,
+                    },
+                )?;
+                let gi = k::strided_copy(&gs, &block(&[o, l], i * o * l))?;
+                let dwi = k::matmul(&gi, &col_t, o, l, ck)?;
+                acc = k::binary("add", &acc, &flat, &dwi, &flat, &[o * ck])?;
+            }
+            Some(wrap(acc, &w.shape()))
+        } else {
+            None
+        };
+        let gb = if need[2] {
+            Some(gout.sum(Some(&[0, 2, 3]), false)?)
+        } else {
+            None
+        };
+        Ok(vec![gx, gw, gb])
+    }
+
     /// Writes the row-major host `values` into a CUDA tensor's elements through its layout.
     pub(crate) fn write_values(t: &Tensor, values: &crate::storage::CpuStorage) -> Result<()> {
         let d = t.data_ref();
@@ -477,6 +625,23 @@ mod imp {
     pub(crate) fn write_values(_: &Tensor, _: &crate::storage::CpuStorage) -> Result<()> {
         Err(none("copy_"))
     }
+    pub(crate) fn conv2d(
+        _: &crate::cpu::Conv2dGeometry,
+        _: &Tensor,
+        _: &Tensor,
+        _: Option<&Tensor>,
+    ) -> Result<Tensor> {
+        Err(none("conv2d"))
+    }
+    pub(crate) fn conv2d_backward(
+        _: &crate::cpu::Conv2dGeometry,
+        _: &Tensor,
+        _: &Tensor,
+        _: &Tensor,
+        _: [bool; 3],
+    ) -> Result<Vec<Option<Tensor>>> {
+        Err(none("convolution_backward"))
+    }
 }
 
 #[cfg(test)]
@@ -488,7 +653,7 @@ mod tests {
 
     #[test]
     fn host_inputs_run_on_the_cpu_whatever_the_op() {
-        assert_eq!(route("conv2d", &[CPU, CPU]), Ok(Route::Cpu));
+        assert_eq!(route("index_select", &[CPU, CPU]), Ok(Route::Cpu));
         assert_eq!(route("add", &[CPU]), Ok(Route::Cpu));
         assert_eq!(route("index", &[]), Ok(Route::Cpu));
     }
@@ -496,7 +661,7 @@ mod tests {
     #[test]
     fn cuda_inputs_with_a_kernel_run_on_their_device() {
         for op in [
-            "exp", "tanh", "add", "rsub", "lt", "sum", "softmax", "mm", "bmm", "copy_",
+            "exp", "tanh", "add", "rsub", "lt", "sum", "softmax", "mm", "bmm", "copy_", "conv2d",
         ] {
             assert_eq!(route(op, &[GPU, GPU]), Ok(Route::Cuda(0)), "{op}");
         }
@@ -505,7 +670,7 @@ mod tests {
 
     #[test]
     fn cuda_inputs_without_a_kernel_name_the_op() {
-        for op in ["conv2d", "index_select", "maximum", "clamp", "pow", "cat"] {
+        for op in ["index_select", "maximum", "clamp", "pow", "cat", "where"] {
             let e = route(op, &[GPU]).unwrap_err();
             assert_eq!(e, Error::NotSupportedOnCuda { op });
             assert!(
@@ -518,7 +683,7 @@ mod tests {
 
     #[test]
     fn mixed_devices_fail_with_libtorchs_message_before_the_kernel_check() {
-        let e = route("conv2d", &[GPU, CPU]).unwrap_err();
+        let e = route("index_select", &[GPU, CPU]).unwrap_err();
         assert_eq!(
             e.to_string(),
             "Expected all tensors to be on the same device, but found at least two devices, cuda:0 and cpu!"

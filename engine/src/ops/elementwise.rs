@@ -523,7 +523,8 @@ impl Tensor {
                     x
                 } else if y != y {
                     y
-                } else if (x > y) == is_max {
+                } else if x == y || (x > y) == is_max {
+                    // Ties (0.0 and -0.0) keep the first operand, as ATen's kernels do.
                     x
                 } else {
                     y

@@ -89,7 +89,10 @@ fn apply(x: &Tensor, items: &[IndexItem], skip_full_slices: bool) -> Result<Tens
                 }
                 let size = r.shape()[dim];
                 let (s, e) = slice_bounds(start, stop, size);
-                if !(skip_full_slices && s == 0 && e == size && step == 1) {
+                // ATen skips a slice whose start as written is 0 (not a negative start that
+                // wraps to 0) and whose clamped stop is the size.
+                let from_zero = start.is_none_or(|v| v == 0);
+                if !(skip_full_slices && from_zero && e == size && step == 1) {
                     r = r.slice(dim, s, e, step as usize)?;
                 }
                 dim += 1;

@@ -58,6 +58,72 @@ fn partially_overlaps(a: &Tensor, b: &Tensor) -> bool {
     a0 < b1 && b0 < a1
 }
 
+/// Whether an input aliases the output at other positions than each element's own: ATen
+/// lets that through when the layouts are too hard to judge (`x += x[:, :1]`).
+fn reads_what_it_writes(t: &Tensor, o: &Tensor) -> bool {
+    if o.same(t) || !o.shares_storage(t) || t.numel() < 2 {
+        return false;
+    }
+    let (lt, lo) = (t.layout(), o.layout());
+    lo.offset != lt.offset || lo.broadcast_strides(&lt.shape) != lt.strides
+}
+
+/// ATen's TensorIterator writes element by element, so a later element reads the values
+/// earlier ones wrote (tensors this small never reach its vectorised loop). The engine's ops
+/// compute whole results, so each element is recomputed from the current storage, in the
+/// iterator's order, and written at once: quadratic, and taken only when an input aliases
+/// the output.
+fn write_in_iteration_order(
+    t: &Tensor,
+    others: &[&Tensor],
+    result: &impl Fn() -> Result<Tensor>,
+) -> Result<()> {
+    let lt = t.layout();
+    let shape = lt.shape.clone();
+    let mut layouts = vec![lt.clone()];
+    layouts.extend(others.iter().map(|o| o.layout()));
+    let refs: Vec<&Layout> = layouts.iter().collect();
+    let order = crate::memory_format::iteration_order(&shape, &refs);
+    let mut idx = vec![0usize; shape.len()];
+    for _ in 0..t.numel() {
+        let r = cast(&crate::grad_mode::with_no_grad(result)?, t.dtype())?;
+        let at = |l: &Layout| -> usize {
+            let off = idx
+                .iter()
+                .zip(&l.strides)
+                .map(|(&i, &s)| i as isize * s)
+                .sum::<isize>();
+            (l.offset as isize + off) as usize
+        };
+        let rl = r.layout();
+        let value = element(&r, at(&rl));
+        element(t, at(&lt)).write_values(&value.contiguous_storage()?)?;
+        // Advance the multi-index, fastest dim first.
+        for &d in &order {
+            idx[d] += 1;
+            if idx[d] < shape[d] {
+                break;
+            }
+            idx[d] = 0;
+        }
+    }
+    Ok(())
+}
+
+/// A 0-dim alias of one storage element, without autograd.
+fn element(x: &Tensor, offset: usize) -> Tensor {
+    let d = x.data_ref();
+    Tensor::from_parts(
+        d.storage,
+        Layout {
+            shape: Vec::new(),
+            strides: Vec::new(),
+            offset,
+        },
+        d.dtype,
+    )
+}
+
 /// Which memory-overlap checks an in-place op makes, as its ATen kernel does.
 enum Overlap<'a> {
     /// `fill_(number)` and `zero_()` write one value everywhere, so an expanded target is fine.
@@ -133,16 +199,17 @@ fn inplace(
     others: &[&Tensor],
     overlap: Overlap,
     name: &'static str,
-    result: impl FnOnce() -> Result<Tensor>,
+    result: impl Fn() -> Result<Tensor>,
     record: impl FnOnce(&mut Recorder) -> Box<crate::autograd::BackwardFn>,
 ) -> Result<()> {
     // libtorch: `any_requires_grad &= isDifferentiableType(self)`; an integer `self` never
     // gets history, whatever the other operands. `fill_(tensor)` is the exception: torch
     // 2.13 gives an int64 or bool `self` a `FillBackward3` when the value requires grad.
     let differentiable = t.dtype().is_float() || name == "FillBackward3";
-    let requires_grad =
-        differentiable && (t.requires_grad() || others.iter().any(|o| o.requires_grad()));
-    check_inplace(t, requires_grad)?;
+    let any_requires_grad = t.requires_grad() || others.iter().any(|o| o.requires_grad());
+    // `check_inplace` sees the inputs' flag before the dtype narrows it.
+    check_inplace(t, any_requires_grad)?;
+    let requires_grad = differentiable && any_requires_grad;
     let mut inputs = vec![t];
     inputs.extend_from_slice(others);
     crate::autograd::precheck(&inputs)?;
@@ -154,7 +221,7 @@ fn inplace(
             return Err(Error::InplacePartialOverlap);
         }
     }
-    let r = crate::grad_mode::with_no_grad(result)?;
+    let r = crate::grad_mode::with_no_grad(&result)?;
     let shape = t.shape();
     if r.shape() != shape {
         return Err(Error::InplaceBroadcast {
@@ -179,7 +246,11 @@ fn inplace(
     };
     // Saving happens before the write, so a saved `self` is the value before the op.
     let f = rec.as_mut().map(record);
-    t.write_values(&cast(&r, t.dtype())?.contiguous_storage()?)?;
+    if others.iter().any(|o| reads_what_it_writes(t, o)) {
+        write_in_iteration_order(t, others, &result)?;
+    } else {
+        t.write_values(&cast(&r, t.dtype())?.contiguous_storage()?)?;
+    }
     t.bump_version();
     if let (Some(rec), Some(f)) = (rec, f) {
         let meta = InputMeta {
@@ -223,7 +294,10 @@ impl Tensor {
     /// `sub_` / `-=`.
     pub fn sub_(&self, other: impl Into<Operand>) -> Result<&Self> {
         let other = other.into();
+        // Autograd's checks (leaf, then input edges) run before the kernel's bool check.
         if let Operand::Tensor(o) = &other {
+            let rg = self.dtype().is_float() && (self.requires_grad() || o.requires_grad());
+            check_inplace(self, rg)?;
             crate::autograd::precheck(&[self, o])?;
         }
         // Before wrapping: a Python bool would wrap to self's dtype and hide the check.
@@ -335,7 +409,8 @@ impl Tensor {
                 value.ndim()
             )));
         }
-        let v = value.item()?;
+        // The value is cast as `copy_` casts it (NaN into int64 is INT64_MIN on x86).
+        let v = cast(value, self.dtype())?.item()?;
         inplace(
             self,
             &[value],

@@ -526,6 +526,13 @@ impl Tensor {
             )));
         }
         super::check_same_device(self, mat2)?;
+        // ATen dispatches on batch1's dtype before comparing the two.
+        if self.dtype() == DType::Bool {
+            return Err(Error::DtypeNotSupported {
+                op: "bmm",
+                dtype: "Bool",
+            });
+        }
         if self.dtype() != mat2.dtype() {
             return Err(Error::DtypeMismatch(format!(
                 "expected scalar type {} but found {}",
@@ -1153,7 +1160,9 @@ fn addmm_forward(
 fn conv_forward(g: &Conv2dGeometry, x: &Tensor, w: &Tensor, b: Option<&Tensor>) -> Result<Tensor> {
     let mut inputs = vec![x, w];
     inputs.extend(b);
-    super::device::route_tensors("conv2d", &inputs)?;
+    if super::device::any_cuda(&inputs) {
+        return super::device::conv2d(g, x, w, b);
+    }
     fn typed<T: cpu::Float + StorageElem>(
         g: &Conv2dGeometry,
         x: &Tensor,
@@ -1192,6 +1201,9 @@ fn conv_backward(
     g: &Tensor,
     need: [bool; 3],
 ) -> Result<Vec<Option<Tensor>>> {
+    if super::device::any_cuda(&[x, w, g]) {
+        return super::device::conv2d_backward(geom, x, w, g, need);
+    }
     fn typed<T: cpu::Float + StorageElem>(
         geom: &Conv2dGeometry,
         x: &Tensor,

@@ -600,6 +600,7 @@ impl Tensor {
             ));
         };
         let s0 = first.shape();
+        let d = wrap_dim(dim, s0.len() + 1)?;
         for (i, x) in xs.iter().enumerate().skip(1) {
             if x.shape() != s0 {
                 return Err(Error::StackShape {
@@ -609,7 +610,6 @@ impl Tensor {
                 });
             }
         }
-        let d = wrap_dim(dim, s0.len() + 1)?;
         let out = crate::grad_mode::with_no_grad(|| {
             let parts = xs
                 .iter()
