@@ -117,13 +117,13 @@ fn gpu_mixing_devices_fails() {
 /// `ops::device`). Here: the error's text and that it is not the generic host-access one.
 #[test]
 fn not_supported_on_cuda_names_the_op() {
-    let e = Error::NotSupportedOnCuda { op: "conv2d" };
+    let e = Error::NotSupportedOnCuda { op: "index_select" };
     assert_eq!(
         e.to_string(),
-        "conv2d: not supported on CUDA by this engine (no CUDA kernel); move the tensors to the CPU with .cpu() first"
+        "index_select: not supported on CUDA by this engine (no CUDA kernel); move the tensors to the CPU with .cpu() first"
     );
     assert_eq!(
-        engine::ops::device::route("conv2d", &[Device::Cuda(0)]),
+        engine::ops::device::route("index_select", &[Device::Cuda(0)]),
         Err(e)
     );
 }
@@ -261,6 +261,35 @@ fn gpu_reductions_softmax_and_products_match_the_cpu() {
 }
 
 #[test]
+fn gpu_conv2d_matches_the_cpu() {
+    if !have_gpu() {
+        return;
+    }
+    let vals = |n: usize, k: f64| -> Vec<f64> { (0..n).map(|i| ((i as f64) * k).sin()).collect() };
+    let (x, w, b) = (
+        vals(2 * 2 * 5 * 6, 0.7),
+        vals(3 * 2 * 3 * 2, 1.3),
+        vals(3, 2.1),
+    );
+    let opts = engine::ops::linalg::Conv2dOptions {
+        stride: [2, 1],
+        padding: [1, 2],
+        dilation: [1, 2],
+        groups: 1,
+    };
+    same_on_both(
+        "conv2d",
+        &[(&x, &[2, 2, 5, 6]), (&w, &[3, 2, 3, 2]), (&b, &[3])],
+        |xs| xs[0].conv2d(&xs[1], Some(&xs[2]), opts),
+    );
+    same_on_both(
+        "conv2d without bias",
+        &[(&x, &[2, 2, 5, 6]), (&w, &[3, 2, 3, 2])],
+        |xs| xs[0].conv2d(&xs[1], None, Default::default()),
+    );
+}
+
+#[test]
 fn gpu_inplace_writes_bump_versions_like_the_cpu() {
     if !have_gpu() {
         return;
@@ -289,12 +318,18 @@ fn gpu_ops_without_a_kernel_fail_naming_the_op() {
     let x = Tensor::from_f64(&[1.0; 16], &[1, 1, 4, 4], DType::F32)
         .and_then(|t| t.cuda())
         .unwrap();
-    let w = Tensor::from_f64(&[1.0; 4], &[1, 1, 2, 2], DType::F32)
+    let w = Tensor::from_f64(&[1.0; 4], &[2, 1, 1, 2], DType::F32)
         .and_then(|t| t.cuda())
         .unwrap();
-    let e = x
-        .conv2d(&w, None, engine::ops::linalg::Conv2dOptions::default())
-        .unwrap_err();
+    // Grouped convolutions have no im2col kernel yet.
+    let opts = engine::ops::linalg::Conv2dOptions {
+        groups: 2,
+        ..Default::default()
+    };
+    let x2 = Tensor::from_f64(&[1.0; 32], &[1, 2, 4, 4], DType::F32)
+        .and_then(|t| t.cuda())
+        .unwrap();
+    let e = x2.conv2d(&w, None, opts).unwrap_err();
     assert_eq!(e, Error::NotSupportedOnCuda { op: "conv2d" });
     let e = x.clamp(Some(engine::Scalar::Float(0.0)), None).unwrap_err();
     assert_eq!(e, Error::NotSupportedOnCuda { op: "clamp" });
