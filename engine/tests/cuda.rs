@@ -415,4 +415,25 @@ mod kernels_on_gpu {
         let c = ops::cast(&s, DType::F64).unwrap();
         assert_eq!(c.dtype(), DType::F64);
     }
+
+    #[test]
+    fn index_select_and_its_scatter_add_match_host() {
+        if !have_gpu() {
+            return;
+        }
+        // [2, 3] viewed as [outer 2, dim 3, inner 1]; rows 2, -3 (= 0) and 2 again.
+        let s = up(&[0.5, -1.0, 2.0, -3.5, 4.0, 0.0]);
+        let idx = [2i64, -3, 2];
+        let sel = ops::index_select(&s, (2, 3, 1), &idx, 1).unwrap();
+        close(&host(&sel), &[2.0, 0.5, 2.0, 0.0, -3.5, 0.0]);
+        let g = up(&[1.0, 2.0, 3.0, 4.0, 5.0, 6.0]);
+        let back = ops::index_add(&g, (2, 3, 1), &idx, 1).unwrap();
+        // Row 2 was picked twice: its gradients add up.
+        close(&host(&back), &[2.0, 0.0, 4.0, 5.0, 0.0, 10.0]);
+        let e = ops::index_select(&s, (2, 3, 1), &[3], 1).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "index 3 is out of bounds for dimension 1 with size 3"
+        );
+    }
 }

@@ -414,3 +414,79 @@ pub fn col2im(col: &CudaStorage, g: &Im2col) -> Result<CudaStorage> {
     }?;
     Ok(img)
 }
+
+/// Checks `idx` against a dimension of `size` (negative indices count from the end), as
+/// libtorch's index checks do, naming dimension `axis` of the tensor.
+fn check_indices(idx: &[i64], axis: usize, size: usize) -> Result<()> {
+    match idx
+        .iter()
+        .find(|&&i| i < -(size as i64) || i >= size as i64)
+    {
+        Some(&index) => Err(Error::IndexOutOfRange {
+            index,
+            dim: axis,
+            size,
+        }),
+        None => Ok(()),
+    }
+}
+
+/// `index_select` over the middle dimension of a contiguous `[outer, dim, inner]` buffer:
+/// rows `idx` (negative ones wrap) into a fresh `[outer, idx.len(), inner]` (`index_select_*`).
+/// `axis` is the selected dimension's position in the tensor, for the range error.
+pub fn index_select(
+    src: &CudaStorage,
+    (outer, dim, inner): (usize, usize, usize),
+    idx: &[i64],
+    axis: usize,
+) -> Result<CudaStorage> {
+    check_indices(idx, axis, dim)?;
+    let n = outer * idx.len() * inner;
+    let mut out = alloc(src, src.dtype(), n)?;
+    if n == 0 {
+        return Ok(out);
+    }
+    let ix = src.stream.clone_htod(idx).map_err(driver_err)?;
+    let (o, d, i, k) = (outer as u64, dim as u64, inner as u64, idx.len() as u64);
+    let func = format!("index_select_{}", suffix(src.dtype()));
+    match (&src.data, &mut out.data) {
+        (CudaData::F32(x), CudaData::F32(y)) => {
+            run!(src, "index", func, n; &o, &d, &i, &ix, &k, x, y)
+        }
+        (CudaData::F64(x), CudaData::F64(y)) => {
+            run!(src, "index", func, n; &o, &d, &i, &ix, &k, x, y)
+        }
+        _ => Err(unsupported("index_select", src)),
+    }?;
+    Ok(out)
+}
+
+/// The backward of [`index_select`]: the contiguous gradient `[outer, idx.len(), inner]`
+/// scattered into a zeroed `[outer, dim, inner]`, repeated indices accumulating
+/// (`index_add_*`, atomic adds).
+pub fn index_add(
+    grad: &CudaStorage,
+    (outer, dim, inner): (usize, usize, usize),
+    idx: &[i64],
+    axis: usize,
+) -> Result<CudaStorage> {
+    check_indices(idx, axis, dim)?;
+    let mut out = alloc(grad, grad.dtype(), outer * dim * inner)?;
+    let n = outer * idx.len() * inner;
+    if n == 0 {
+        return Ok(out);
+    }
+    let ix = grad.stream.clone_htod(idx).map_err(driver_err)?;
+    let (o, d, i, k) = (outer as u64, dim as u64, inner as u64, idx.len() as u64);
+    let func = format!("index_add_{}", suffix(grad.dtype()));
+    match (&grad.data, &mut out.data) {
+        (CudaData::F32(x), CudaData::F32(y)) => {
+            run!(grad, "index", func, n; &o, &d, &i, &ix, &k, x, y)
+        }
+        (CudaData::F64(x), CudaData::F64(y)) => {
+            run!(grad, "index", func, n; &o, &d, &i, &ix, &k, x, y)
+        }
+        _ => Err(unsupported("index_select_backward", grad)),
+    }?;
+    Ok(out)
+}
