@@ -98,7 +98,11 @@ impl Tensor {
             "SumBackward1"
         };
         if let Some(rec) = Recorder::new(name, &[self])? {
+            // The implicit seed of `backward()` is made on the host; the expanded gradient
+            // must live on the input's device (libtorch's validate_outputs moves 0-dim grads).
+            let device = self.device();
             rec.finish(&out, move |_, g| {
+                let g = super::device::to(&g, device)?;
                 Ok(vec![Some(g.raw_reshape(&keep)?.expand_raw(&shape)?)])
             });
         }
@@ -130,7 +134,9 @@ impl Tensor {
             "MeanBackward1"
         };
         if let Some(rec) = Recorder::new(name, &[self])? {
+            let device = self.device();
             rec.finish(&out, move |_, g| {
+                let g = super::device::to(&g, device)?;
                 Ok(vec![Some(
                     g.raw_reshape(&keep)?
                         .expand_raw(&shape)?
