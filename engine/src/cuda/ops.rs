@@ -301,6 +301,23 @@ pub fn softmax(st: &CudaStorage, rows: usize, cols: usize, log: bool) -> Result<
     Ok(out)
 }
 
+/// The cuBLAS handle of `st`'s device, made once: creating one costs far more than a small
+/// GEMM. Every storage of a device works on its context's default stream, which the handle
+/// was made on.
+fn blas(st: &CudaStorage) -> Result<std::sync::Arc<cudarc::cublas::CudaBlas>> {
+    use std::collections::HashMap;
+    use std::sync::{Arc, Mutex, OnceLock};
+    type Handles = Mutex<HashMap<usize, Arc<cudarc::cublas::CudaBlas>>>;
+    static HANDLES: OnceLock<Handles> = OnceLock::new();
+    let mut map = HANDLES.get_or_init(Default::default).lock().unwrap();
+    if let Some(b) = map.get(&st.ordinal) {
+        return Ok(b.clone());
+    }
+    let b = Arc::new(cudarc::cublas::CudaBlas::new(st.stream.clone()).map_err(driver_err)?);
+    map.insert(st.ordinal, b.clone());
+    Ok(b)
+}
+
 /// Row-major `[m, k] x [k, n]` of contiguous buffers through cuBLAS. cuBLAS is column-major,
 /// so it computes `C^T = B^T A^T`, which has the row-major C's memory.
 pub fn matmul(
@@ -310,8 +327,8 @@ pub fn matmul(
     k: usize,
     n: usize,
 ) -> Result<CudaStorage> {
-    use cudarc::cublas::{CudaBlas, Gemm, GemmConfig, sys::cublasOperation_t::CUBLAS_OP_N};
-    let blas = CudaBlas::new(a.stream.clone()).map_err(driver_err)?;
+    use cudarc::cublas::{Gemm, GemmConfig, sys::cublasOperation_t::CUBLAS_OP_N};
+    let blas = blas(a)?;
     let mut out = alloc(a, a.dtype(), m * n)?;
     fn cfg<T>(m: usize, k: usize, n: usize, one: T, zero: T) -> GemmConfig<T> {
         GemmConfig {
