@@ -2,6 +2,8 @@
 //! the storage-level kernels (NVRTC-compiled CUDA C in `engine/kernels/`, GEMM in cuBLAS).
 //!
 //! The autograd rules are the CPU engine's own; this module only owns memory and kernels.
+//! Ops reach the kernels through `ops::device`, which routes each op by its inputs' devices
+//! (or refuses it with `Error::NotSupportedOnCuda` naming the op).
 //! Every entry point checks for the driver library before touching it, because cudarc panics
 //! when libcuda is absent: without one, asking for a CUDA device is [`Error::NoCuda`].
 
