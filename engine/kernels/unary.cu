@@ -23,9 +23,9 @@ UNARY_FLOAT(tanh, tanhf(x), tanh(x))
 UNARY_FLOAT(sigmoid, 1.0f / (1.0f + expf(-x)), 1.0 / (1.0 + exp(-x)))
 UNARY_FLOAT(reciprocal, 1.0f / x, 1.0 / x)
 UNARY_FLOAT(abs, fabsf(x), fabs(x))
-// relu and sgn propagate NaN as libtorch does.
+// relu and sgn propagate NaN as libtorch does; sgn keeps the sign of a zero (x * 0).
 UNARY_FLOAT(relu, (x > 0.0f || x != x) ? x : 0.0f, (x > 0.0 || x != x) ? x : 0.0)
-UNARY_FLOAT(sgn, (x != x) ? x : (float)((x > 0) - (x < 0)), (x != x) ? x : (double)((x > 0) - (x < 0)))
+UNARY_FLOAT(sgn, x > 0.0f ? 1.0f : x < 0.0f ? -1.0f : x * 0.0f, x > 0.0 ? 1.0 : x < 0.0 ? -1.0 : x * 0.0)
 
 UNARY(neg, i64, i64, -x)
 UNARY(abs, i64, i64, x < 0 ? -x : x)
