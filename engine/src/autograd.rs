@@ -267,7 +267,7 @@ impl BackwardCtx<'_> {
 ///     rec.finish(&out, move |ctx, g| Ok(vec![
 ///         sb.map(|s| g.mul(&ctx.unpack(s)?)).transpose()?,
 ///         sa.map(|s| g.mul(&ctx.unpack(s)?)).transpose()?,
-///     ]));
+///     ]))?;
 /// }
 /// ```
 pub struct Recorder {
@@ -338,16 +338,23 @@ impl Recorder {
         SavedId(self.saved.len() - 1)
     }
     /// Makes the node and sets it as `out`'s `grad_fn`.
-    pub fn finish<F>(self, out: &Tensor, f: F)
+    /// Makes the node and sets it as `out`'s `grad_fn`. An integer or bool output cannot
+    /// carry history: libtorch refuses it (reachable once an integer tensor got history from
+    /// `fill_(tensor)`).
+    pub fn finish<F>(self, out: &Tensor, f: F) -> Result<()>
     where
         F: Fn(&BackwardCtx<'_>, Tensor) -> Result<Vec<Option<Tensor>>> + Send + Sync + 'static,
     {
+        if !out.dtype().is_float() {
+            return Err(Error::AutogradDtype(out.dtype().scalar_type_name()));
+        }
         let meta = InputMeta {
             shape: out.shape(),
             dtype: out.dtype(),
         };
         let node = self.into_node(meta, f);
         out.set_grad_fn(Some(node), 0);
+        Ok(())
     }
     /// The node for an output described by `meta`.
     pub(crate) fn into_node<F>(self, meta: InputMeta, f: F) -> Arc<Node>

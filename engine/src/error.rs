@@ -90,6 +90,8 @@ pub enum Error {
         "Trying to use a saved tensor that has been detached in-place, i.e. with .detach_().This is not supported, please use out-of-place `.detach()` instead"
     )]
     SavedTensorDetached,
+    #[error("Autograd not support dtype: {0}")]
+    AutogradDtype(&'static str),
 
     // ---- backward ----
     #[error(

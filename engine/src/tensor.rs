@@ -246,7 +246,7 @@ impl Tensor {
             && let Some(rec) = crate::Recorder::new("ToCopyBackward0", &[self])?
         {
             let back = self.device();
-            rec.finish(&out, move |_, g| Ok(vec![Some(g.to_device(back)?)]));
+            rec.finish(&out, move |_, g| Ok(vec![Some(g.to_device(back)?)]))?;
         }
         Ok(out)
     }
@@ -699,6 +699,11 @@ impl Tensor {
     /// C++ `requires_grad_(flag)`: sets the flag on leaves; on a non-leaf, turning it on is a
     /// no-op and turning it off fails.
     pub fn requires_grad_(&self, flag: bool) -> Result<&Self> {
+        // The dtype is checked first, even on a non-leaf (an integer tensor that got history
+        // from `fill_(tensor)`).
+        if flag && !self.dtype().is_float() {
+            return Err(Error::RequiresGradDtype);
+        }
         if !self.is_leaf() {
             if flag {
                 return Ok(self);

@@ -365,16 +365,16 @@ fn partial_overlap_with_an_input_is_refused() {
     assert_eq!(y.mul_(&yt).unwrap_err(), partial);
     assert_eq!(y.div_(&yt).unwrap_err(), partial);
     // Checked before broadcasting: (4,) cannot broadcast to (2, 2), yet overlap is reported.
-    assert_eq!(y.add_(&y.view(&[4]).unwrap()).unwrap_err(), partial);
-    assert_eq!(y.add_(&y.select(0, 0).unwrap()).unwrap_err(), partial);
+    assert_eq!(y.add_(y.view(&[4]).unwrap()).unwrap_err(), partial);
+    assert_eq!(y.add_(y.select(0, 0).unwrap()).unwrap_err(), partial);
     let z = Tensor::ones(&[4], DType::F32).unwrap();
     let head = z.narrow(0, 0, 2).unwrap();
-    assert_eq!(head.add_(&z.narrow(0, 1, 2).unwrap()).unwrap_err(), partial);
+    assert_eq!(head.add_(z.narrow(0, 1, 2).unwrap()).unwrap_err(), partial);
 
     // Allowed: same elements, same strides; an expanded input; a strided (too hard) alias.
     let v = Tensor::ones(&[2], DType::F32).unwrap();
     v.copy_(&v.view(&[2]).unwrap()).unwrap();
-    y.add_(&y.expand(&[2, 2]).unwrap()).unwrap();
+    y.add_(y.expand(&[2, 2]).unwrap()).unwrap();
     head.copy_(&z.slice(0, 0, 4, 2).unwrap()).unwrap();
     y.select(0, 0)
         .unwrap()

@@ -112,7 +112,7 @@ fn unary_rule(
         };
         rec.finish(&out, move |ctx, g| {
             Ok(vec![Some(rule(&g, &ctx.unpack(id)?)?)])
-        });
+        })?;
     }
     Ok(out)
 }
@@ -130,7 +130,7 @@ impl Tensor {
             _ => num_map2!(&cast(self, dt)?, &cast(&b, dt)?, "add", |x, y| x + y)?,
         };
         if let Some(rec) = Recorder::new("AddBackward0", &[self, &b])? {
-            rec.finish(&out, |_, g| Ok(vec![Some(g.clone()), Some(g)]));
+            rec.finish(&out, |_, g| Ok(vec![Some(g.clone()), Some(g)]))?;
         }
         Ok(out)
     }
@@ -146,7 +146,7 @@ impl Tensor {
             let nb = rec.needs(1);
             rec.finish(&out, move |_, g| {
                 Ok(vec![Some(g.clone()), opt(nb, || g.neg())?])
-            });
+            })?;
         }
         Ok(out)
     }
@@ -159,7 +159,7 @@ impl Tensor {
         let b = Tensor::scalar(s, dt);
         let out = num_map2!(&b, &cast(self, dt)?, "rsub", |x, y| x - y)?;
         if let Some(rec) = Recorder::new("RsubBackward1", &[self])? {
-            rec.finish(&out, |_, g| Ok(vec![Some(g.neg()?)]));
+            rec.finish(&out, |_, g| Ok(vec![Some(g.neg()?)]))?;
         }
         Ok(out)
     }
@@ -181,7 +181,7 @@ impl Tensor {
                     opt(sb.is_some(), || g.mul(&ctx.unpack(sb.unwrap())?))?,
                     opt(sa.is_some(), || g.mul(&ctx.unpack(sa.unwrap())?))?,
                 ])
-            });
+            })?;
         }
         Ok(out)
     }
@@ -204,7 +204,7 @@ impl Tensor {
                         g.neg()?.mul(&s)?.div(&other.mul(&other)?)
                     })?,
                 ])
-            });
+            })?;
         }
         Ok(out)
     }
@@ -218,7 +218,7 @@ impl Tensor {
             _ => float_map!(self, "neg", |v| -v)?,
         };
         if let Some(rec) = Recorder::new("NegBackward0", &[self])? {
-            rec.finish(&out, |_, g| Ok(vec![Some(g.neg()?)]));
+            rec.finish(&out, |_, g| Ok(vec![Some(g.neg()?)]))?;
         }
         Ok(out)
     }
@@ -257,7 +257,7 @@ impl Tensor {
                 }
                 let x = ctx.unpack(s)?;
                 Ok(vec![Some(g.mul(&x.pow(p - 1.0)?.mul(p)?)?)])
-            });
+            })?;
         }
         Ok(out)
     }
@@ -307,7 +307,7 @@ impl Tensor {
                     g.mul(&mask.where_(&Operand::Scalar(Scalar::Float(0.0)), &d.into())?)
                 })?;
                 Ok(vec![ga, gb])
-            });
+            })?;
         }
         Ok(out)
     }
@@ -352,7 +352,7 @@ impl Tensor {
                     return Ok(vec![Some(g.mul(&d)?)]);
                 }
                 Ok(vec![Some(g.mul(&d)?)])
-            });
+            })?;
         }
         Ok(out)
     }
@@ -496,7 +496,7 @@ impl Tensor {
             rec.finish(&out, move |ctx, g| {
                 let x = ctx.unpack(s)?;
                 Ok(vec![Some(g.mul(&clamp_mask(&x, lo, hi)?)?)])
-            });
+            })?;
         }
         Ok(out)
     }
@@ -553,7 +553,7 @@ impl Tensor {
                     opt(na, || g.mul(&wa)?.add(&half))?,
                     opt(nb, || g.mul(&wb)?.add(&half))?,
                 ])
-            });
+            })?;
         }
         Ok(out)
     }
@@ -671,7 +671,7 @@ impl Tensor {
                     opt(na, || c.where_(&Operand::Tensor(g.clone()), &z))?,
                     opt(nb, || c.where_(&z, &Operand::Tensor(g.clone())))?,
                 ])
-            });
+            })?;
         }
         Ok(out)
     }
@@ -691,7 +691,7 @@ impl Tensor {
 
     fn record_clone(&self, out: Tensor) -> Result<Tensor> {
         if let Some(rec) = Recorder::new("CloneBackward0", &[self])? {
-            rec.finish(&out, |_, g| Ok(vec![Some(g)]));
+            rec.finish(&out, |_, g| Ok(vec![Some(g)]))?;
         }
         Ok(out)
     }
@@ -711,15 +711,18 @@ impl Tensor {
 
     /// `to(dtype)`: the tensor itself when the dtype matches, else a copy (`ToCopyBackward0`).
     pub fn to_dtype(&self, dtype: DType) -> Result<Tensor> {
-        crate::autograd::precheck(&[self])?;
+        // A no-op returns before autograd; an integer result has no history to collect.
         if dtype == self.dtype() {
             return Ok(self.clone());
+        }
+        if dtype.is_float() {
+            crate::autograd::precheck(&[self])?;
         }
         let out = cast(self, dtype)?;
         if dtype.is_float()
             && let Some(rec) = Recorder::new("ToCopyBackward0", &[self])?
         {
-            rec.finish(&out, |_, g| Ok(vec![Some(g)]));
+            rec.finish(&out, |_, g| Ok(vec![Some(g)]))?;
         }
         Ok(out)
     }
@@ -733,10 +736,16 @@ impl Tensor {
     /// `full_like`: `empty_like` (`preserve_format`) filled.
     pub fn full_like(&self, value: Scalar) -> Result<Tensor> {
         let t = Tensor::full(&self.shape(), value, self.dtype())?;
-        if self.is_contiguous() && self.layout().strides == t.strides() {
-            return Ok(t);
+        let t = if self.is_contiguous() && self.layout().strides == t.strides() {
+            t
+        } else {
+            super::copy_strided(&t, crate::memory_format::preserve_strides(&self.layout()))?
+        };
+        // `empty_like` allocates on `self`'s device.
+        if self.device().is_cuda() {
+            return super::device::to(&t, self.device());
         }
-        super::copy_strided(&t, crate::memory_format::preserve_strides(&self.layout()))
+        Ok(t)
     }
 }
 

@@ -207,12 +207,30 @@ fn inplace(
     // 2.13 gives an int64 or bool `self` a `FillBackward3` when the value requires grad.
     let differentiable = t.dtype().is_float() || name == "FillBackward3";
     let any_requires_grad = t.requires_grad() || others.iter().any(|o| o.requires_grad());
-    // `check_inplace` sees the inputs' flag before the dtype narrows it.
-    check_inplace(t, any_requires_grad)?;
     let requires_grad = differentiable && any_requires_grad;
+    // Generated in-place ops run `check_inplace` on the inputs' flag before the dtype narrows
+    // it; the hand-written `copy_` narrows first.
+    let copy = name == "CopyBackwards";
+    check_inplace(
+        t,
+        if copy {
+            requires_grad
+        } else {
+            any_requires_grad
+        },
+    )?;
     let mut inputs = vec![t];
     inputs.extend_from_slice(others);
     crate::autograd::precheck(&inputs)?;
+    // An integer or bool `self` cannot take the history a requiring-grad input would give
+    // it; libtorch refuses before the kernel's own checks (`set_history`). Observed in torch
+    // 2.13 when another input brings the history; an integer `self` that already has history
+    // (from `fill_(tensor)`) is let through by most ops (`zero_`, `sub_`), not by `clamp_`:
+    // that case stays a known divergence.
+    let others_bring_history = !t.requires_grad() && others.iter().any(|o| o.requires_grad());
+    if !copy && !differentiable && others_bring_history && crate::is_grad_enabled() {
+        return Err(Error::AutogradDtype(t.dtype().scalar_type_name()));
+    }
     if let Overlap::Checked(inputs) = overlap {
         if t.layout().has_internal_overlap() {
             return Err(Error::InplaceOverlap);

@@ -272,7 +272,7 @@ fn unsafe_view(x: &Tensor, shape: &[usize]) -> Result<Tensor> {
         let in_shape = x.shape();
         rec.finish(&out, move |_, g| {
             Ok(vec![Some(g.reshape_usize(&in_shape)?)])
-        });
+        })?;
     }
     Ok(out)
 }
@@ -292,7 +292,7 @@ fn squeeze0_inplace(x: &Tensor) -> Result<Tensor> {
         let in_shape = x.shape();
         rec.finish(&out, move |_, g| {
             Ok(vec![Some(g.reshape_usize(&in_shape)?)])
-        });
+        })?;
     }
     Ok(out)
 }
@@ -415,7 +415,7 @@ impl Tensor {
                         mm_mat2_backward(&g, &ctx.unpack(s1.unwrap())?, cm2)
                     })?,
                 ])
-            });
+            })?;
         }
         Ok(out)
     }
@@ -467,7 +467,7 @@ impl Tensor {
                     })?,
                     opt(sm.is_some(), || ctx.unpack(sm.unwrap())?.t()?.mv(&g))?,
                 ])
-            });
+            })?;
         }
         Ok(out)
     }
@@ -504,7 +504,7 @@ impl Tensor {
                     opt(so.is_some(), || g.mul(&ctx.unpack(so.unwrap())?))?,
                     opt(ss.is_some(), || g.mul(&ctx.unpack(ss.unwrap())?))?,
                 ])
-            });
+            })?;
         }
         Ok(out)
     }
@@ -553,7 +553,7 @@ impl Tensor {
                         ctx.unpack(s1.unwrap())?.transpose(1, 2)?.bmm(&g)
                     })?,
                 ])
-            });
+            })?;
         }
         Ok(out)
     }
@@ -632,7 +632,7 @@ impl Tensor {
                         mm_mat2_backward(&g, &ctx.unpack(s_m1.unwrap())?, cm2)
                     })?,
                 ])
-            });
+            })?;
         }
         Ok(out)
     }
@@ -918,7 +918,7 @@ impl Tensor {
             rec.finish(&out, move |ctx, g| {
                 let (x, w) = (ctx.unpack(si)?, ctx.unpack(sw)?);
                 conv_backward(&geom, &x, &w, &g, need)
-            });
+            })?;
         }
         Ok(out)
     }
@@ -974,7 +974,7 @@ impl Tensor {
                     need[0].then(|| gx.clone()),
                     opt(need[1], || gx.neg())?,
                 ])
-            });
+            })?;
         }
         Ok(out)
     }

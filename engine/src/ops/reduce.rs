@@ -104,7 +104,7 @@ impl Tensor {
             rec.finish(&out, move |_, g| {
                 let g = super::device::to(&g, device)?;
                 Ok(vec![Some(g.raw_reshape(&keep)?.expand_raw(&shape)?)])
-            });
+            })?;
         }
         Ok(out)
     }
@@ -142,7 +142,7 @@ impl Tensor {
                         .expand_raw(&shape)?
                         .div(count as f64)?,
                 )])
-            });
+            })?;
         }
         Ok(out)
     }
@@ -221,7 +221,7 @@ impl Tensor {
                 )?;
                 out.0.version.bump();
                 Ok(vec![Some(out)])
-            });
+            })?;
         }
         Ok(out)
     }
@@ -322,7 +322,7 @@ impl Tensor {
                 out.0.version.bump();
                 out.0.version.bump();
                 Ok(vec![Some(out)])
-            });
+            })?;
         }
         Ok((values, indices))
     }
@@ -401,7 +401,7 @@ impl Tensor {
                     g1.sub(&g1.mul(&y1)?.sum(Some(&dd), true)?)?.mul(&y1)?
                 };
                 Ok(vec![Some(r.raw_reshape(&g.shape())?)])
-            });
+            })?;
         }
         Ok(out)
     }

@@ -104,7 +104,7 @@ impl Tensor {
     ) -> Result<Tensor> {
         let out = self.make_view(layout);
         if let Some(rec) = Recorder::new(name, &[self])? {
-            rec.finish(&out, move |_, g| Ok(vec![Some(rule(g)?)]));
+            rec.finish(&out, move |_, g| Ok(vec![Some(rule(g)?)]))?;
         }
         Ok(out)
     }
@@ -176,7 +176,7 @@ impl Tensor {
             let in_shape = l.shape.clone();
             rec.finish(&out, move |_, g| {
                 Ok(vec![Some(g.reshape_usize(&in_shape)?)])
-            });
+            })?;
         }
         Ok(out)
     }
@@ -242,7 +242,6 @@ impl Tensor {
 
     /// `flatten(start, end)`: `self` when there is nothing to merge, else a reshape.
     pub fn flatten(&self, start: i64, end: i64) -> Result<Tensor> {
-        crate::autograd::precheck(&[self])?;
         let shape = self.shape();
         if shape.is_empty() {
             return self.reshape(&[1]);
@@ -529,7 +528,7 @@ impl Tensor {
                 let n = xs.len();
                 rec.finish(&out, move |_, g| {
                     (0..n).map(|_| Ok(Some(g.clone()))).collect()
-                });
+                })?;
             }
             return Ok(out);
         };
@@ -586,7 +585,7 @@ impl Tensor {
                         None => Tensor::full(&[0], Scalar::Int(0), g.dtype()).map(Some),
                     })
                     .collect()
-            });
+            })?;
         }
         Ok(out)
     }
@@ -625,7 +624,7 @@ impl Tensor {
                 (0..n)
                     .map(|i| g.select(d as i64, i as i64).map(Some))
                     .collect()
-            });
+            })?;
         }
         Ok(out)
     }

@@ -57,6 +57,7 @@ pub fn error_kind(e: &Error) -> ErrorKind {
         Error::ModifiedByInplace { .. } => ErrorKind::ModifiedByInplace,
         Error::DetachViewInplace => ErrorKind::DetachViewInplace,
         Error::SavedTensorDetached => by_text(ErrorKind::InvalidArgument),
+        Error::AutogradDtype(_) => by_text(ErrorKind::DtypeNotSupported),
         Error::BackwardTwice => ErrorKind::BackwardTwice,
         Error::ImplicitGradNonScalar => ErrorKind::ImplicitGradNonScalar,
         Error::ImplicitGradDtype(_) => by_text(ErrorKind::DtypeNotSupported),
