@@ -21,6 +21,7 @@ fmt-check:
 clippy:
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
 	$(CARGO) clippy -p engine --features cuda --all-targets -- -D warnings
+	$(CARGO) clippy -p harness --features cuda --all-targets -- -D warnings
 
 cargo-test:
 	$(CARGO) test --workspace
