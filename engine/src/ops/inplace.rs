@@ -222,12 +222,12 @@ fn inplace(
     let mut inputs = vec![t];
     inputs.extend_from_slice(others);
     crate::autograd::precheck(&inputs)?;
-    // An integer or bool `self` cannot take the history a requiring-grad input would give
-    // it; libtorch refuses before the kernel's own checks (`set_history`). Observed in torch
-    // 2.13 when another input brings the history; an integer `self` that already has history
-    // (from `fill_(tensor)`) is let through by most ops (`zero_`, `sub_`), not by `clamp_`:
-    // that case stays a known divergence.
-    let others_bring_history = !t.requires_grad() && others.iter().any(|o| o.requires_grad());
+    // An integer or bool `self` that already got history (from `fill_(tensor)`) cannot keep
+    // it through an op with another requiring-grad input: libtorch refuses before the
+    // kernel's own checks (`set_history`). Observed in torch 2.13; without that other input
+    // most ops let it through (`zero_`, `sub_` of an integer), `clamp_` does not: that case
+    // stays a known divergence.
+    let others_bring_history = t.requires_grad() && others.iter().any(|o| o.requires_grad());
     if !copy && !differentiable && others_bring_history && crate::is_grad_enabled() {
         return Err(Error::AutogradDtype(t.dtype().scalar_type_name()));
     }
