@@ -200,6 +200,7 @@ fn accumulate_buffer(prev: Tensor, g: &Tensor) -> Result<Tensor> {
     let unique = Arc::strong_count(&prev.0) == 1
         && Arc::strong_count(&prev.data_ref().storage) == 2
         && prev.is_contiguous()
+        && prev.numel() > 0
         && prev.dtype() == g.dtype()
         && prev.shape_eq(&g.shape());
     if !unique {

@@ -273,3 +273,17 @@ fn copy_of_an_empty_view_past_its_storage_does_not_panic() {
     t6.copy_(&t6).unwrap();
     assert_eq!(t6.shape(), vec![1, 3, 0]);
 }
+
+/// Fuzz finding cb768134: backward through `cat` of empty tensors into a broadcast add.
+#[test]
+fn backward_through_empty_cat_does_not_panic() {
+    let t1 = Tensor::ones(&[1, 0, 1, 1], DType::F32)
+        .unwrap()
+        .with_requires_grad(true)
+        .unwrap();
+    let t2 = Tensor::cat(&[t1.clone(), t1.clone()], 2).unwrap();
+    let t5 = t1.add(&t2).unwrap();
+    t5.backward_with(Some(&t5.ones_like().unwrap()), Some(true), false)
+        .unwrap();
+    assert_eq!(t1.grad().unwrap().shape(), vec![1, 0, 1, 1]);
+}

@@ -936,7 +936,10 @@ impl Tensor {
             });
         }
         broadcast_shapes(&self.shape(), &target.shape())?;
-        let fast = self.shape() == target.shape() && self.dtype() == target.dtype();
+        // The fused kernels read contiguous runs; an empty view may sit past its storage.
+        let fast = self.shape() == target.shape()
+            && self.dtype() == target.dtype()
+            && self.numel() > 0;
         let out = if fast {
             mse_forward_fused(self, target, reduction)?
         } else {
