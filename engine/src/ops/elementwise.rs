@@ -337,6 +337,13 @@ impl Tensor {
             }
         };
         let _ = b;
+        // ATen's `pow(Scalar, Tensor)` allocates its result contiguous, whatever the
+        // exponent's layout (unlike the other elementwise ops).
+        let out = if out.is_contiguous() {
+            out
+        } else {
+            super::copy_raw(&out)?
+        };
         if let Some(mut rec) = Recorder::new("PowBackward2", &[self])? {
             let so = rec.save_output(&out);
             let se = rec.save(self);

@@ -202,10 +202,11 @@ fn inplace(
     result: impl Fn() -> Result<Tensor>,
     record: impl FnOnce(&mut Recorder) -> Box<crate::autograd::BackwardFn>,
 ) -> Result<()> {
-    // libtorch: `any_requires_grad &= isDifferentiableType(self)`; an integer `self` never
-    // gets history, whatever the other operands. `fill_(tensor)` is the exception: torch
-    // 2.13 gives an int64 or bool `self` a `FillBackward3` when the value requires grad.
-    let differentiable = t.dtype().is_float() || name == "FillBackward3";
+    // The hand-written `copy_` narrows `requires_grad` by `isDifferentiableType(self)`, so an
+    // integer `self` gets no history from it; the generated in-place ops do not narrow: torch
+    // 2.13 gives an int64 `self` an `AddBackward0` (or `FillBackward3`) when another input
+    // requires grad.
+    let differentiable = t.dtype().is_float() || name != "CopyBackwards";
     let any_requires_grad = t.requires_grad() || others.iter().any(|o| o.requires_grad());
     let requires_grad = differentiable && any_requires_grad;
     // Generated in-place ops run `check_inplace` on the inputs' flag before the dtype narrows
@@ -221,14 +222,16 @@ fn inplace(
     )?;
     let mut inputs = vec![t];
     inputs.extend_from_slice(others);
-    crate::autograd::precheck(&inputs)?;
+    if !copy || requires_grad {
+        crate::autograd::precheck(&inputs)?;
+    }
     // An integer or bool `self` that already got history (from `fill_(tensor)`) cannot keep
     // it through an op with another requiring-grad input: libtorch refuses before the
     // kernel's own checks (`set_history`). Observed in torch 2.13; without that other input
     // most ops let it through (`zero_`, `sub_` of an integer), `clamp_` does not: that case
     // stays a known divergence.
     let others_bring_history = t.requires_grad() && others.iter().any(|o| o.requires_grad());
-    if !copy && !differentiable && others_bring_history && crate::is_grad_enabled() {
+    if !copy && !t.dtype().is_float() && others_bring_history && crate::is_grad_enabled() {
         return Err(Error::AutogradDtype(t.dtype().scalar_type_name()));
     }
     if let Overlap::Checked(inputs) = overlap {

@@ -939,7 +939,9 @@ impl Tensor {
         // The fused kernels read contiguous runs; an empty view may sit past its storage.
         let fast = self.shape() == target.shape()
             && self.dtype() == target.dtype()
-            && self.numel() > 0;
+            && self.numel() > 0
+            && self.is_contiguous()
+            && target.is_contiguous();
         let out = if fast {
             mse_forward_fused(self, target, reduction)?
         } else {

@@ -35,9 +35,26 @@ const TABLE: &[(&str, ErrorKind)] = &[
     ),
     // torch/csrc/autograd/variable.cpp, handle_view_on_rebase: the base (or a sibling view) of a
     // view made under no_grad was modified in place with grad mode on.
+    // Either header: "A view was created in ..." or "Output 0 of View is a view of a view
+    // which was created in ...".
     (
-        "A view was created in no_grad mode and its base or another view of its base has been modified inplace",
+        "was created in no_grad mode and its base or another view of its base has been modified inplace",
         ErrorKind::NoGradViewInplace,
+    ),
+    // aten/src/ATen/native/TensorShape.cpp, select/narrow on a 0-dim tensor.
+    (
+        "cannot be applied to a 0-dim tensor",
+        ErrorKind::InvalidArgument,
+    ),
+    // aten/src/ATen/native/TensorShape.cpp, cat of tensors of different ranks.
+    (
+        "Tensors must have same number of dimensions",
+        ErrorKind::InvalidArgument,
+    ),
+    // aten/src/ATen/ExpandUtils.cpp, inferExpandGeometry: -1 in a new leading dim.
+    (
+        "isn't allowed in a leading, non-existing dimension",
+        ErrorKind::InvalidShape,
     ),
     // aten/src/ATen/MemoryOverlap.cpp, assert_no_internal_overlap / assert_no_partial_overlap.
     (
@@ -396,6 +413,32 @@ mod tests {
     /// Every message below was captured from torch 2.13.0 (the Python build of the very
     /// libtorch this crate links), by running the snippet in the comment.
     const CAPTURED: &[(&str, ErrorKind)] = &[
+        // torch.tensor(1.).select(0, 0)
+        (
+            "select() cannot be applied to a 0-dim tensor.",
+            ErrorKind::InvalidArgument,
+        ),
+        // torch.tensor(1.).narrow(0, 0, 1)
+        (
+            "narrow() cannot be applied to a 0-dim tensor.",
+            ErrorKind::InvalidArgument,
+        ),
+        // torch.cat([torch.ones(1, 1, 1), torch.ones(1, 1, 1, 1)])
+        (
+            "Tensors must have same number of dimensions: got 3 and 4",
+            ErrorKind::InvalidArgument,
+        ),
+        // torch.ones(2).expand(3, -1, -1)
+        (
+            "The expanded size of the tensor (-1) isn't allowed in a leading, non-existing dimension 1",
+            ErrorKind::InvalidShape,
+        ),
+        // x = ones(2, 2, requires_grad=True).clone(); with no_grad(): nv = x[:]
+        // w = nv.view(4); x.mul_(2); w.abs()
+        (
+            "Output 0 of View is a view of a view which was created in no_grad mode and its base or another view of its base has been modified inplace with grad mode enabled. Given that this use case is ambiguous and error-prone, it is forbidden.",
+            ErrorKind::NoGradViewInplace,
+        ),
         // x = ones(3, requires_grad=True); x.add_(1)
         (
             "a leaf Variable that requires grad is being used in an in-place operation.",
