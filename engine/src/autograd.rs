@@ -112,7 +112,9 @@ pub(crate) fn message_name(name: &str) -> String {
     if let Some(pos) = name.rfind("Backward") {
         let tail = &name[pos + "Backward".len()..];
         if !tail.is_empty() && tail.bytes().all(|b| b.is_ascii_digit()) {
-            return name[..pos].to_string();
+            // `MulBackward0` is `Mul`, `PowBackward1` is `Pow1` (torch 2.13.0).
+            let overload = if tail == "0" { "" } else { tail };
+            return format!("{}{overload}", &name[..pos]);
         }
     }
     format!("torch::autograd::{name}")

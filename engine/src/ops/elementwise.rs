@@ -287,10 +287,13 @@ impl Tensor {
             let (na, nb) = (rec.needs(0), rec.needs(1));
             let ss = rec.save(self);
             let se = rec.save(e);
-            let so = nb.then(|| rec.save_output(&out));
+            // libtorch saves the result whichever input needs a gradient, and its node
+            // unpacks every saved tensor first, so a modified result fails either way.
+            let so = rec.save_output(&out);
             rec.finish(&out, move |ctx, g| {
                 let x = ctx.unpack(ss)?;
                 let p = ctx.unpack(se)?;
+                let r = ctx.unpack(so)?;
                 let ga = opt(na, || {
                     // d/dx x^p = p x^(p-1), and exactly 0 where p == 0.
                     let d = p.mul(&x.pow(&p.sub(1.0)?)?)?;
@@ -301,7 +304,6 @@ impl Tensor {
                 })?;
                 let gb = opt(nb, || {
                     // d/dp x^p = x^p ln x, masked to 0 where x == 0 and p >= 0.
-                    let r = ctx.unpack(so.unwrap())?;
                     let d = r.mul(&x.log()?)?;
                     let mask = x.eq_(0.0)?.mul(&p.ge(0.0)?)?;
                     g.mul(&mask.where_(&Operand::Scalar(Scalar::Float(0.0)), &d.into())?)
@@ -502,7 +504,13 @@ impl Tensor {
             let s = rec.save(self);
             rec.finish(&out, move |ctx, g| {
                 let x = ctx.unpack(s)?;
-                Ok(vec![Some(g.mul(&clamp_mask(&x, lo, hi)?)?)])
+                // libtorch's clamp_backward selects (`where`), so a NaN gradient outside the
+                // range becomes 0 rather than NaN * 0.
+                let inside = clamp_mask(&x, lo, hi)?.ne(0.0)?;
+                Ok(vec![Some(inside.where_(
+                    &Operand::Tensor(g),
+                    &Operand::Scalar(Scalar::Float(0.0)),
+                )?)])
             })?;
         }
         Ok(out)

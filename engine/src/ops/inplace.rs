@@ -512,7 +512,11 @@ impl Tensor {
                         Some(h) => x.le(h)?,
                         None => x.le(f64::INFINITY)?,
                     };
-                    Ok(vec![Some(g.mul(&lo_ok.mul(&hi_ok)?)?)])
+                    let inside = lo_ok.mul(&hi_ok)?;
+                    Ok(vec![Some(inside.where_(
+                        &Operand::Tensor(g),
+                        &Operand::Scalar(Scalar::Float(0.0)),
+                    )?)])
                 })
             },
         )?;

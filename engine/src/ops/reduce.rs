@@ -68,6 +68,31 @@ fn sum_kernel<T: StorageElem>(
     Tensor::from_f64(&acc, keep, out_dtype)
 }
 
+/// Integer and bool sums in i64 with wrapping addition, as ATen's integer kernels do (an f64
+/// accumulator would round above 2^53 and saturate on overflow).
+fn sum_kernel_int<T: StorageElem>(
+    x: &Tensor,
+    red: &[bool],
+    keep: &[usize],
+    as_i64: fn(T) -> i64,
+) -> Result<Tensor> {
+    let l = x.layout();
+    let n: usize = keep.iter().product();
+    let mut acc = vec![0i64; n];
+    let mut ostr = contiguous_strides(keep);
+    for (s, &r) in ostr.iter_mut().zip(red) {
+        if r {
+            *s = 0;
+        }
+    }
+    x.with_slice(|s: &[T], _| {
+        for_each2(&l.shape, &l.strides, l.offset, &ostr, 0, |i, o| {
+            acc[o] = acc[o].wrapping_add(as_i64(s[i]))
+        });
+    })?;
+    Tensor::from_vec(acc, keep)
+}
+
 impl Tensor {
     /// `sum()` over everything (`dims: None`, `SumBackward0`) or over `dims`
     /// (`SumBackward1`). Integer and bool tensors sum to i64.
@@ -84,8 +109,8 @@ impl Tensor {
             _ if self.device().is_cuda() => super::device::sum(self, &red, out_dtype)?,
             DType::F32 => sum_kernel::<f32>(self, &red, &keep, out_dtype)?,
             DType::F64 => sum_kernel::<f64>(self, &red, &keep, out_dtype)?,
-            DType::I64 => sum_kernel::<i64>(self, &red, &keep, out_dtype)?,
-            DType::Bool => sum_kernel::<bool>(self, &red, &keep, out_dtype)?,
+            DType::I64 => sum_kernel_int::<i64>(self, &red, &keep, |v| v)?,
+            DType::Bool => sum_kernel_int::<bool>(self, &red, &keep, i64::from)?,
         };
         let out = if keepdim {
             k
