@@ -122,6 +122,19 @@ pub fn route_tensors(op: &'static str, inputs: &[&Tensor]) -> Result<Route> {
     route(op, &devices)
 }
 
+/// For ops with no CUDA kernel: CPU inputs pass, mixed devices fail with libtorch's error,
+/// CUDA inputs fail with [`Error::NotSupportedOnCuda`] naming `op` (rather than a generic
+/// host-access error from deep inside the CPU kernel).
+pub(crate) fn cpu_only(op: &'static str, inputs: &[&Tensor]) -> Result<()> {
+    if !any_cuda(inputs) {
+        return Ok(());
+    }
+    match route_tensors(op, inputs)? {
+        Route::Cpu => Ok(()),
+        Route::Cuda(_) => Err(Error::NotSupportedOnCuda { op }),
+    }
+}
+
 /// Whether any input is on CUDA: the cheap test the CPU fast paths make before routing.
 #[inline]
 pub fn any_cuda(inputs: &[&Tensor]) -> bool {

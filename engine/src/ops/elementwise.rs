@@ -232,6 +232,7 @@ impl Tensor {
     }
 
     fn pow_scalar(&self, e: Scalar) -> Result<Tensor> {
+        super::device::cpu_only("pow", &[self])?;
         let dt = promote_with_scalar(self.dtype(), e);
         let x = cast(self, dt)?;
         let out = match dt {
@@ -460,6 +461,7 @@ impl Tensor {
 
     /// `clamp(min, max)` with Python-number bounds (`ClampBackward1`).
     pub fn clamp(&self, min: Option<Scalar>, max: Option<Scalar>) -> Result<Tensor> {
+        super::device::cpu_only("clamp", &[self])?;
         if min.is_none() && max.is_none() {
             return Err(Error::InvalidArgument(
                 "torch.clamp: At least one of 'min' or 'max' must not be None".into(),
@@ -525,6 +527,8 @@ impl Tensor {
         self.min_max(other, false)
     }
     fn min_max(&self, other: &Tensor, is_max: bool) -> Result<Tensor> {
+        let op = if is_max { "maximum" } else { "minimum" };
+        super::device::cpu_only(op, &[self, other])?;
         check_same_device(self, other)?;
         let dt = promote_tensors(self.dtype(), self.ndim(), other.dtype(), other.ndim());
         let (a, b) = (cast(self, dt)?, cast(other, dt)?);
@@ -577,6 +581,15 @@ impl Tensor {
 
     pub fn compare(&self, other: impl Into<Operand>, op: Cmp) -> Result<Tensor> {
         let (b, dt) = promote(self, other.into())?;
+        let name = match op {
+            Cmp::Eq => "eq",
+            Cmp::Ne => "ne",
+            Cmp::Lt => "lt",
+            Cmp::Le => "le",
+            Cmp::Gt => "gt",
+            Cmp::Ge => "ge",
+        };
+        super::device::cpu_only(name, &[self, &b])?;
         let (a, b) = (cast(self, dt)?, cast(&b, dt)?);
         macro_rules! go {
             ($t:ty) => {
@@ -625,6 +638,12 @@ impl Tensor {
                 self.dtype().scalar_type_name()
             )));
         }
+        let mut inputs = vec![self];
+        inputs.extend([a, b].into_iter().filter_map(|o| match o {
+            Operand::Tensor(t) => Some(t),
+            Operand::Scalar(_) => None,
+        }));
+        super::device::cpu_only("where", &inputs)?;
         let cond = self.clone();
         // Scalars take part in promotion as wrapped numbers.
         let (ta, tb, dt) = match (a, b) {

@@ -262,6 +262,7 @@ impl Tensor {
         self.extreme_dim(dim, keepdim, false)
     }
     fn extreme_dim(&self, dim: i64, keepdim: bool, is_max: bool) -> Result<(Tensor, Tensor)> {
+        super::device::cpu_only(if is_max { "max" } else { "min" }, &[self])?;
         // The kernel walks host memory, and its backward scatters on the host.
         super::device::route_tensors(if is_max { "max.dim" } else { "min.dim" }, &[self])?;
         let shape = self.shape();

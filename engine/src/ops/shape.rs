@@ -503,7 +503,9 @@ impl Tensor {
 
     /// `torch.cat(xs, dim)` (`CatBackward0`).
     pub fn cat(xs: &[Tensor], dim: i64) -> Result<Tensor> {
-        crate::autograd::precheck(&xs.iter().collect::<Vec<_>>())?;
+        let inputs: Vec<&Tensor> = xs.iter().collect();
+        crate::autograd::precheck(&inputs)?;
+        super::device::cpu_only("cat", &inputs)?;
         if xs.is_empty() {
             return Err(Error::InvalidArgument(
                 "torch.cat(): expected a non-empty list of Tensors".into(),
@@ -592,7 +594,9 @@ impl Tensor {
 
     /// `torch.stack(xs, dim)` (`StackBackward0`).
     pub fn stack(xs: &[Tensor], dim: i64) -> Result<Tensor> {
-        crate::autograd::precheck(&xs.iter().collect::<Vec<_>>())?;
+        let inputs: Vec<&Tensor> = xs.iter().collect();
+        crate::autograd::precheck(&inputs)?;
+        super::device::cpu_only("stack", &inputs)?;
         let Some(first) = xs.first() else {
             return Err(Error::InvalidArgument(
                 "stack expects a non-empty TensorList".into(),
