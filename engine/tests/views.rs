@@ -335,3 +335,12 @@ fn zero_dim_index_errors_match_aten() {
         assert!(got.starts_with(msg), "{items:?} = 1.0: {got}");
     }
 }
+
+/// Fuzz finding (seed 37432): a -1 in `expand` of a 0-dim tensor fails as torch 2.13.0 fails.
+#[test]
+fn expand_of_a_zero_dim_tensor_with_minus_one() {
+    let t = Tensor::scalar(engine::Scalar::Float(2.0), DType::F32);
+    let e = t.expand(&[2, -1]).unwrap_err();
+    assert_eq!(e.to_string(), "numel: integer multiplication overflow");
+    assert_eq!(t.expand(&[2, 3]).unwrap().shape(), vec![2, 3]);
+}

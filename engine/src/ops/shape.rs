@@ -342,6 +342,13 @@ impl Tensor {
                 n
             )));
         }
+        // A 0-dim tensor skips the geometry checks in ATen, and a -1 reaches the size
+        // computation as a negative size.
+        if n == 0 && sizes.iter().any(|&s| s < 0) {
+            return Err(Error::InvalidArgument(
+                "numel: integer multiplication overflow".into(),
+            ));
+        }
         // ATen's `inferExpandGeometry`, walked from the last dim: a new leading dim of size 1
         // gets the stride that would make it contiguous with the next, any other new or
         // broadcast dim gets stride 0.

@@ -51,6 +51,11 @@ const TABLE: &[(&str, ErrorKind)] = &[
         "Tensors must have same number of dimensions",
         ErrorKind::InvalidArgument,
     ),
+    // c10/core/TensorImpl: expand of a 0-dim tensor with a -1 size.
+    (
+        "numel: integer multiplication overflow",
+        ErrorKind::InvalidShape,
+    ),
     // aten/src/ATen/ExpandUtils.cpp, inferExpandGeometry: -1 in a new leading dim.
     (
         "isn't allowed in a leading, non-existing dimension",
@@ -427,6 +432,11 @@ mod tests {
         (
             "Tensors must have same number of dimensions: got 3 and 4",
             ErrorKind::InvalidArgument,
+        ),
+        // torch.tensor(2.).expand(2, -1)
+        (
+            "numel: integer multiplication overflow",
+            ErrorKind::InvalidShape,
         ),
         // torch.ones(2).expand(3, -1, -1)
         (
