@@ -225,15 +225,6 @@ fn inplace(
     if !copy || requires_grad {
         crate::autograd::precheck(&inputs)?;
     }
-    // An integer or bool `self` that already got history (from `fill_(tensor)`) cannot keep
-    // it through an op with another requiring-grad input: libtorch refuses before the
-    // kernel's own checks (`set_history`). Observed in torch 2.13; without that other input
-    // most ops let it through (`zero_`, `sub_` of an integer), `clamp_` does not: that case
-    // stays a known divergence.
-    let others_bring_history = t.requires_grad() && others.iter().any(|o| o.requires_grad());
-    if !copy && !t.dtype().is_float() && others_bring_history && crate::is_grad_enabled() {
-        return Err(Error::AutogradDtype(t.dtype().scalar_type_name()));
-    }
     if let Overlap::Checked(inputs) = overlap {
         if t.layout().has_internal_overlap() {
             return Err(Error::InplaceOverlap);
