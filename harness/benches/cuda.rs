@@ -14,13 +14,17 @@ use criterion::Criterion;
 use engine::nn::{Conv2d, Flatten, Linear, MSELoss, Module, Sequential};
 use engine::ops::linalg::{Conv2dOptions, Reduction};
 use engine::optim::{SGD, SgdOptions};
-use engine::{DType, Device, Generator};
+use engine::{Device, Generator};
 use harness::backend::cuda::{engine_cuda_available, libtorch_cuda_available};
 use std::collections::BTreeMap;
 use std::hint::black_box;
-use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 use tch::Kind;
+
+mod common;
+use common::{
+    POLY_B0, POLY_STEPS, POLY_W0, criterion_dir, fmt_time, mean_ns, polyfit_data, uniform,
+};
 
 const GPU: Device = Device::Cuda(0);
 const TGPU: tch::Device = tch::Device::Cuda(0);
@@ -47,14 +51,6 @@ const WORKLOADS: [(&str, &str); 4] = [
 type R<T> = engine::Result<T>;
 
 // ---------------------------------------------------------------------------- inputs
-
-fn uniform(n: usize, seed: u64) -> Vec<f32> {
-    let mut g = Generator::new(seed);
-    engine::Tensor::rand(&[n], DType::F32, &mut g)
-        .and_then(|t| t.to_vec::<f32>())
-        .map(|v| v.into_iter().map(|u| 2.0 * u - 1.0).collect())
-        .unwrap_or_default()
-}
 
 /// An engine leaf on the GPU: the host tensor is copied without history, then marked.
 fn eng(data: &[f32], shape: &[usize], requires_grad: bool) -> R<engine::Tensor> {
@@ -135,21 +131,6 @@ impl Dispatch {
         h.sum(Kind::Float).backward();
         tch::Cuda::synchronize(0);
     }
-}
-
-const POLY_W0: [f32; 3] = [0.1, -0.2, 0.3];
-const POLY_B0: [f32; 1] = [0.05];
-const POLY_STEPS: usize = 2000;
-
-/// Seed 002's data: `x = linspace(-pi, pi, 2000)`, `y = sin(x)`, `xx = [x, x^2, x^3]`.
-fn polyfit_data() -> (Vec<f32>, Vec<f32>) {
-    let n = 2000;
-    let pi = std::f32::consts::PI;
-    let x: Vec<f32> = (0..n)
-        .map(|i| -pi + 2.0 * pi * i as f32 / (n - 1) as f32)
-        .collect();
-    let xx = x.iter().flat_map(|&v| [v, v * v, v * v * v]).collect();
-    (xx, x.iter().map(|v| v.sin()).collect())
 }
 
 struct Polyfit {
@@ -387,34 +368,6 @@ fn run_criterion(c: &mut Criterion) -> BTreeMap<String, String> {
 }
 
 // ---------------------------------------------------------------------------- summary
-
-fn criterion_dir() -> PathBuf {
-    if let Some(h) = std::env::var_os("CRITERION_HOME") {
-        return PathBuf::from(h);
-    }
-    if let Some(t) = std::env::var_os("CARGO_TARGET_DIR") {
-        return PathBuf::from(t).join("criterion");
-    }
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/criterion")
-}
-
-/// Criterion's mean estimate (ns) for one function, if it was measured during this run.
-fn mean_ns(dir: &Path, group: &str, func: &str, since: SystemTime) -> Option<f64> {
-    let path = dir.join(group).join(func).join("new/estimates.json");
-    if std::fs::metadata(&path).ok()?.modified().ok()? < since {
-        return None;
-    }
-    let v: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(path).ok()?).ok()?;
-    v["mean"]["point_estimate"].as_f64()
-}
-
-fn fmt_time(ns: f64) -> String {
-    if ns >= 1e6 {
-        format!("{:.2} ms", ns / 1e6)
-    } else {
-        format!("{:.1} us", ns / 1e3)
-    }
-}
 
 fn print_summary(since: SystemTime, skipped: &BTreeMap<String, String>) {
     let dir = criterion_dir();

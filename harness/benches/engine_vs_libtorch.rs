@@ -10,12 +10,16 @@ use criterion::Criterion;
 use engine::nn::{Conv2d, Flatten, Linear, MSELoss, Module, Sequential};
 use engine::ops::linalg::Reduction;
 use engine::optim::{SGD, SgdOptions};
-use engine::{DType, Generator};
+use engine::Generator;
 use std::hint::black_box;
-use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, SystemTime};
 use tch::Kind;
+
+mod common;
+use common::{
+    POLY_B0, POLY_STEPS, POLY_W0, criterion_dir, fmt_time, mean_ns, polyfit_data, uniform,
+};
 
 /// Threads per side: 2 (issue 3's setting) unless `ENGINE_VS_LIBTORCH_THREADS` says otherwise
 /// (1 gives a comparison that is less sensitive to other load on the machine).
@@ -60,17 +64,6 @@ const WORKLOADS: [Workload; 4] = [
 
 // ---------------------------------------------------------------------------- inputs
 
-fn uniform(n: usize, seed: u64) -> Vec<f32> {
-    let mut g = Generator::new(seed);
-    engine::Tensor::rand(&[n], DType::F32, &mut g)
-        .expect("rand")
-        .to_vec::<f32>()
-        .expect("f32")
-        .into_iter()
-        .map(|u| 2.0 * u - 1.0)
-        .collect()
-}
-
 fn eng(data: &[f32], shape: &[usize], requires_grad: bool) -> engine::Tensor {
     engine::Tensor::from_vec(data.to_vec(), shape)
         .and_then(|t| t.with_requires_grad(requires_grad))
@@ -82,17 +75,6 @@ fn lt(data: &[f32], shape: &[usize], requires_grad: bool) -> tch::Tensor {
     tch::Tensor::from_slice(data)
         .view(s.as_slice())
         .set_requires_grad(requires_grad)
-}
-
-/// Seed 002's data: `x = linspace(-pi, pi, 2000)`, `y = sin(x)`, `xx = [x, x^2, x^3]`.
-fn polyfit_data() -> (Vec<f32>, Vec<f32>) {
-    let n = 2000;
-    let pi = std::f32::consts::PI;
-    let x: Vec<f32> = (0..n)
-        .map(|i| -pi + 2.0 * pi * i as f32 / (n - 1) as f32)
-        .collect();
-    let xx = x.iter().flat_map(|&v| [v, v * v, v * v * v]).collect();
-    (xx, x.iter().map(|v| v.sin()).collect())
 }
 
 // ---------------------------------------------------------------------------- workloads
@@ -154,10 +136,6 @@ struct Polyfit {
     xx: Vec<f32>,
     y: Vec<f32>,
 }
-
-const POLY_W0: [f32; 3] = [0.1, -0.2, 0.3];
-const POLY_B0: [f32; 1] = [0.05];
-const POLY_STEPS: usize = 2000;
 
 impl Polyfit {
     fn engine(&self) -> f64 {
@@ -387,35 +365,6 @@ fn measure_peak(side: &str) -> Option<u64> {
 }
 
 // ---------------------------------------------------------------------------- summary
-
-fn criterion_dir() -> PathBuf {
-    if let Some(h) = std::env::var_os("CRITERION_HOME") {
-        return PathBuf::from(h);
-    }
-    if let Some(t) = std::env::var_os("CARGO_TARGET_DIR") {
-        return PathBuf::from(t).join("criterion");
-    }
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/criterion")
-}
-
-/// Criterion's mean estimate (ns) for one function, if it was measured during this run.
-fn mean_ns(dir: &Path, group: &str, func: &str, since: SystemTime) -> Option<f64> {
-    let path = dir.join(group).join(func).join("new/estimates.json");
-    let fresh = std::fs::metadata(&path).ok()?.modified().ok()? >= since;
-    if !fresh {
-        return None;
-    }
-    let v: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(path).ok()?).ok()?;
-    v["mean"]["point_estimate"].as_f64()
-}
-
-fn fmt_time(ns: f64) -> String {
-    if ns >= 1e6 {
-        format!("{:.2} ms", ns / 1e6)
-    } else {
-        format!("{:.1} us", ns / 1e3)
-    }
-}
 
 fn verdict(ratio: f64, target: f64) -> &'static str {
     if ratio <= target { "met" } else { "MISSED" }
