@@ -191,28 +191,7 @@ fn cuda_campaign(sides: Sides, args: Vec<String>) -> ExitCode {
             campaign::run_with(&opts, EngineBackend::new, LibtorchCudaBackend::unchecked)
         }
     };
-    println!(
-        "{} programs in {:.1} s ({:.0} programs/s), {} distinct findings",
-        report.programs,
-        report.elapsed.as_secs_f64(),
-        report.rate(),
-        report.findings.len()
-    );
-    for f in &report.findings {
-        let path = f
-            .path
-            .as_ref()
-            .map_or("(not written)".into(), |p| p.display().to_string());
-        println!(
-            "  {} x{}  seed {}  {}\n    {}",
-            f.key, f.count, f.seed, path, f.description
-        );
-    }
-    if report.findings.is_empty() {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::from(1)
-    }
+    report.print()
 }
 
 #[cfg(test)]

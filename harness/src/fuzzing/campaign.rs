@@ -135,28 +135,7 @@ pub fn cli(args: FuzzArgs) -> ExitCode {
         shrink_budget: args.shrink_budget,
     };
     let report = run_subject(&opts, args.subject);
-    println!(
-        "{} programs in {:.1} s ({:.0} programs/s), {} distinct findings",
-        report.programs,
-        report.elapsed.as_secs_f64(),
-        report.rate(),
-        report.findings.len()
-    );
-    for f in &report.findings {
-        let path = f
-            .path
-            .as_ref()
-            .map_or("(not written)".into(), |p| p.display().to_string());
-        println!(
-            "  {} x{}  seed {}  {}\n    {}",
-            f.key, f.count, f.seed, path, f.description
-        );
-    }
-    if report.findings.is_empty() {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::from(1)
-    }
+    report.print()
 }
 
 #[derive(Debug, Clone)]
@@ -210,6 +189,32 @@ pub struct Report {
 impl Report {
     pub fn rate(&self) -> f64 {
         self.programs as f64 / self.elapsed.as_secs_f64().max(1e-9)
+    }
+
+    /// The campaign's summary and its findings on stdout; the exit code says whether any.
+    pub fn print(&self) -> ExitCode {
+        println!(
+            "{} programs in {:.1} s ({:.0} programs/s), {} distinct findings",
+            self.programs,
+            self.elapsed.as_secs_f64(),
+            self.rate(),
+            self.findings.len()
+        );
+        for f in &self.findings {
+            let path = f
+                .path
+                .as_ref()
+                .map_or("(not written)".into(), |p| p.display().to_string());
+            println!(
+                "  {} x{}  seed {}  {}\n    {}",
+                f.key, f.count, f.seed, path, f.description
+            );
+        }
+        if self.findings.is_empty() {
+            ExitCode::SUCCESS
+        } else {
+            ExitCode::from(1)
+        }
     }
 }
 
