@@ -96,18 +96,9 @@ impl std::fmt::Debug for Node {
     }
 }
 
-/// The name libtorch's no_grad-view messages use for a view's node: `SliceBackward0` is
-/// `Slice`, `SqueezeBackward1` is `Squeeze1` (checked against torch 2.13.0).
-pub(crate) fn view_message_name(name: &str) -> String {
-    let stripped = name.replacen("Backward", "", 1);
-    match stripped.strip_suffix('0') {
-        Some(s) if name.ends_with("Backward0") => s.to_string(),
-        _ => stripped,
-    }
-}
-
-/// The name libtorch's "modified by an inplace operation" message uses for a node:
-/// `MulBackward0` becomes `Mul`, other nodes are qualified (`torch::autograd::CopySlices`).
+/// The name libtorch's "modified by an inplace operation" and no_grad-view messages use for a
+/// node: `MulBackward0` becomes `Mul`, `PowBackward1` `Pow1`, other nodes are qualified
+/// (`torch::autograd::CopySlices`).
 pub(crate) fn message_name(name: &str) -> String {
     if let Some(pos) = name.rfind("Backward") {
         let tail = &name[pos + "Backward".len()..];

@@ -472,7 +472,7 @@ impl Tensor {
         let m = self.0.meta.lock().unwrap();
         m.grad_fn
             .as_ref()
-            .map(|n| (m.output_nr, crate::autograd::view_message_name(n.name)))
+            .map(|n| (m.output_nr, crate::autograd::message_name(n.name)))
     }
 
     /// `grad_fn`, regenerating a view's node when its storage was written since (libtorch's
@@ -491,7 +491,7 @@ impl Tensor {
                 let view_of = m
                     .grad_fn
                     .as_ref()
-                    .map(|n| (m.output_nr, crate::autograd::view_message_name(n.name)));
+                    .map(|n| (m.output_nr, crate::autograd::message_name(n.name)));
                 return Err(Error::NoGradViewBaseModified { view_of });
             }
             let base_edge = view.base.gradient_edge()?;
