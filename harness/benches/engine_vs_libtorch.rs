@@ -7,10 +7,10 @@
 //! `cargo bench -p harness --bench engine_vs_libtorch`
 
 use criterion::Criterion;
+use engine::Generator;
 use engine::nn::{Conv2d, Flatten, Linear, MSELoss, Module, Sequential};
 use engine::ops::linalg::Reduction;
 use engine::optim::{SGD, SgdOptions};
-use engine::Generator;
 use std::hint::black_box;
 use std::process::Command;
 use std::time::{Duration, SystemTime};
