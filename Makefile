@@ -4,6 +4,9 @@
 .PHONY: suite test setup fmt-check clippy cargo-test bench fuzz-build
 
 CARGO ?= cargo
+# Incremental state is only worth its disk (1.8 GB for this workspace) when editing; a fresh clone
+# builds once. Set CARGO_INCREMENTAL=1 to keep it.
+export CARGO_INCREMENTAL ?= 0
 
 ## Command one: the conformance suite, engine vs libtorch, writing reports/index.html.
 suite: setup

@@ -2,7 +2,8 @@
 //! against what CPython torch 2.13.0 does.
 //!
 //! Every expected value was printed by the Python torch 2.13.0 that shares the suite's libtorch
-//! (`~/.cache/autograd-conformance/torch-2.13.0/bin/python`); the snippet is in a comment.
+//! (`~/.cache/autograd-conformance/torch-2.13.0-cuda/bin/python`, from
+//! `AUTOGRAD_CONFORMANCE_TORCH=cuda scripts/setup.sh`); the snippet is in a comment.
 
 use harness::backend::engine::{EngineBackend, EngineTensor};
 use harness::backend::{

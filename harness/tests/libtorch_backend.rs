@@ -1,7 +1,8 @@
 //! The libtorch backend through the `Backend` trait, against what CPython torch 2.13.0 does.
 //!
 //! Every expected value was printed by the Python torch 2.13.0 that shares this libtorch
-//! (`~/.cache/autograd-conformance/torch-2.13.0/bin/python`); the snippet is in a comment.
+//! (`~/.cache/autograd-conformance/torch-2.13.0-cuda/bin/python`, from
+//! `AUTOGRAD_CONFORMANCE_TORCH=cuda scripts/setup.sh`); the snippet is in a comment.
 
 use harness::backend::libtorch::{LibtorchBackend, TorchTensor};
 use harness::backend::{
