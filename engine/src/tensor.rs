@@ -747,13 +747,11 @@ impl Tensor {
             return Err(Error::DetachViewInplace);
         }
         let mut m = self.0.meta.lock().unwrap();
-        if let (true, Some(n)) = (m.retains_grad, &m.grad_fn) {
-            n.remove_retains(self);
-        }
+        // libtorch leaves retains_grad set and its hook on the old node: detach_ drops the
+        // history, not the hook, so a later backward through that node still fills `.grad`.
         m.grad_fn = None;
         m.output_nr = 0;
         m.requires_grad = false;
-        // libtorch leaves retains_grad set: detach_ drops the history, not the flag.
         Ok(self)
     }
 

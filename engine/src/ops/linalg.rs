@@ -526,21 +526,19 @@ impl Tensor {
             )));
         }
         super::check_same_device(self, mat2)?;
-        // ATen dispatches on batch1's dtype before comparing the two.
-        if self.dtype() == DType::Bool {
-            return Err(Error::DtypeNotSupported {
-                op: "bmm",
-                dtype: "Bool",
-            });
-        }
-        if self.dtype() != mat2.dtype() {
-            return Err(Error::DtypeMismatch(format!(
-                "expected scalar type {} but found {}",
-                self.dtype().scalar_type_name(),
-                mat2.dtype().scalar_type_name()
-            )));
-        }
-        let out = batched_product(self, mat2)?;
+        let out = if sa[0] * sa[1] * sb[2] == 0 || sa[2] == 0 {
+            // ATen's bmm allocates the result with batch2's options and returns before its
+            // kernel (where the dtype checks live) when the result or the contraction is
+            // empty: any dtypes pass, and the result is zeros of batch2's dtype.
+            let zeros = Tensor::zeros(&[sa[0], sa[1], sb[2]], mat2.dtype())?;
+            if mat2.device().is_cuda() {
+                super::device::to(&zeros, mat2.device())?
+            } else {
+                zeros
+            }
+        } else {
+            self.bmm_kernel(mat2)?
+        };
         if let Some(mut rec) = Recorder::new("BmmBackward0", &[self, mat2])? {
             let s2 = rec.needs(0).then(|| rec.save(mat2));
             let s1 = rec.needs(1).then(|| rec.save(self));
@@ -556,6 +554,25 @@ impl Tensor {
             })?;
         }
         Ok(out)
+    }
+
+    /// bmm's kernel on non-empty operands, with the dtype checks ATen makes there.
+    fn bmm_kernel(&self, mat2: &Tensor) -> Result<Tensor> {
+        // ATen dispatches on batch1's dtype before comparing the two.
+        if self.dtype() == DType::Bool {
+            return Err(Error::DtypeNotSupported {
+                op: "bmm",
+                dtype: "Bool",
+            });
+        }
+        if self.dtype() != mat2.dtype() {
+            return Err(Error::DtypeMismatch(format!(
+                "expected scalar type {} but found {}",
+                self.dtype().scalar_type_name(),
+                mat2.dtype().scalar_type_name()
+            )));
+        }
+        batched_product(self, mat2)
     }
 
     /// `torch.addmm(self, mat1, mat2)` with `beta = alpha = 1`: `self` broadcast to the
