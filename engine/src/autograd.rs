@@ -267,6 +267,8 @@ pub struct Recorder {
     name: &'static str,
     next: Vec<Option<Edge>>,
     saved: Vec<SavedTensor>,
+    /// The dtype of an in-place op's `self` whose value before the write was saved as a clone.
+    cloned_self: Option<DType>,
 }
 
 impl Recorder {
@@ -290,6 +292,7 @@ impl Recorder {
             name,
             next,
             saved: Vec::new(),
+            cloned_self: None,
         }))
     }
     /// Like [`Recorder::new`] with explicit edges (used by in-place ops, whose `self` edge is
@@ -299,6 +302,7 @@ impl Recorder {
             name,
             next,
             saved: Vec::new(),
+            cloned_self: None,
         }
     }
     /// Whether input `i` needs a gradient (libtorch's `should_compute_output`).
@@ -308,6 +312,16 @@ impl Recorder {
     /// Saves an input (or any tensor that is not this node's output).
     pub fn save(&mut self, t: &Tensor) -> SavedId {
         self.push(t, Origin::Input)
+    }
+    /// Saves an in-place op's `self` as it is before the write: libtorch's wrappers save
+    /// `self.clone()`, an autograd-recorded call (see `cloned_self`).
+    pub(crate) fn save_original_self(&mut self, t: &Tensor) -> Result<SavedId> {
+        self.cloned_self = Some(t.dtype());
+        Ok(self.save(&t.clone_detached()?))
+    }
+    /// The dtype of the `self` that `save_original_self` cloned, if it did.
+    pub(crate) fn cloned_self(&self) -> Option<DType> {
+        self.cloned_self
     }
     /// Saves the op's output (call before `finish`).
     pub fn save_output(&mut self, out: &Tensor) -> SavedId {

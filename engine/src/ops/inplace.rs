@@ -200,7 +200,21 @@ fn inplace(
     overlap: Overlap,
     name: &'static str,
     result: impl Fn() -> Result<Tensor>,
-    record: impl FnOnce(&mut Recorder) -> Box<crate::autograd::BackwardFn>,
+    record: impl FnOnce(&mut Recorder) -> Result<Box<crate::autograd::BackwardFn>>,
+) -> Result<()> {
+    inplace_with_meta(t, others, overlap, name, || Ok(()), result, record)
+}
+
+/// [`inplace`] for ops whose ATen meta function checks its arguments (`meta`): that runs inside
+/// the kernel, after the autograd wrapper's checks and saves and before TensorIterator's.
+fn inplace_with_meta(
+    t: &Tensor,
+    others: &[&Tensor],
+    overlap: Overlap,
+    name: &'static str,
+    meta: impl FnOnce() -> Result<()>,
+    result: impl Fn() -> Result<Tensor>,
+    record: impl FnOnce(&mut Recorder) -> Result<Box<crate::autograd::BackwardFn>>,
 ) -> Result<()> {
     // The hand-written `copy_` narrows `requires_grad` by `isDifferentiableType(self)`, so an
     // integer `self` gets no history from it; the generated in-place ops do not narrow: torch
@@ -225,6 +239,27 @@ fn inplace(
     if !copy || requires_grad {
         crate::autograd::precheck(&inputs)?;
     }
+    // libtorch's wrapper builds the node and saves its inputs before calling the kernel, so
+    // saving happens before the write (a saved `self` is the value before the op) and before the
+    // kernel's overlap, broadcast and cast checks.
+    let mut rec = if requires_grad && crate::is_grad_enabled() {
+        let mut next = vec![t.gradient_edge()?];
+        for o in others {
+            next.push(o.gradient_edge()?);
+        }
+        Some(Recorder::with_edges(name, next))
+    } else {
+        None
+    };
+    let f = rec.as_mut().map(record).transpose()?;
+    // The original `self` is saved as `self.clone()`, itself a recorded call whose
+    // set_history refuses an integer `self` that has history.
+    if let Some(dt) = rec.as_ref().and_then(|r| r.cloned_self())
+        && !dt.is_float()
+    {
+        return Err(Error::AutogradDtype(dt.scalar_type_name()));
+    }
+    meta()?;
     if let Overlap::Checked(inputs) = overlap {
         if t.layout().has_internal_overlap() {
             return Err(Error::InplaceOverlap);
@@ -247,17 +282,6 @@ fn inplace(
             output: t.dtype().scalar_type_name(),
         });
     }
-    let mut rec = if requires_grad && crate::is_grad_enabled() {
-        let mut next = vec![t.gradient_edge()?];
-        for o in others {
-            next.push(o.gradient_edge()?);
-        }
-        Some(Recorder::with_edges(name, next))
-    } else {
-        None
-    };
-    // Saving happens before the write, so a saved `self` is the value before the op.
-    let f = rec.as_mut().map(record);
     if others.iter().any(|o| reads_what_it_writes(t, o)) {
         write_in_iteration_order(t, others, &result)?;
     } else {
@@ -275,8 +299,8 @@ fn inplace(
     Ok(())
 }
 
-fn no_rule() -> Box<crate::autograd::BackwardFn> {
-    Box::new(|_, g| Ok(vec![Some(g.zeros_like()?)]))
+fn no_rule() -> Result<Box<crate::autograd::BackwardFn>> {
+    Ok(Box::new(|_, g| Ok(vec![Some(g.zeros_like()?)])))
 }
 
 impl Tensor {
@@ -298,7 +322,7 @@ impl Tensor {
             Overlap::Checked(&[&o]),
             "AddBackward0",
             || self.add(&o),
-            |_| Box::new(|_, g| Ok(vec![Some(g.clone()), Some(g)])),
+            |_| Ok(Box::new(|_, g| Ok(vec![Some(g.clone()), Some(g)]))),
         )?;
         Ok(self)
     }
@@ -308,8 +332,8 @@ impl Tensor {
         let other = other.into();
         // Autograd's checks (leaf, then input edges) run before the kernel's bool check.
         if let Operand::Tensor(o) = &other {
-            let rg = self.dtype().is_float() && (self.requires_grad() || o.requires_grad());
-            check_inplace(self, rg)?;
+            // The inputs' flag, before any dtype narrowing, as for every generated in-place op.
+            check_inplace(self, self.requires_grad() || o.requires_grad())?;
             crate::autograd::precheck(&[self, o])?;
         }
         // Before wrapping: a Python bool would wrap to self's dtype and hide the check.
@@ -324,7 +348,7 @@ impl Tensor {
             Overlap::Checked(&[&o]),
             "SubBackward0",
             || self.sub(&o),
-            |_| Box::new(|_, g| Ok(vec![Some(g.clone()), Some(g.neg()?)])),
+            |_| Ok(Box::new(|_, g| Ok(vec![Some(g.clone()), Some(g.neg()?)]))),
         )?;
         Ok(self)
     }
@@ -341,15 +365,15 @@ impl Tensor {
             |rec| {
                 let so = rec.needs(0).then(|| rec.save(&o));
                 let ss = match rec.needs(1) {
-                    true => Some(rec.save(&self.clone_detached().expect("cpu tensor"))),
+                    true => Some(rec.save_original_self(self)?),
                     false => None,
                 };
-                Box::new(move |ctx, g| {
+                Ok(Box::new(move |ctx, g| {
                     Ok(vec![
                         opt(so.is_some(), || g.mul(&ctx.unpack(so.unwrap())?))?,
                         opt(ss.is_some(), || g.mul(&ctx.unpack(ss.unwrap())?))?,
                     ])
-                })
+                }))
             },
         )?;
         Ok(self)
@@ -368,10 +392,10 @@ impl Tensor {
                 let so = rec.save(&o);
                 let na = rec.needs(0);
                 let ss = match rec.needs(1) {
-                    true => Some(rec.save(&self.clone_detached().expect("cpu tensor"))),
+                    true => Some(rec.save_original_self(self)?),
                     false => None,
                 };
-                Box::new(move |ctx, g| {
+                Ok(Box::new(move |ctx, g| {
                     let other = ctx.unpack(so)?;
                     Ok(vec![
                         opt(na, || g.div(&other))?,
@@ -380,7 +404,7 @@ impl Tensor {
                             g.neg()?.mul(&s)?.div(&other.mul(&other)?)
                         })?,
                     ])
-                })
+                }))
             },
         )?;
         Ok(self)
@@ -429,7 +453,11 @@ impl Tensor {
             Overlap::Checked(&[]),
             "FillBackward3",
             || Tensor::full(&self.shape(), v, self.dtype()),
-            |_| Box::new(|_, g| Ok(vec![Some(g.zeros_like()?), Some(g.sum(None, false)?)])),
+            |_| {
+                Ok(Box::new(|_, g| {
+                    Ok(vec![Some(g.zeros_like()?), Some(g.sum(None, false)?)])
+                }))
+            },
         )?;
         Ok(self)
     }
@@ -465,7 +493,7 @@ impl Tensor {
                 }
                 cast(&super::copy_raw(&src.expand_raw(&shape)?)?, self.dtype())
             },
-            |_| Box::new(|_, g| Ok(vec![Some(g.zeros_like()?), Some(g)])),
+            |_| Ok(Box::new(|_, g| Ok(vec![Some(g.zeros_like()?), Some(g)]))),
         )?;
         Ok(self)
     }
@@ -474,26 +502,30 @@ impl Tensor {
     pub fn clamp_(&self, min: Option<Scalar>, max: Option<Scalar>) -> Result<&Self> {
         // ATen's clamp meta function refuses a promoting in-place clamp before the iterator's
         // overlap checks, naming the output by its C type.
-        let mut dt = self.dtype();
-        for s in [min, max].into_iter().flatten() {
-            dt = crate::dtype::promote_with_scalar(dt, s);
-        }
-        if !self.dtype().is_float() && dt != self.dtype() {
-            return Err(Error::CastInplace {
-                result: dt.scalar_type_name(),
-                output: self.dtype().c_name(),
-            });
-        }
+        let meta = || {
+            let mut dt = self.dtype();
+            for s in [min, max].into_iter().flatten() {
+                dt = crate::dtype::promote_with_scalar(dt, s);
+            }
+            if !self.dtype().is_float() && dt != self.dtype() {
+                return Err(Error::CastInplace {
+                    result: dt.scalar_type_name(),
+                    output: self.dtype().c_name(),
+                });
+            }
+            Ok(())
+        };
         let (lo, hi) = (min.map(|s| s.as_f64()), max.map(|s| s.as_f64()));
-        inplace(
+        inplace_with_meta(
             self,
             &[],
             Overlap::Checked(&[]),
             "ClampBackward1",
+            meta,
             || self.clamp(min, max),
             |rec| {
-                let ss = rec.save(&self.clone_detached().expect("cpu tensor"));
-                Box::new(move |ctx, g| {
+                let ss = rec.save_original_self(self)?;
+                Ok(Box::new(move |ctx, g| {
                     let x = ctx.unpack(ss)?;
                     let lo_ok = match lo {
                         Some(l) => x.ge(l)?,
@@ -508,7 +540,7 @@ impl Tensor {
                         &Operand::Tensor(g),
                         &Operand::Scalar(Scalar::Float(0.0)),
                     )?)])
-                })
+                }))
             },
         )?;
         Ok(self)

@@ -151,12 +151,15 @@ impl Tensor {
     /// `ReshapeAliasBackward0` otherwise), else a copy (`CloneBackward0` then
     /// `UnsafeViewBackward0`), as libtorch records it.
     pub fn reshape(&self, shape: &[i64]) -> Result<Tensor> {
-        crate::autograd::precheck(&[self])?;
+        // reshape is composite: a contiguous input goes straight to `view`, whose autograd
+        // wrapper collects the input's edge (regenerating a stale view's grad_fn, which may
+        // fail) before the size check; any other input has its size inferred first.
         let l = self.layout();
-        let new_shape = infer_shape(shape, l.numel())?;
         if l.is_contiguous() {
             return self.view(shape);
         }
+        let new_shape = infer_shape(shape, l.numel())?;
+        crate::autograd::precheck(&[self])?;
         // A viewable non-contiguous tensor goes through `_reshape_alias`, as in ATen.
         if let Some(strides) = l.view_strides(&new_shape) {
             let in_shape = l.shape.clone();
