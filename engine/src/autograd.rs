@@ -316,7 +316,10 @@ impl Recorder {
     /// Saves an in-place op's `self` as it is before the write: libtorch's wrappers save
     /// `self.clone()`, an autograd-recorded call (see `cloned_self`).
     pub(crate) fn save_original_self(&mut self, t: &Tensor) -> Result<SavedId> {
-        self.cloned_self = Some(t.dtype());
+        // The clone is only recorded (and only then refused) when `self` itself has history.
+        if t.requires_grad() {
+            self.cloned_self = Some(t.dtype());
+        }
         Ok(self.save(&t.clone_detached()?))
     }
     /// The dtype of the `self` that `save_original_self` cloned, if it did.

@@ -23,6 +23,49 @@ pub fn is_channels_last_contiguous(l: &Layout) -> bool {
     true
 }
 
+/// ATen's `is_channels_last_strides_2d_s4` / `_3d_s5`: whether strides look channels-last
+/// (the `is_strides_like_channels_last` flag behind `suggest_memory_format`). Ambiguous
+/// layouts (a trivial channel dim, N111 with equal strides) count as contiguous.
+pub fn strides_like_channels_last(l: &Layout) -> bool {
+    let order: &[usize] = match l.ndim() {
+        4 => &[1, 3, 2, 0],
+        5 => &[1, 4, 3, 2, 0],
+        _ => return false,
+    };
+    if l.strides[1] == 0 {
+        return false;
+    }
+    let mut min = 0isize;
+    for &d in order {
+        if l.shape[d] == 0 || l.strides[d] < min {
+            return false;
+        }
+        if d == 0 && min == l.strides[1] {
+            return false;
+        }
+        min = l.strides[d];
+        if l.shape[d] > 1 {
+            min *= l.shape[d] as isize;
+        }
+    }
+    true
+}
+
+/// `get_channels_last_strides_2d` / `_3d`: NHWC (NDHWC) strides for a 4-d (5-d) shape.
+pub fn channels_last_strides_nd(shape: &[usize]) -> Vec<isize> {
+    if shape.len() == 4 {
+        return channels_last_strides(shape);
+    }
+    let s: Vec<isize> = shape.iter().map(|&d| d as isize).collect();
+    let mut st = vec![0isize; 5];
+    st[1] = 1;
+    st[4] = s[1];
+    st[3] = st[4] * s[4];
+    st[2] = st[3] * s[3];
+    st[0] = st[2] * s[2];
+    st
+}
+
 /// ATen's `get_channels_last_strides_2d` for a 4-d shape.
 pub fn channels_last_strides(shape: &[usize]) -> Vec<isize> {
     let s: Vec<isize> = shape.iter().map(|&d| d as isize).collect();

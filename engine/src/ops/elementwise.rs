@@ -352,10 +352,12 @@ impl Tensor {
             let se = rec.save(self);
             let bv = base.as_f64();
             rec.finish(&out, move |ctx, g| {
+                // libtorch's node unpacks every saved variable, so a modified exponent fails
+                // the version check even when the rule does not read it.
+                let e = ctx.unpack(se)?;
                 let r = ctx.unpack(so)?;
                 let d = r.mul(bv.ln())?;
                 if bv == 0.0 {
-                    let e = ctx.unpack(se)?;
                     let d = e
                         .ge(0.0)?
                         .where_(&Operand::Scalar(Scalar::Float(0.0)), &d.into())?;

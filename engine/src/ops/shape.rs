@@ -571,6 +571,19 @@ impl Tensor {
         let mut out_shape = ref_shape.clone();
         out_shape[d] = total;
         let out = Tensor::full(&out_shape, Scalar::Int(0), dtype)?;
+        // ATen's compute_output_memory_format: the result is channels-last when every input
+        // (skipped ones included) suggests channels-last, else contiguous.
+        let channels_last = xs
+            .iter()
+            .all(|x| crate::memory_format::strides_like_channels_last(&x.layout()));
+        let out = if channels_last {
+            super::copy_strided(
+                &out,
+                crate::memory_format::channels_last_strides_nd(&out_shape),
+            )?
+        } else {
+            out
+        };
         let mut at = 0;
         // One entry per input, skipped ones included (None): they still take part in
         // requires_grad and get an empty gradient, as in libtorch's cat_tensors_backward.
