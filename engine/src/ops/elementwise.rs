@@ -210,6 +210,8 @@ impl Tensor {
     }
 
     pub fn neg(&self) -> Result<Tensor> {
+        // The autograd wrapper collects the edge before the kernel refuses a dtype.
+        crate::autograd::precheck(&[self])?;
         if self.dtype() == DType::Bool {
             return Err(Error::NegBool);
         }
@@ -416,6 +418,8 @@ impl Tensor {
         })
     }
     pub fn abs(&self) -> Result<Tensor> {
+        // The autograd wrapper collects the edge before the kernel refuses a dtype.
+        crate::autograd::precheck(&[self])?;
         let out = match self.dtype() {
             DType::I64 => map1::<i64, i64>(self, |v| v.wrapping_abs())?,
             DType::Bool => {
@@ -429,6 +433,8 @@ impl Tensor {
         unary_rule(self, out, "AbsBackward0", false, |g, x| g.mul(&x.sgn()?))
     }
     pub fn relu(&self) -> Result<Tensor> {
+        // The autograd wrapper collects the edge before the kernel refuses a dtype.
+        crate::autograd::precheck(&[self])?;
         let out = match self.dtype() {
             DType::I64 => map1::<i64, i64>(self, |v| v.max(0))?,
             DType::Bool => {
@@ -563,16 +569,22 @@ impl Tensor {
             let sb = rec.save(other);
             rec.finish(&out, move |ctx, g| {
                 let (x, y) = (ctx.unpack(sa)?, ctx.unpack(sb)?);
-                // Ties split the gradient in half, as in derivatives.yaml.
-                let half = g.mul(&x.eq_(&y)?)?.mul(0.5)?;
-                let (wa, wb) = if is_max {
-                    (x.gt(&y)?, x.lt(&y)?)
-                } else {
+                // derivatives.yaml: `where(self == other, grad / 2, grad)` with the losing side
+                // masked to 0, so a NaN operand (no tie, no loser) passes the whole gradient
+                // to both sides.
+                let split = x
+                    .eq_(&y)?
+                    .where_(&Operand::Tensor(g.mul(0.5)?), &Operand::Tensor(g.clone()))?;
+                let zero = Operand::Scalar(Scalar::Float(0.0));
+                let masked = |lost: Tensor| lost.where_(&zero, &Operand::Tensor(split.clone()));
+                let (lost_a, lost_b) = if is_max {
                     (x.lt(&y)?, x.gt(&y)?)
+                } else {
+                    (x.gt(&y)?, x.lt(&y)?)
                 };
                 Ok(vec![
-                    opt(na, || g.mul(&wa)?.add(&half))?,
-                    opt(nb, || g.mul(&wb)?.add(&half))?,
+                    opt(na, || masked(lost_a))?,
+                    opt(nb, || masked(lost_b))?,
                 ])
             })?;
         }

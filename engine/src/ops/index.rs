@@ -54,6 +54,9 @@ fn apply(x: &Tensor, items: &[IndexItem], skip_full_slices: bool) -> Result<Tens
                 });
             }
             IndexItem::Slice { .. } => {
+                // `slice`'s autograd wrapper collects the input's edge (which can fail on a
+                // stale no_grad view) before the kernel refuses the 0-dim tensor.
+                crate::autograd::precheck(&[x])?;
                 return Err(Error::InvalidArgument(
                     "slice() cannot be applied to a 0-dim tensor.".into(),
                 ));

@@ -453,6 +453,19 @@ fn softmax_host(x: &Tensor, d: usize, log: bool, shape: &[usize], dtype: DType) 
                 *r = data[(i as isize + k as isize * stride) as usize];
             }
             let m = row.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
+            if log && dtype == DType::F32 {
+                // ATen sums exp(x - max) and takes its log in float for a float input; a sum
+                // of 1 + 1e-9 is then exactly 1 and the largest entry's result exactly 0,
+                // which a later division or sqrt turns into an observable inf or 0.
+                let m = m as f32;
+                let s: f32 = row.iter().map(|&v| (v as f32 - m).exp()).sum();
+                let ls = s.ln();
+                for (k, &r) in row.iter().enumerate() {
+                    out[(o as isize + k as isize * ostride) as usize] =
+                        ((r as f32 - m) - ls) as f64;
+                }
+                return;
+            }
             let s: f64 = row.iter().map(|v| (v - m).exp()).sum();
             for (k, r) in row.iter().enumerate() {
                 let v = if log {
