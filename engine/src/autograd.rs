@@ -226,7 +226,13 @@ impl BackwardCtx<'_> {
             return Err(Error::BackwardTwice);
         }
         let st = &s.tensors[id.0];
-        if st.had_grad_fn && st.data.grad_fn_unchecked().is_none() {
+        // A saved input is kept as itself, and libtorch asks it for its grad_fn before
+        // comparing versions: a stale no_grad view fails there, with the view error.
+        let grad_fn = match &st.origin {
+            Origin::Input => st.data.grad_fn()?,
+            Origin::Output(_) => None,
+        };
+        if st.had_grad_fn && grad_fn.is_none() {
             return Err(Error::SavedTensorDetached);
         }
         let current = st.data.version();
@@ -236,10 +242,7 @@ impl BackwardCtx<'_> {
                 &st.data.shape(),
                 match &st.origin {
                     Origin::Output(n) => Some((0, message_name(n))),
-                    Origin::Input => st
-                        .data
-                        .grad_fn_unchecked()
-                        .map(|n| (st.data.output_nr(), message_name(n.name))),
+                    Origin::Input => grad_fn.map(|n| (st.data.output_nr(), message_name(n.name))),
                 },
                 current,
                 st.version,

@@ -162,6 +162,8 @@ pub enum Error {
     IndexOutOfRange { index: i64, dim: usize, size: usize },
     #[error("select(): index {index} out of range for tensor of size {shape} at dimension {dim}")]
     SelectOutOfRange { index: i64, shape: Shape, dim: i64 },
+    #[error("start out of range (expected to be in range of [-{size}, {size}], but got {start})")]
+    NarrowStartOutOfRange { start: i64, size: usize },
     #[error("start ({start}) + length ({length}) exceeds dimension size ({size}).")]
     NarrowOutOfRange {
         start: i64,

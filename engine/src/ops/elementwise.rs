@@ -646,6 +646,16 @@ impl Tensor {
 
     /// `torch.where(self, a, b)` with `self` the condition.
     pub fn where_(&self, a: &Operand, b: &Operand) -> Result<Tensor> {
+        // The autograd wrapper collects the value operands' edges before the kernel checks the
+        // condition's dtype and broadcasts.
+        let values: Vec<&Tensor> = [a, b]
+            .into_iter()
+            .filter_map(|o| match o {
+                Operand::Tensor(t) => Some(t),
+                Operand::Scalar(_) => None,
+            })
+            .collect();
+        crate::autograd::precheck(&values)?;
         if self.dtype() != DType::Bool {
             return Err(Error::DtypeMismatch(format!(
                 "where expected condition to be a boolean tensor, but got a tensor with dtype {}",

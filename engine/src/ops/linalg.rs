@@ -656,13 +656,14 @@ impl Tensor {
 
     /// `torch.matmul`, following libtorch's `_matmul_impl` case by case.
     pub fn matmul(&self, other: &Tensor) -> Result<Tensor> {
-        crate::autograd::precheck(&[self, other])?;
+        // matmul is composite: its own dim check comes before the ops it calls collect edges.
         let (d1, d2) = (self.ndim(), other.ndim());
         if d1 == 0 || d2 == 0 {
             return Err(Error::InvalidArgument(format!(
                 "both arguments to matmul need to be at least 1D, but they are {d1}D and {d2}D"
             )));
         }
+        crate::autograd::precheck(&[self, other])?;
         match (d1, d2) {
             (1, 1) => return self.dot(other),
             (2, 1) => return self.mv(other),

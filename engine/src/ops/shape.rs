@@ -417,10 +417,8 @@ impl Tensor {
         }
         let s = size as i64;
         if start < -s || start > s {
-            return Err(Error::InvalidArgument(format!(
-                "start out of range (expected to be in range of [{}, {}], but got {start})",
-                -s, s
-            )));
+            // TORCH_CHECK_INDEX: an IndexError, like the length check below.
+            return Err(Error::NarrowStartOutOfRange { start, size });
         }
         let start = if start < 0 { start + s } else { start };
         if start + length > s {

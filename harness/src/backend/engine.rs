@@ -81,7 +81,8 @@ pub fn error_kind(e: &Error) -> ErrorKind {
         Error::DimOutOfRange { .. } | Error::DimOfScalar { .. } => ErrorKind::DimOutOfRange,
         Error::IndexOutOfRange { .. }
         | Error::SelectOutOfRange { .. }
-        | Error::NarrowOutOfRange { .. } => ErrorKind::IndexOutOfRange,
+        | Error::NarrowOutOfRange { .. }
+        | Error::NarrowStartOutOfRange { .. } => ErrorKind::IndexOutOfRange,
         Error::EmptyList { .. } | Error::CatZeroDim { .. } | Error::EmptyReduction { .. } => {
             by_text(ErrorKind::InvalidArgument)
         }

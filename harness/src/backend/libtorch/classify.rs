@@ -201,6 +201,12 @@ const TABLE: &[(&str, ErrorKind)] = &[
     ),
     // aten/src/ATen/native/TensorShape.cpp, narrow ("start (2) + length (3) exceeds dimension size (3).").
     ("exceeds dimension size", ErrorKind::IndexOutOfRange),
+    // aten/src/ATen/native/TensorShape.cpp, narrow's TORCH_CHECK_INDEX on start
+    // ("start out of range (expected to be in range of [-1, 1], but got 2)").
+    (
+        "start out of range (expected to be in range of",
+        ErrorKind::IndexOutOfRange,
+    ),
     // aten/src/ATen/native/Scalar.cpp, item.
     (
         "elements cannot be converted to Scalar",
@@ -632,6 +638,11 @@ mod tests {
         // ones(3).narrow(0, 2, 3)
         (
             "start (2) + length (3) exceeds dimension size (3).",
+            ErrorKind::IndexOutOfRange,
+        ),
+        // ones(2, 1).narrow(1, 2, 0)
+        (
+            "start out of range (expected to be in range of [-1, 1], but got 2)",
             ErrorKind::IndexOutOfRange,
         ),
         // ones(4).item()
