@@ -270,8 +270,6 @@ pub struct Recorder {
     name: &'static str,
     next: Vec<Option<Edge>>,
     saved: Vec<SavedTensor>,
-    /// The dtype of an in-place op's `self` whose value before the write was saved as a clone.
-    cloned_self: Option<DType>,
 }
 
 impl Recorder {
@@ -295,7 +293,6 @@ impl Recorder {
             name,
             next,
             saved: Vec::new(),
-            cloned_self: None,
         }))
     }
     /// Like [`Recorder::new`] with explicit edges (used by in-place ops, whose `self` edge is
@@ -305,7 +302,6 @@ impl Recorder {
             name,
             next,
             saved: Vec::new(),
-            cloned_self: None,
         }
     }
     /// Whether input `i` needs a gradient (libtorch's `should_compute_output`).
@@ -316,18 +312,14 @@ impl Recorder {
     pub fn save(&mut self, t: &Tensor) -> SavedId {
         self.push(t, Origin::Input)
     }
-    /// Saves an in-place op's `self` as it is before the write: libtorch's wrappers save
-    /// `self.clone()`, an autograd-recorded call (see `cloned_self`).
+    /// Saves an in-place op's `self` as it is before the write. libtorch's wrappers save
+    /// `self.clone()`, a recorded call made before the kernel, whose set_history refuses an
+    /// integer `self` that has history ("Autograd not support dtype").
     pub(crate) fn save_original_self(&mut self, t: &Tensor) -> Result<SavedId> {
-        // The clone is only recorded (and only then refused) when `self` itself has history.
-        if t.requires_grad() {
-            self.cloned_self = Some(t.dtype());
+        if t.requires_grad() && !t.dtype().is_float() {
+            return Err(Error::AutogradDtype(t.dtype().scalar_type_name()));
         }
         Ok(self.save(&t.clone_detached()?))
-    }
-    /// The dtype of the `self` that `save_original_self` cloned, if it did.
-    pub(crate) fn cloned_self(&self) -> Option<DType> {
-        self.cloned_self
     }
     /// Saves the op's output (call before `finish`).
     pub fn save_output(&mut self, out: &Tensor) -> SavedId {

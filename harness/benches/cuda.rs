@@ -23,7 +23,8 @@ use tch::Kind;
 
 mod common;
 use common::{
-    POLY_B0, POLY_STEPS, POLY_W0, criterion_dir, fmt_time, mean_ns, polyfit_data, uniform,
+    POLY_B0, POLY_STEPS, POLY_W0, criterion_dir, fmt_time, libtorch_conv_stack_step, mean_ns,
+    polyfit_data, uniform,
 };
 
 const GPU: Device = Device::Cuda(0);
@@ -259,15 +260,7 @@ impl ConvStack {
         engine_sync()
     }
     fn libtorch(&mut self) {
-        for p in &mut self.params {
-            p.zero_grad();
-        }
-        let [w1, b1, w2, b2] = [0, 1, 2, 3].map(|i| &self.params[i]);
-        self.tinput
-            .conv2d(w1, Some(b1), [1, 1], [0, 0], [1, 1], 1)
-            .conv2d(w2, Some(b2), [1, 1], [0, 0], [1, 1], 1)
-            .sum(Kind::Float)
-            .backward();
+        libtorch_conv_stack_step(&mut self.params, &self.tinput);
         tch::Cuda::synchronize(0);
     }
 }

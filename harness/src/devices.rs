@@ -9,9 +9,8 @@ use crate::backend::cuda::{
 };
 use crate::backend::engine::EngineBackend;
 use crate::backend::libtorch::LibtorchBackend;
-use crate::fuzzing::campaign::{self, FuzzArgs, Options};
+use crate::fuzzing::campaign::{self, FuzzArgs};
 use std::process::ExitCode;
-use std::time::Duration;
 
 /// The backend under test.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
@@ -166,17 +165,7 @@ fn cuda_campaign(sides: Sides, args: Vec<String>) -> ExitCode {
         eprintln!("harness fuzz: `reduce` runs on the CPU backends; drop --subject/--oracle");
         return ExitCode::from(2);
     }
-    let opts = Options {
-        seed: a.seed,
-        time: Duration::from_secs(a.time),
-        programs: a.programs,
-        workers: a
-            .workers
-            .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get())),
-        out: Some(a.out.clone()),
-        progress: true,
-        shrink_budget: a.shrink_budget,
-    };
+    let opts = a.options();
     // Availability was checked above, so the constructors below only build.
     let report = match (sides.subject, sides.oracle) {
         (Subject::EngineCuda, Oracle::Libtorch) => {

@@ -397,39 +397,40 @@ impl Im2col {
 
 /// The column matrix `[c*kh*kw, oh*ow]` of one contiguous image `[c, h, w]` (`im2col_*`).
 pub fn im2col(img: &CudaStorage, g: &Im2col) -> Result<CudaStorage> {
-    let n = g.col_len();
-    let mut col = alloc(img, img.dtype(), n)?;
-    let a = g.args();
-    let func = format!("im2col_{}", suffix(img.dtype()));
-    match (&img.data, &mut col.data) {
-        (CudaData::F32(x), CudaData::F32(y)) => run!(img, "conv", func, n;
-            &a[0], &a[1], &a[2], &a[3], &a[4], &a[5], &a[6], &a[7], &a[8], &a[9], &a[10],
-            &a[11], &a[12], x, y),
-        (CudaData::F64(x), CudaData::F64(y)) => run!(img, "conv", func, n;
-            &a[0], &a[1], &a[2], &a[3], &a[4], &a[5], &a[6], &a[7], &a[8], &a[9], &a[10],
-            &a[11], &a[12], x, y),
-        _ => Err(unsupported("conv2d", img)),
-    }?;
+    let mut col = alloc(img, img.dtype(), g.col_len())?;
+    conv_kernel("im2col", "conv2d", img, &mut col, g)?;
     Ok(col)
 }
 
 /// The image gradient `[c, h, w]` of a column-matrix gradient (`col2im_*`: overlapping
 /// windows accumulate with atomic adds into a zeroed image).
 pub fn col2im(col: &CudaStorage, g: &Im2col) -> Result<CudaStorage> {
-    let n = g.col_len();
     let mut img = alloc(col, col.dtype(), g.c * g.h * g.w)?;
-    let a = g.args();
-    let func = format!("col2im_{}", suffix(col.dtype()));
-    match (&col.data, &mut img.data) {
-        (CudaData::F32(x), CudaData::F32(y)) => run!(col, "conv", func, n;
-            &a[0], &a[1], &a[2], &a[3], &a[4], &a[5], &a[6], &a[7], &a[8], &a[9], &a[10],
-            &a[11], &a[12], x, y),
-        (CudaData::F64(x), CudaData::F64(y)) => run!(col, "conv", func, n;
-            &a[0], &a[1], &a[2], &a[3], &a[4], &a[5], &a[6], &a[7], &a[8], &a[9], &a[10],
-            &a[11], &a[12], x, y),
-        _ => Err(unsupported("convolution_backward", col)),
-    }?;
+    conv_kernel("col2im", "convolution_backward", col, &mut img, g)?;
     Ok(img)
+}
+
+/// Launches `{kernel}_{f32|f64}` of `conv.cu` with the geometry's arguments, one thread per
+/// column-matrix element; `op` names the op in the unsupported-dtype error.
+fn conv_kernel(
+    kernel: &str,
+    op: &'static str,
+    src: &CudaStorage,
+    out: &mut CudaStorage,
+    g: &Im2col,
+) -> Result<()> {
+    let n = g.col_len();
+    let a = g.args();
+    let func = format!("{kernel}_{}", suffix(src.dtype()));
+    match (&src.data, &mut out.data) {
+        (CudaData::F32(x), CudaData::F32(y)) => run!(src, "conv", func, n;
+            &a[0], &a[1], &a[2], &a[3], &a[4], &a[5], &a[6], &a[7], &a[8], &a[9], &a[10],
+            &a[11], &a[12], x, y),
+        (CudaData::F64(x), CudaData::F64(y)) => run!(src, "conv", func, n;
+            &a[0], &a[1], &a[2], &a[3], &a[4], &a[5], &a[6], &a[7], &a[8], &a[9], &a[10],
+            &a[11], &a[12], x, y),
+        _ => Err(unsupported(op, src)),
+    }
 }
 
 /// Checks `idx` against a dimension of `size` (negative indices count from the end), as
@@ -453,28 +454,14 @@ fn check_indices(idx: &[i64], axis: usize, size: usize) -> Result<()> {
 /// `axis` is the selected dimension's position in the tensor, for the range error.
 pub fn index_select(
     src: &CudaStorage,
-    (outer, dim, inner): (usize, usize, usize),
+    dims: (usize, usize, usize),
     idx: &[i64],
     axis: usize,
 ) -> Result<CudaStorage> {
+    let (outer, dim, inner) = dims;
     check_indices(idx, axis, dim)?;
-    let n = outer * idx.len() * inner;
-    let mut out = alloc(src, src.dtype(), n)?;
-    if n == 0 {
-        return Ok(out);
-    }
-    let ix = src.stream.clone_htod(idx).map_err(driver_err)?;
-    let (o, d, i, k) = (outer as u64, dim as u64, inner as u64, idx.len() as u64);
-    let func = format!("index_select_{}", suffix(src.dtype()));
-    match (&src.data, &mut out.data) {
-        (CudaData::F32(x), CudaData::F32(y)) => {
-            run!(src, "index", func, n; &o, &d, &i, &ix, &k, x, y)
-        }
-        (CudaData::F64(x), CudaData::F64(y)) => {
-            run!(src, "index", func, n; &o, &d, &i, &ix, &k, x, y)
-        }
-        _ => Err(unsupported("index_select", src)),
-    }?;
+    let mut out = alloc(src, src.dtype(), outer * idx.len() * inner)?;
+    index_kernel("index_select", "index_select", src, &mut out, dims, idx)?;
     Ok(out)
 }
 
@@ -483,27 +470,48 @@ pub fn index_select(
 /// (`index_add_*`, atomic adds).
 pub fn index_add(
     grad: &CudaStorage,
-    (outer, dim, inner): (usize, usize, usize),
+    dims: (usize, usize, usize),
     idx: &[i64],
     axis: usize,
 ) -> Result<CudaStorage> {
+    let (outer, dim, inner) = dims;
     check_indices(idx, axis, dim)?;
     let mut out = alloc(grad, grad.dtype(), outer * dim * inner)?;
+    index_kernel(
+        "index_add",
+        "index_select_backward",
+        grad,
+        &mut out,
+        dims,
+        idx,
+    )?;
+    Ok(out)
+}
+
+/// Launches `{kernel}_{f32|f64}` of `index.cu`, one thread per selected element
+/// (`outer * idx.len() * inner`); `op` names the op in the unsupported-dtype error.
+fn index_kernel(
+    kernel: &str,
+    op: &'static str,
+    src: &CudaStorage,
+    out: &mut CudaStorage,
+    (outer, dim, inner): (usize, usize, usize),
+    idx: &[i64],
+) -> Result<()> {
     let n = outer * idx.len() * inner;
     if n == 0 {
-        return Ok(out);
+        return Ok(());
     }
-    let ix = grad.stream.clone_htod(idx).map_err(driver_err)?;
+    let ix = src.stream.clone_htod(idx).map_err(driver_err)?;
     let (o, d, i, k) = (outer as u64, dim as u64, inner as u64, idx.len() as u64);
-    let func = format!("index_add_{}", suffix(grad.dtype()));
-    match (&grad.data, &mut out.data) {
+    let func = format!("{kernel}_{}", suffix(src.dtype()));
+    match (&src.data, &mut out.data) {
         (CudaData::F32(x), CudaData::F32(y)) => {
-            run!(grad, "index", func, n; &o, &d, &i, &ix, &k, x, y)
+            run!(src, "index", func, n; &o, &d, &i, &ix, &k, x, y)
         }
         (CudaData::F64(x), CudaData::F64(y)) => {
-            run!(grad, "index", func, n; &o, &d, &i, &ix, &k, x, y)
+            run!(src, "index", func, n; &o, &d, &i, &ix, &k, x, y)
         }
-        _ => Err(unsupported("index_select_backward", grad)),
-    }?;
-    Ok(out)
+        _ => Err(unsupported(op, src)),
+    }
 }

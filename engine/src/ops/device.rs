@@ -442,6 +442,15 @@ mod imp {
         }
     }
 
+    /// The `[rows, cols]` transpose of a contiguous `[cols, rows]` matrix.
+    fn transposed(rows: usize, cols: usize) -> Layout {
+        Layout {
+            shape: vec![rows, cols],
+            strides: vec![1, rows as isize],
+            offset: 0,
+        }
+    }
+
     /// The per-image geometry of a convolution the CUDA kernels run: floats, one group.
     fn conv_geometry(g: &Conv2dGeometry, x: &Tensor) -> Result<k::Im2col> {
         if g.groups != 1 {
@@ -528,14 +537,7 @@ mod imp {
         let gs = with_cuda(&gout, k::strided_copy)?;
         let gx = if need[0] {
             let ws = with_cuda(w, k::strided_copy)?;
-            let wt = k::strided_copy(
-                &ws,
-                &Layout {
-                    shape: vec![ck, o],
-                    strides: vec![1, ck as isize],
-                    offset: 0,
-                },
-            )?;
+            let wt = k::strided_copy(&ws, &transposed(ck, o))?;
             let mut dx = k::alloc(&gs, gs.dtype(), n * img)?;
             for i in 0..n {
                 let gi = k::strided_copy(&gs, &block(&[o, l], i * o * l))?;
@@ -554,14 +556,7 @@ mod imp {
             for i in 0..n {
                 let im = k::strided_copy(&xs, &block(&[geo.c, geo.h, geo.w], i * img))?;
                 let col = k::im2col(&im, &geo)?;
-                let col_t = k::strided_copy(
-                    &col,
-                    &Layout {
-                        shape: vec![l, ck],
-                        strides: vec![1, l as isize],
-                        offset: 0,
-                    },
-                )?;
+                let col_t = k::strided_copy(&col, &transposed(l, ck))?;
                 let gi = k::strided_copy(&gs, &block(&[o, l], i * o * l))?;
                 let dwi = k::matmul(&gi, &col_t, o, l, ck)?;
                 acc = k::binary("add", &acc, &flat, &dwi, &flat, &[o * ck])?;

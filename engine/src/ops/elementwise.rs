@@ -663,10 +663,7 @@ impl Tensor {
             )));
         }
         let mut inputs = vec![self];
-        inputs.extend([a, b].into_iter().filter_map(|o| match o {
-            Operand::Tensor(t) => Some(t),
-            Operand::Scalar(_) => None,
-        }));
+        inputs.extend(&values);
         super::device::cpu_only("where", &inputs)?;
         let cond = self.clone();
         // Scalars take part in promotion as wrapped numbers.

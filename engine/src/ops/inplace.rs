@@ -252,13 +252,6 @@ fn inplace_with_meta(
         None
     };
     let f = rec.as_mut().map(record).transpose()?;
-    // The original `self` is saved as `self.clone()`, itself a recorded call whose
-    // set_history refuses an integer `self` that has history.
-    if let Some(dt) = rec.as_ref().and_then(|r| r.cloned_self())
-        && !dt.is_float()
-    {
-        return Err(Error::AutogradDtype(dt.scalar_type_name()));
-    }
     meta()?;
     if let Overlap::Checked(inputs) = overlap {
         if t.layout().has_internal_overlap() {

@@ -57,3 +57,17 @@ pub fn fmt_time(ns: f64) -> String {
         format!("{:.1} us", ns / 1e3)
     }
 }
+
+/// One libtorch step of seed 000's conv stack (`params` = conv1 weight, bias, conv2 weight,
+/// bias): zero the gradients, forward, sum, backward. Both benches time this, on CPU or CUDA.
+pub fn libtorch_conv_stack_step(params: &mut [tch::Tensor], input: &tch::Tensor) {
+    for p in params.iter_mut() {
+        p.zero_grad();
+    }
+    let [w1, b1, w2, b2] = [0, 1, 2, 3].map(|i| &params[i]);
+    input
+        .conv2d(w1, Some(b1), [1, 1], [0, 0], [1, 1], 1)
+        .conv2d(w2, Some(b2), [1, 1], [0, 0], [1, 1], 1)
+        .sum(tch::Kind::Float)
+        .backward();
+}

@@ -97,6 +97,23 @@ struct FuzzCli {
 }
 
 /// Entry point for a CLI that forwards `harness fuzz`'s arguments as strings.
+impl FuzzArgs {
+    /// The campaign options these arguments ask for (one worker per core by default).
+    pub fn options(&self) -> Options {
+        Options {
+            seed: self.seed,
+            time: Duration::from_secs(self.time),
+            programs: self.programs,
+            workers: self
+                .workers
+                .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get())),
+            out: Some(self.out.clone()),
+            progress: true,
+            shrink_budget: self.shrink_budget,
+        }
+    }
+}
+
 pub fn main_from_args(args: Vec<String>) -> ExitCode {
     use clap::Parser;
     let argv = std::iter::once("harness fuzz".to_string()).chain(args);
@@ -123,17 +140,7 @@ pub fn cli(args: FuzzArgs) -> ExitCode {
             }
         };
     }
-    let opts = Options {
-        seed: args.seed,
-        time: Duration::from_secs(args.time),
-        programs: args.programs,
-        workers: args
-            .workers
-            .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get())),
-        out: Some(args.out.clone()),
-        progress: true,
-        shrink_budget: args.shrink_budget,
-    };
+    let opts = args.options();
     let report = run_subject(&opts, args.subject);
     report.print()
 }
