@@ -11,6 +11,7 @@ use crate::backend::{DType, Failure, TensorData, TensorObs};
 use crate::case::{DocClaim, Tolerance};
 use crate::error_kind::ErrorKind;
 use crate::interp::{ObsValue, ProbeObs, Run, Step};
+use crate::numerics::Judge;
 use crate::program::ExpectedError;
 use crate::results::{Divergence, DocClaimCheck};
 
@@ -35,7 +36,7 @@ impl Tol {
         }
     }
 
-    fn for_dtype(self, d: DType) -> (f64, f64) {
+    pub fn for_dtype(self, d: DType) -> (f64, f64) {
         match (d, self.case) {
             (DType::Bool | DType::I64, _) => (0.0, 0.0),
             (_, Some(c)) => c,
@@ -242,15 +243,17 @@ fn first_line(s: &str) -> &str {
 }
 
 /// Accumulates divergences; stops accepting after the first unless `all`.
-struct Diffs<'a> {
+struct Diffs<'a, 'j, 'n> {
     all: bool,
     out: Vec<Divergence>,
     compared: u64,
     e: &'a Step,
     l: &'a Step,
+    /// The numerics oracle, when a shadow run is at hand: it may explain a value difference.
+    judge: Option<&'j mut Judge<'n>>,
 }
 
-impl Diffs<'_> {
+impl Diffs<'_, '_, '_> {
     fn done(&self) -> bool {
         !self.all && !self.out.is_empty()
     }
@@ -314,8 +317,22 @@ impl Diffs<'_> {
         }
         self.compared += 1;
         if let Some((de, dl)) = diff_values(e, l, tol) {
-            self.push(Some(var), &key("values"), de, dl);
-            return false;
+            let step = self.e;
+            let explained = self.judge.as_mut().is_some_and(|j| {
+                j.explain_data(
+                    step,
+                    var,
+                    !prefix.is_empty(),
+                    &key("values"),
+                    e,
+                    l,
+                    tol.for_dtype(l.dtype),
+                )
+            });
+            if !explained {
+                self.push(Some(var), &key("values"), de, dl);
+                return false;
+            }
         }
         true
     }
@@ -348,6 +365,23 @@ impl Diffs<'_> {
         self.check(var, "version", e.version, l.version);
         self.check(var, "retains_grad", e.retains_grad, l.retains_grad);
         self.check(var, "is_view", e.is_view, l.is_view);
+        if let Some(j) = self.judge.as_mut() {
+            let grads = match (&e.grad, &l.grad) {
+                (Some(a), Some(b)) => Some((a, b)),
+                _ => None,
+            };
+            j.observed(var, &e.data, &l.data, grads);
+        }
+    }
+}
+
+/// The dtype whose tolerance a result value is compared at.
+fn result_dtype(v: &ObsValue) -> DType {
+    match v {
+        ObsValue::Tensor(t) => t.data.dtype,
+        ObsValue::Float(_) => DType::F32,
+        ObsValue::List(xs) | ObsValue::Tuple(xs) => xs.first().map_or(DType::I64, result_dtype),
+        _ => DType::I64,
     }
 }
 
@@ -386,6 +420,18 @@ pub fn compare_counted(
     tol: Tol,
     all: bool,
 ) -> (Vec<Divergence>, u64) {
+    compare_judged(engine, libtorch, tol, all, None)
+}
+
+/// [`compare_counted`] with the numerics oracle: a value difference that `judge` explains as
+/// float32 rounding is noted there instead of diverging.
+pub fn compare_judged(
+    engine: &Run,
+    libtorch: &Run,
+    tol: Tol,
+    all: bool,
+    mut judge: Option<&mut Judge<'_>>,
+) -> (Vec<Divergence>, u64) {
     let tol = Tol {
         f32_in_program: tol.f32_in_program || holds_f32(libtorch) || holds_f32(engine),
         ..tol
@@ -412,6 +458,7 @@ pub fn compare_counted(
             compared: 0,
             e,
             l,
+            judge: judge.as_deref_mut(),
         };
         compare_step(&mut d, tol);
         compared += d.compared;
@@ -467,7 +514,7 @@ pub fn compare(
     compare_counted(engine, libtorch, Tol::new(tolerance), all).0
 }
 
-fn compare_step(d: &mut Diffs<'_>, tol: Tol) {
+fn compare_step(d: &mut Diffs<'_, '_, '_>, tol: Tol) {
     let (e, l) = (d.e, d.l);
     if e.line != l.line {
         d.push(
@@ -481,8 +528,9 @@ fn compare_step(d: &mut Diffs<'_>, tol: Tol) {
     d.compared += 1;
     match (&e.error, &l.error) {
         (None, None) => {}
-        (Some(fe), Some(fl)) => {
-            if !fe.kind.agrees_with(fl.kind) {
+        (Some(fe), Some(fl)) if fe.kind.agrees_with(fl.kind) => {}
+        _ => {
+            if !d.judge.as_mut().is_some_and(|j| j.explain_outcome(e)) {
                 d.push(
                     None,
                     "outcome",
@@ -491,12 +539,6 @@ fn compare_step(d: &mut Diffs<'_>, tol: Tol) {
                 );
             }
         }
-        _ => d.push(
-            None,
-            "outcome",
-            show_outcome(&e.error),
-            show_outcome(&l.error),
-        ),
     }
     if d.done() {
         return;
@@ -505,7 +547,11 @@ fn compare_step(d: &mut Diffs<'_>, tol: Tol) {
         (None, None) => {}
         (Some(re), Some(rl)) => {
             d.compared += 1;
-            if !values_agree(re, rl, tol) {
+            if !values_agree(re, rl, tol)
+                && !d.judge.as_mut().is_some_and(|j| {
+                    j.explain_result(e, re, rl, tol.for_dtype(result_dtype(rl)))
+                })
+            {
                 d.push(None, "result", re.to_string(), rl.to_string());
             }
         }

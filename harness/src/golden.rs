@@ -20,6 +20,10 @@ pub struct Golden {
     /// The libtorch that recorded it.
     pub libtorch: String,
     pub run: Run,
+    /// The same program on libtorch in float64 (`backend::shadow`), thinned alike: what the
+    /// numerics oracle needs to judge a float32 difference from this golden on any CPU.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shadow: Option<Run>,
 }
 
 #[derive(Debug, thiserror::Error)]

@@ -92,11 +92,16 @@ impl KnownDivergences {
                     }
                 }
             }
-            CaseStatus::Pass => {
+            CaseStatus::Pass | CaseStatus::Numerics => {
+                let now = if r.status == CaseStatus::Pass {
+                    "no longer diverges"
+                } else {
+                    "differs only by float32 rounding now"
+                };
                 r.status = CaseStatus::Fail;
                 r.xfail_reason = Some(reason.clone());
                 r.message = Some(format!(
-                    "{}: known divergence no longer diverges; remove it from cases/known_divergences.yaml",
+                    "{}: known divergence {now}; remove it from cases/known_divergences.yaml",
                     r.path
                 ));
             }

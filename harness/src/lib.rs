@@ -18,6 +18,7 @@ pub mod fuzzing;
 pub mod golden;
 pub mod interp;
 pub mod known;
+pub mod numerics;
 pub mod program;
 pub mod report;
 pub mod results;

@@ -252,11 +252,12 @@ fn print_failures(result: &SuiteResult) {
 fn print_summary(result: &SuiteResult) {
     let s = harness::report::Summary::of(result);
     println!(
-        "\n{} cases, {} statements, {} observables compared: {} passed, {} failed, {} xfail, {} errors, {} skipped; doc drift: {} claims in {} cases ({:.2} s)",
+        "\n{} cases, {} statements, {} observables compared: {} passed, {} numerics, {} failed, {} xfail, {} errors, {} skipped; doc drift: {} claims in {} cases ({:.2} s)",
         s.cases,
         s.statements,
         s.observables,
         s.passed,
+        s.numerics,
         s.failed,
         s.xfail,
         s.errors,
@@ -397,9 +398,17 @@ fn bless(root: &Path, paths: Vec<PathBuf>) -> ExitCode {
         };
         let opts = runner::options_for(&c);
         let run = std::panic::catch_unwind(|| {
-            interp::run(&mut LibtorchBackend::default(), &c.program, c.seed, &opts)
+            let mut l = LibtorchBackend::default();
+            let run = interp::run(&mut l, &c.program, c.seed, &opts);
+            let shadow = interp::run(
+                &mut harness::backend::shadow::Shadow(&mut l),
+                &c.program,
+                c.seed,
+                &opts,
+            );
+            (run, shadow)
         });
-        let Ok(run) = run else {
+        let Ok((run, shadow)) = run else {
             eprintln!("skipped: {rel}: libtorch backend panicked");
             ok = false;
             continue;
@@ -408,6 +417,7 @@ fn bless(root: &Path, paths: Vec<PathBuf>) -> ExitCode {
             case: rel.clone(),
             libtorch: run.version.clone(),
             run: golden::thin(&run),
+            shadow: Some(golden::thin(&shadow)),
         };
         if let Err(e) = golden::write(&golden::path_for(root, &rel), &g) {
             eprintln!("error: {e}");

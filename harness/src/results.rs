@@ -37,6 +37,9 @@ pub enum CaseStatus {
     Fail,
     /// A known divergence, listed in `cases/known_divergences.yaml`, that still diverges.
     Xfail,
+    /// Every difference is float32 rounding, as the oracle's float64 shadow measures it
+    /// (`crate::numerics`); `numerics` holds each with its budget. Never a failure.
+    Numerics,
     /// The case file itself is malformed (YAML, syntax, unknown op or name).
     Error,
     /// Not run: the case `requires` something this run lacks (e.g. `[cuda]` without a CUDA
@@ -65,6 +68,9 @@ pub struct CaseResult {
     pub drift: Vec<DocClaimCheck>,
     /// Every document claim with its three sides.
     pub claims: Vec<DocClaimCheck>,
+    /// The differences the numerics oracle explained as float32 rounding.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub numerics: Vec<crate::numerics::NumericsNote>,
     /// Why this case is an expected failure, from the known-divergences file.
     pub xfail_reason: Option<String>,
     /// For `Error` cases and for an xfail that passed: what went wrong, `file:line:col: ...`.

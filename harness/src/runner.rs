@@ -12,7 +12,9 @@ use crate::case::{self, Case};
 use crate::compare::{self, Tol};
 use crate::golden;
 use crate::interp::{self, Options, Probe, Run};
+use crate::backend::shadow::Shadow;
 use crate::known::KnownDivergences;
+use crate::numerics::Judge;
 use crate::results::{CaseResult, CaseStatus, Divergence, RunMeta, SuiteResult};
 use rayon::prelude::*;
 use std::panic::{AssertUnwindSafe, catch_unwind};
@@ -199,6 +201,7 @@ fn error_result(path: &str, message: String) -> CaseResult {
         divergences: Vec::new(),
         drift: Vec::new(),
         claims: Vec::new(),
+        numerics: Vec::new(),
         xfail_reason: None,
         message: Some(message),
         duration_ms: 0,
@@ -257,6 +260,7 @@ fn base_result(rel: &str, case: &Case) -> CaseResult {
         divergences: Vec::new(),
         drift: Vec::new(),
         claims: Vec::new(),
+        numerics: Vec::new(),
         xfail_reason: None,
         message: None,
         duration_ms: 0,
@@ -288,7 +292,7 @@ fn run_loaded(cfg: &Config, rel: &str, case: &Case) -> CaseResult {
             match golden::read(&gpath) {
                 Ok(g) => {
                     let mut e = EngineBackend::new();
-                    judge_against(rel, case, &mut e, &g.run, cfg.all)
+                    judge_against(rel, case, &mut e, &g, cfg.all)
                 }
                 Err(err) => {
                     let mut r = base_result(rel, case);
@@ -338,7 +342,7 @@ fn run_on_cuda(cfg: &Config, rel: &str, case: &Case) -> CaseResult {
         (Backends::Engine, Subject::EngineCuda) => {
             let gpath = golden::path_for(&cfg.root, rel);
             match (golden::read(&gpath), EngineCudaBackend::new()) {
-                (Ok(g), Ok(mut e)) => judge_against(rel, case, &mut e, &g.run, cfg.all),
+                (Ok(g), Ok(mut e)) => judge_against(rel, case, &mut e, &g, cfg.all),
                 (_, Err(e)) => refused(e),
                 (Err(err), _) => {
                     let mut r = base_result(rel, case);
@@ -392,7 +396,11 @@ pub fn judge<E: Backend, L: Backend>(
     match engine {
         Some(e) => {
             let erun = interp::run(e, &case.program, case.seed, &opts);
-            let mut r = verdict(rel, case, Some(&erun), &lrun, all);
+            let mut r = verdict(rel, case, Some(&erun), &lrun, None, all);
+            if needs_shadow(&r) {
+                let shadow = interp::run(&mut Shadow(libtorch), &case.program, case.seed, &opts);
+                r = verdict(rel, case, Some(&erun), &lrun, Some(&shadow), all);
+            }
             if !r.divergences.is_empty() {
                 // Graphs are only recorded where they are shown: rerun both sides up to the
                 // last diverging step, capturing the graphs after each diverging step.
@@ -425,21 +433,35 @@ pub fn judge<E: Backend, L: Backend>(
             }
             r
         }
-        None => verdict(rel, case, None, &lrun, all),
+        None => verdict(rel, case, None, &lrun, None, all),
     }
 }
 
-/// The engine against a golden libtorch run.
+/// Whether a failed tight comparison is about values, which the float64 shadow may explain.
+pub fn needs_shadow(r: &CaseResult) -> bool {
+    r.status == CaseStatus::Fail
+        && r.divergences.iter().any(|d| {
+            d.observable.ends_with("values") || d.observable == "result" || d.observable == "outcome"
+        })
+}
+
+/// A subject against a golden libtorch run, with the golden's float64 shadow for numerics.
 pub fn judge_against<E: Backend>(
     rel: &str,
     case: &Case,
     engine: &mut E,
-    golden: &Run,
+    golden: &golden::Golden,
     all: bool,
 ) -> CaseResult {
     let opts = options_for(case);
     let erun = interp::run(engine, &case.program, case.seed, &opts);
-    verdict(rel, case, Some(&erun), golden, all)
+    let r = verdict(rel, case, Some(&erun), &golden.run, None, all);
+    match &golden.shadow {
+        Some(shadow) if needs_shadow(&r) => {
+            verdict(rel, case, Some(&erun), &golden.run, Some(shadow), all)
+        }
+        _ => r,
+    }
 }
 
 /// For each divergence about a variable: the step it was found at (the first step on its line
@@ -466,6 +488,7 @@ pub fn verdict(
     case: &Case,
     engine: Option<&Run>,
     libtorch: &Run,
+    shadow: Option<&Run>,
     all: bool,
 ) -> CaseResult {
     let mut r = base_result(rel, case);
@@ -473,8 +496,9 @@ pub fn verdict(
     let reference = engine.unwrap_or(libtorch);
     r.statements = reference.steps.len() as u64;
     let mut divs = Vec::new();
+    let mut judge = shadow.map(|s| Judge::new(s, &case.program));
     let observables = if let Some(e) = engine {
-        let (d, n) = compare::compare_counted(e, libtorch, tol, all);
+        let (d, n) = compare::compare_judged(e, libtorch, tol, all, judge.as_mut());
         divs.extend(d);
         n
     } else {
@@ -528,8 +552,16 @@ pub fn verdict(
         .cloned()
         .collect();
     r.observables = observables + r.claims.len() as u64;
+    if let Some(j) = judge {
+        r.numerics = j.notes;
+        for n in &mut r.numerics {
+            n.line += offset;
+        }
+    }
     if !divs.is_empty() {
         r.status = CaseStatus::Fail;
+    } else if !r.numerics.is_empty() {
+        r.status = CaseStatus::Numerics;
     }
     r.divergences = divs;
     if libtorch.truncated && r.message.is_none() {
@@ -728,7 +760,7 @@ mod tests {
                 continue;
             };
             let r = catch_unwind(AssertUnwindSafe(|| {
-                judge_against(&rel, &c, &mut LibtorchBackend::new(), &g.run, true)
+                judge_against(&rel, &c, &mut LibtorchBackend::new(), &g, true)
             }));
             let Ok(r) = r else { continue };
             let d: Vec<_> = r

@@ -9,6 +9,7 @@
 pub mod cuda;
 pub mod engine;
 pub mod libtorch;
+pub mod shadow;
 
 use crate::error_kind::ErrorKind;
 use serde::{Deserialize, Serialize};

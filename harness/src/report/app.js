@@ -28,7 +28,7 @@
     e.append(kid instanceof Node ? kid : String(kid));
   }
 
-  var CAT = { fail: 'failing', error: 'error', xfail: 'xfail', pass: 'passing' };
+  var CAT = { fail: 'failing', error: 'error', xfail: 'xfail', numerics: 'numerics', pass: 'passing' };
   function cats(c) {
     var out = [CAT[c.status]];
     if (c.drift.length) out.push('drift');
@@ -40,7 +40,7 @@
   function observed(d) { return d.variable ? d.variable + '.' + d.observable : d.observable; }
 
   // ---- filters ----
-  var state = { cats: { failing: true, error: true, xfail: true, drift: true, passing: true }, doc: '', tag: '', q: '' };
+  var state = { cats: { failing: true, error: true, xfail: true, numerics: true, drift: true, passing: true }, doc: '', tag: '', q: '' };
   var docs = {}, tags = {};
   cases.forEach(function (c) {
     docs[c.document] = (docs[c.document] || 0) + 1;
@@ -131,6 +131,7 @@
           (n > 1 ? ' (' + n + ' divergences shown)' : '') + '.';
       case 'error': return 'This case could not be run: the case file is malformed.';
       case 'xfail': return 'A known divergence: the engine is expected to disagree with libtorch here.';
+      case 'numerics': return 'The engine and libtorch differ only by float32 rounding, as libtorch re-run in float64 measures it (' + c.numerics.length + ' difference' + (c.numerics.length > 1 ? 's' : '') + ', below with their budgets).';
       default:
         return 'The engine and libtorch agree on all ' + c.observables + ' observables over ' + c.statements + ' statements.' +
           (c.drift.length ? ' The document, though, printed something libtorch 2.13 no longer does (drift, below).' : '');
@@ -206,6 +207,7 @@
       h('p', { class: 'explain ' + c.status }, explain(c)),
       c.xfail_reason ? h('p', { class: 'reason' }, h('b', null, 'Why it is known: '), c.xfail_reason) : null,
       c.message ? h('p', { class: 'msg' }, c.message) : null,
+      c.numerics && c.numerics.length ? h('ul', { class: 'numerics' }, c.numerics.map(function (n) { return h('li', null, n); })) : null,
       h('div', { class: 'dgrid' },
         h('div', null, h('h4', null, 'Program (', h('code', null, c.path), ')'), programBlock(c)),
         h('div', null, c.divergences.length ? c.divergences.map(function (d, k) { return divergenceBlock(c, d, k); })

@@ -35,6 +35,8 @@ struct ViewCase<'a> {
     drift: &'a [DocClaimCheck],
     xfail_reason: Option<&'a str>,
     message: Option<&'a str>,
+    /// Differences explained as float32 rounding, one line each with its budget.
+    numerics: Vec<String>,
 }
 
 #[derive(Serialize)]
@@ -189,6 +191,7 @@ pub fn render_html(result: &SuiteResult) -> String {
             drift: &c.drift,
             xfail_reason: c.xfail_reason.as_deref(),
             message: c.message.as_deref(),
+            numerics: c.numerics.iter().map(|n| n.describe()).collect(),
         });
     }
     // Serialising borrowed strings and plain numbers cannot fail; an empty list is the fallback
@@ -217,7 +220,7 @@ pub fn render_html(result: &SuiteResult) -> String {
         }
         ("bad", v)
     } else {
-        let n = sum.cases - sum.xfail - sum.skipped;
+        let n = sum.cases - sum.xfail - sum.skipped - sum.numerics;
         let mut v = match single {
             Some("engine") => {
                 format!("The engine matches libtorch's recorded results on all {n} cases")
@@ -225,6 +228,13 @@ pub fn render_html(result: &SuiteResult) -> String {
             Some(b) => format!("All {n} cases pass on {b} alone (the other backend was not run)"),
             None => format!("The engine matches libtorch on all {n} cases"),
         };
+        if sum.numerics > 0 {
+            let _ = write!(
+                v,
+                ", and on {} more up to float32 rounding",
+                sum.numerics
+            );
+        }
         if sum.xfail > 0 {
             let _ = write!(v, " but {} known divergences", sum.xfail);
         }
@@ -314,6 +324,14 @@ pub fn render_html(result: &SuiteResult) -> String {
     );
     card(
         &mut h,
+        "numerics",
+        "numerics",
+        sum.numerics.to_string(),
+        "numerics",
+        "float32 rounding only, within the float64 shadow's budget",
+    );
+    card(
+        &mut h,
         "xfail",
         "xfail",
         sum.xfail.to_string(),
@@ -347,6 +365,7 @@ pub fn render_html(result: &SuiteResult) -> String {
             (sum.failed, "fail"),
             (sum.errors, "error"),
             (sum.xfail, "xfail"),
+            (sum.numerics, "numerics"),
             (sum.passed, "pass"),
         ] {
             if n > 0 {
@@ -388,6 +407,7 @@ pub fn render_html(result: &SuiteResult) -> String {
 <li><b class=\"st fail\">fail</b> the engine and libtorch disagree; the first disagreement is named: the statement, the variable and the observable, with both values.</li>\
 <li><b class=\"st error\">error</b> the case file itself could not be run (YAML, syntax, an unknown name): fix the case.</li>\
 <li><b class=\"st xfail\">xfail</b> a known divergence, listed with a reason in <code>cases/known_divergences.yaml</code>. If it starts agreeing it turns into a failure, so the list stays true.</li>\
+<li><b class=\"st numerics\">numerics</b> every difference is float32 rounding: re-run in float64, libtorch's own float32 result is at least that far from the exact one (half the difference either side), or a tie, cast or comparison the float64 run shows within rounding of its edge. Each is listed with its budget; never failing.</li>\
 <li><b class=\"st pass\">pass</b> every observable agrees after every statement.</li>\
 <li><b class=\"st drift\">drift</b> the source document printed something that libtorch 2.13 no longer does (PyTorch changed since). Recorded, never failing; the engine follows libtorch.</li>\
 <li>Open a case to see its program with the diverging line marked, an engine | libtorch | document table for each divergence, the error kinds and messages, and both autograd graphs. In the graphs, <span class=\"key only\">red</span> nodes and edges exist on one side only and <span class=\"key differs\">amber</span> nodes differ in name, leaf shape or saved-tensor versions.</li>\
@@ -420,6 +440,7 @@ pub fn render_html(result: &SuiteResult) -> String {
         ("failing", sum.failed, "fail"),
         ("error", sum.errors, "error"),
         ("xfail", sum.xfail, "xfail"),
+        ("numerics", sum.numerics, "numerics"),
         ("drift", sum.drift_cases, "drift"),
         ("passing", sum.passed, "pass"),
     ];

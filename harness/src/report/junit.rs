@@ -86,6 +86,15 @@ fn write_case(x: &mut String, c: &CaseResult) {
     );
     match c.status {
         CaseStatus::Pass => {}
+        CaseStatus::Numerics => {
+            // Passing: the differences are float32 rounding, each with its measured budget.
+            let notes: Vec<String> = c.numerics.iter().map(|n| n.describe()).collect();
+            let _ = write!(
+                x,
+                "\n      <properties><property name=\"status\" value=\"numerics\"/></properties>\n      <system-out>{}</system-out>",
+                xml(&notes.join("\n"))
+            );
+        }
         CaseStatus::Fail => {
             let message = match (c.divergences.first(), &c.message) {
                 (Some(d), _) => divergence_line(d),

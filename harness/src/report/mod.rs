@@ -86,6 +86,8 @@ pub struct Summary {
     pub passed: usize,
     pub failed: usize,
     pub xfail: usize,
+    /// Cases whose every difference is float32 rounding (`crate::numerics`): never failing.
+    pub numerics: usize,
     pub errors: usize,
     /// Cases not run because they require something the run lacks (`requires: [cuda]`).
     pub skipped: usize,
@@ -109,6 +111,7 @@ impl Summary {
                 CaseStatus::Pass => s.passed += 1,
                 CaseStatus::Fail => s.failed += 1,
                 CaseStatus::Xfail => s.xfail += 1,
+                CaseStatus::Numerics => s.numerics += 1,
                 CaseStatus::Error => s.errors += 1,
                 CaseStatus::Skipped => s.skipped += 1,
             }
@@ -128,9 +131,10 @@ pub(crate) fn status_rank(c: &CaseResult) -> u8 {
         CaseStatus::Fail => 0,
         CaseStatus::Error => 1,
         CaseStatus::Xfail => 2,
-        CaseStatus::Pass if !c.drift.is_empty() => 3,
-        CaseStatus::Pass => 4,
-        CaseStatus::Skipped => 5,
+        CaseStatus::Numerics => 3,
+        CaseStatus::Pass if !c.drift.is_empty() => 4,
+        CaseStatus::Pass => 5,
+        CaseStatus::Skipped => 6,
     }
 }
 
@@ -139,6 +143,7 @@ pub(crate) fn status_name(s: CaseStatus) -> &'static str {
         CaseStatus::Pass => "pass",
         CaseStatus::Fail => "fail",
         CaseStatus::Xfail => "xfail",
+        CaseStatus::Numerics => "numerics",
         CaseStatus::Error => "error",
         CaseStatus::Skipped => "skipped",
     }
@@ -219,6 +224,14 @@ pub(crate) fn case_summary(c: &CaseResult) -> String {
                 None => format!("known: {why}"),
             }
         }
+        CaseStatus::Numerics => match c.numerics.first() {
+            Some(n) => format!(
+                "float32 numerics ({} explained): {}",
+                c.numerics.len(),
+                n.describe()
+            ),
+            None => "float32 numerics".to_string(),
+        },
         CaseStatus::Pass => match c.drift.first() {
             Some(d) => format!(
                 "document drift at line {}: {} — document says {}, libtorch {}",

@@ -77,6 +77,7 @@ fn case(path: &str, name: &str, status: CaseStatus, program: &str) -> CaseResult
         divergences: Vec::new(),
         drift: Vec::new(),
         claims: Vec::new(),
+        numerics: Vec::new(),
         xfail_reason: None,
         message: None,
         duration_ms: 12,
