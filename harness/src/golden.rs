@@ -115,13 +115,23 @@ pub fn write(path: &Path, golden: &Golden) -> Result<(), GoldenError> {
     let mut text = String::new();
     let head = serde_json::json!({"case": golden.case, "libtorch": golden.libtorch});
     text.push_str(&format!(
-        "{{\"case\":{},\"libtorch\":{},\"run\":{{",
+        "{{\"case\":{},\"libtorch\":{},\"run\":",
         head["case"], head["libtorch"]
     ));
-    let r = &golden.run;
+    write_run(&mut text, &golden.run);
+    if let Some(shadow) = &golden.shadow {
+        text.push_str(",\n\"shadow\":");
+        write_run(&mut text, shadow);
+    }
+    text.push_str("}\n");
+    std::fs::write(path, text).map_err(io)
+}
+
+/// A run as JSON with one line per step.
+fn write_run(text: &mut String, r: &Run) {
     let js = |v: &dyn erased::Ser| v.json();
     text.push_str(&format!(
-        "\"backend\":{},\"version\":{},\"truncated\":{},\"partial\":{},\n\"probes\":{},\n\"steps\":[\n",
+        "{{\"backend\":{},\"version\":{},\"truncated\":{},\"partial\":{},\n\"probes\":{},\n\"steps\":[\n",
         js(&r.backend),
         js(&r.version),
         r.truncated,
@@ -134,8 +144,7 @@ pub fn write(path: &Path, golden: &Golden) -> Result<(), GoldenError> {
         }
         text.push_str(&js(s));
     }
-    text.push_str("\n]}}\n");
-    std::fs::write(path, text).map_err(io)
+    text.push_str("\n]}");
 }
 
 pub fn read(path: &Path) -> Result<Golden, GoldenError> {

@@ -67,6 +67,11 @@ impl KnownDivergences {
         Ok(KnownDivergences { entries })
     }
 
+    /// Every listed case path, with its reason.
+    pub fn entries(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.entries.iter().map(|(p, (r, _))| (p.as_str(), r.as_str()))
+    }
+
     pub fn get(&self, path: &str) -> Option<&str> {
         self.entries.get(path).map(|(r, _)| r.as_str())
     }

@@ -63,11 +63,27 @@ enum Cmd {
         /// The reference: libtorch on the CPU, or with every tensor on cuda:0.
         #[arg(long, value_enum, default_value = "libtorch")]
         oracle: harness::devices::Oracle,
+        /// libtorch's intra-op threads (`torch.set_num_threads`). Other counts may change the
+        /// last bits of float32 results; a verdict must not depend on it.
+        #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(i32).range(1..))]
+        libtorch_threads: i32,
     },
     /// Show one case statement by statement: engine | libtorch | document.
     Show { case: PathBuf },
     /// Record libtorch's observations of every case as goldens under cases/golden/.
     Bless { paths: Vec<PathBuf> },
+    /// Run cases on libtorch alone and write its raw observations as JSON, one
+    /// `interp::Run` per case: `{"cases/a.yaml": {...}, ...}`. No judging, no reports.
+    Observe {
+        /// Case files or folders (default: cases/).
+        paths: Vec<PathBuf>,
+        /// libtorch's intra-op threads, as for `run`.
+        #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(i32).range(1..))]
+        libtorch_threads: i32,
+        /// Write the JSON to this file instead of stdout.
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
     /// Reports: `report merge A.json B.json ... --report FILE`.
     Report {
         #[command(subcommand)]
@@ -130,6 +146,7 @@ fn main() -> ExitCode {
             jobs,
             subject,
             oracle,
+            libtorch_threads,
         } => {
             let sides = harness::devices::Sides { subject, oracle };
             // A CUDA side without a device fails here, once, instead of once per case.
@@ -151,10 +168,15 @@ fn main() -> ExitCode {
             cfg.shard = shard;
             cfg.all = all;
             cfg.threads = jobs;
-            run(&cfg, &json, &report, &junit)
+            run(&cfg, libtorch_threads, &json, &report, &junit)
         }
         Cmd::Show { case } => show(&root, &case),
         Cmd::Bless { paths } => bless(&root, paths),
+        Cmd::Observe {
+            paths,
+            libtorch_threads,
+            out,
+        } => observe(&root, paths, libtorch_threads, out.as_deref()),
         Cmd::Report {
             cmd:
                 ReportCmd::Merge {
@@ -168,8 +190,8 @@ fn main() -> ExitCode {
     }
 }
 
-fn run(cfg: &Config, json: &Path, report: &Path, junit: &Path) -> ExitCode {
-    tch::set_num_threads(1);
+fn run(cfg: &Config, libtorch_threads: i32, json: &Path, report: &Path, junit: &Path) -> ExitCode {
+    tch::set_num_threads(libtorch_threads);
     // A panic inside a case is caught and reported as that case's failure; the default hook
     // would also dump a backtrace over the progress bar.
     std::panic::set_hook(Box::new(|_| {}));
@@ -396,6 +418,10 @@ fn bless(root: &Path, paths: Vec<PathBuf>) -> ExitCode {
                 continue;
             }
         };
+        if !c.requires.is_empty() {
+            // A case that needs a device is recorded on that device's oracle, not here.
+            continue;
+        }
         let opts = runner::options_for(&c);
         let run = std::panic::catch_unwind(|| {
             let mut l = LibtorchBackend::default();
@@ -428,6 +454,72 @@ fn bless(root: &Path, paths: Vec<PathBuf>) -> ExitCode {
     }
     println!("{written} goldens written under cases/golden/");
     if ok {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    }
+}
+
+fn observe(
+    root: &Path,
+    paths: Vec<PathBuf>,
+    libtorch_threads: i32,
+    out: Option<&Path>,
+) -> ExitCode {
+    tch::set_num_threads(libtorch_threads);
+    let mut cfg = Config::new(root);
+    if !paths.is_empty() {
+        cfg.paths = paths;
+    }
+    let mut ok = true;
+    for p in cfg.paths.iter().filter(|p| !p.exists()) {
+        eprintln!("error: {}: no such file or directory", p.display());
+        ok = false;
+    }
+    let mut runs = serde_json::Map::new();
+    for p in runner::select(&cfg) {
+        let rel = runner::relative(root, &p);
+        let c = match case::load(&p) {
+            Ok(c) => c,
+            Err(e) => {
+                eprintln!("error: {e}");
+                ok = false;
+                continue;
+            }
+        };
+        // As `run` does: a case for a device this command lacks is not observed on the CPU.
+        if let Some(why) = harness::devices::unmet_requirement(&c.requires, Default::default()) {
+            eprintln!("skipped: {rel}: {why}");
+            continue;
+        }
+        let opts = runner::options_for(&c);
+        let run = std::panic::catch_unwind(|| {
+            interp::run(&mut LibtorchBackend::default(), &c.program, c.seed, &opts)
+        });
+        match run.map(|r| serde_json::to_value(&r)) {
+            Ok(Ok(v)) => {
+                runs.insert(rel, v);
+            }
+            Ok(Err(e)) => {
+                eprintln!("error: {rel}: {e}");
+                ok = false;
+            }
+            Err(_) => {
+                eprintln!("error: {rel}: libtorch backend panicked");
+                ok = false;
+            }
+        }
+    }
+    let text = serde_json::Value::Object(runs).to_string();
+    let written = match out {
+        Some(f) => std::fs::write(f, text + "\n")
+            .map_err(|e| eprintln!("error: cannot write {}: {e}", f.display())),
+        None => {
+            println!("{text}");
+            Ok(())
+        }
+    };
+    if ok && written.is_ok() {
         ExitCode::SUCCESS
     } else {
         ExitCode::FAILURE

@@ -40,7 +40,9 @@ pub struct NumericsNote {
     pub observable: String,
     /// The largest `|subject - oracle|` among the elements explained, and the budget the
     /// shadow gave that element (`inf` for a discontinuity or a propagated flip).
+    #[serde(with = "crate::backend::floats::one")]
     pub error: f64,
+    #[serde(with = "crate::backend::floats::one")]
     pub budget: f64,
     /// Why: `float32 rounding budget`, `rounding flip: ...`, `shadow agrees with the subject`.
     pub why: String,
@@ -88,31 +90,34 @@ struct VarStat {
     rel: f64,
     /// `max |o|` over its values and gradient.
     scale: f64,
-    /// Its shape, and which of its values differ between the sides.
+    /// Its shape, and how far apart the sides are at each value (relative, at most 1; 0 where
+    /// they agree exactly).
     shape: Vec<usize>,
-    differs: Vec<bool>,
+    apart: Vec<f64>,
 }
 
 /// What a statement's inputs carried.
 #[derive(Debug, Clone, Default)]
 struct Inputs {
     noise: Option<(Noise, String)>,
-    rel: f64,
     scale: f64,
-    /// The inputs whose sides differ: shape and which values differ.
-    masks: Vec<(Vec<usize>, Vec<bool>)>,
+    /// The inputs whose sides differ: shape, per-value relative distance, normwise distance.
+    apart: Vec<(Vec<usize>, Vec<f64>, f64)>,
 }
 
 impl Inputs {
-    /// Whether rounding in the inputs can reach element `i` of a result of `shape`: an input
-    /// of that shape (an elementwise op) must differ at `i` itself, any other input anywhere.
-    fn reach(&self, i: usize, shape: &[usize]) -> bool {
-        self.masks
+    /// How far apart the inputs that reach element `i` of a result of `shape` are: an input
+    /// that broadcasts to `shape` (an elementwise op) at the value it sends to `i`, any other
+    /// (a reduction, a matmul) normwise. Zero when rounding cannot reach `i`.
+    fn apart_at(&self, i: usize, shape: &[usize]) -> f64 {
+        self.apart
             .iter()
-            .any(|(s, m)| match broadcast_index(i, shape, s) {
-                Some(j) => m.get(j).copied().unwrap_or(false),
-                None => m.iter().any(|&d| d),
+            .map(|(s, per, norm)| match broadcast_index(i, shape, s) {
+                Some(j) => per.get(j).copied().unwrap_or(0.0),
+                None if per.iter().any(|&d| d > 0.0) => norm.max(f64::MIN_POSITIVE),
+                None => 0.0,
             })
+            .fold(0.0, f64::max)
     }
 }
 
@@ -178,8 +183,8 @@ impl<'a> Judge<'a> {
             .filter(|h| h.line == step.line && h.error.is_some() == step.error.is_some())
     }
 
-    /// What the statement at `line` read: its noisiest input (with the name), the largest
-    /// relative difference between the sides among its inputs, and their largest magnitude.
+    /// What the statement at `line` read: its noisiest input (with the name), how far apart
+    /// the sides of each input are, and the inputs' largest magnitude.
     fn inputs(&self, line: u32) -> Inputs {
         let mut out = Inputs::default();
         let Some(names) = self.reads.get(&line) else {
@@ -189,13 +194,12 @@ impl<'a> Judge<'a> {
             if !names.iter().any(|n| reads_var(n, var)) {
                 continue;
             }
-            out.rel = out.rel.max(st.rel);
             out.scale = out.scale.max(st.scale);
             if let Some(n) = st.noise {
                 if out.noise.as_ref().is_none_or(|(m, _)| n > *m) {
                     out.noise = Some((n, var.clone()));
                 }
-                out.masks.push((st.shape.clone(), st.differs.clone()));
+                out.apart.push((st.shape.clone(), st.apart.clone(), st.rel));
             }
         }
         out
@@ -204,7 +208,7 @@ impl<'a> Judge<'a> {
     /// Records what `var`'s two sides showed (values, then the gradient when both have one).
     pub fn observed(&mut self, var: &str, s: &TensorData, o: &TensorData, grads: Option<(&TensorData, &TensorData)>) {
         let (mut diff, mut scale, mut differs) = (0.0f64, 0.0f64, false);
-        let mut mask = vec![false; o.values.len()];
+        let mut apart = vec![0.0f64; o.values.len()];
         for (k, (a, b)) in std::iter::once((s, o)).chain(grads).enumerate() {
             for (i, (&x, &y)) in a.values.iter().zip(&b.values).enumerate() {
                 if x.is_finite() && y.is_finite() {
@@ -214,7 +218,11 @@ impl<'a> Judge<'a> {
                 let d = x != y && !(x.is_nan() && y.is_nan());
                 differs |= d;
                 if k == 0 && d {
-                    mask[i] = true;
+                    apart[i] = if x.is_finite() && y.is_finite() && y != 0.0 {
+                        ((x - y) / y).abs().min(1.0)
+                    } else {
+                        1.0
+                    };
                 }
             }
             differs |= a.values.len() != b.values.len();
@@ -223,7 +231,7 @@ impl<'a> Judge<'a> {
         st.rel = if scale > 0.0 { diff / scale } else { 0.0 };
         st.scale = scale;
         st.shape = o.shape.clone();
-        st.differs = mask;
+        st.apart = apart;
         st.noise = match st.noise {
             Some(Noise::Flipped) if differs => Some(Noise::Flipped),
             _ if differs => Some(Noise::Rounding),
@@ -329,7 +337,7 @@ impl<'a> Judge<'a> {
             } else if discrete || !a.is_finite() || !b.is_finite() {
                 if hi.is_some_and(|h| same_side(a, h, o.dtype)) {
                     Why::ShadowAgrees
-                } else if let Some((_, from)) = upstream.as_ref().filter(|_| inputs.reach(i, &o.shape)) {
+                } else if let Some((_, from)) = upstream.as_ref().filter(|_| inputs.apart_at(i, &o.shape) > 0.0) {
                     Why::Flip(from.clone())
                 } else {
                     return false;
@@ -340,10 +348,8 @@ impl<'a> Judge<'a> {
                 };
                 let error = (a - b).abs();
                 let mut budget = atol + rtol * b.abs() + 2.0 * ((b - h).abs() + r * h.abs());
-                if upstream.is_some() {
-                    // The inputs already differ: an ill-conditioned op may amplify that.
-                    budget += K * inputs.rel * b.abs();
-                }
+                // The inputs already differ: an ill-conditioned op may amplify that.
+                budget += K * inputs.apart_at(i, &o.shape) * b.abs();
                 if h.abs() <= K * U32 * inputs.scale {
                     // The exact value is zero at float32's resolution of the inputs: what is
                     // left is cancellation noise of their magnitude.

@@ -756,9 +756,10 @@ mod tests {
         for p in discover(&[root().join("cases")]) {
             let Ok(c) = case::load(&p) else { continue };
             let rel = relative(&root(), &p);
-            let Ok(g) = golden::read(&golden::path_for(&root(), &rel)) else {
+            if !c.requires.is_empty() {
                 continue;
-            };
+            }
+            let g = golden::read(&golden::path_for(&root(), &rel)).expect("every case has a golden");
             let r = catch_unwind(AssertUnwindSafe(|| {
                 judge_against(&rel, &c, &mut LibtorchBackend::new(), &g, true)
             }));
@@ -772,6 +773,32 @@ mod tests {
             checked += 1;
         }
         assert!(checked > 0, "no goldens found");
+    }
+
+    #[test]
+    fn every_case_has_a_golden_with_its_shadow() {
+        let mut missing = Vec::new();
+        let mut checked = 0;
+        for p in discover(&[root().join("cases")]) {
+            let Ok(c) = case::load(&p) else { continue };
+            // A case that needs a device is recorded on that device's oracle.
+            if !c.requires.is_empty() {
+                continue;
+            }
+            let rel = relative(&root(), &p);
+            match golden::read(&golden::path_for(&root(), &rel)) {
+                Ok(g) if g.shadow.is_some() && g.case == rel => checked += 1,
+                Ok(_) => missing.push(format!("{rel}: golden without a float64 shadow")),
+                Err(e) => missing.push(format!("{rel}: {e}")),
+            }
+        }
+        assert!(
+            missing.is_empty(),
+            "{} cases lack a usable golden; run `harness bless`:\n{}",
+            missing.len(),
+            missing.join("\n")
+        );
+        assert!(checked > 400, "only {checked} goldens");
     }
 
     #[test]

@@ -8,6 +8,7 @@
 
 pub mod cuda;
 pub mod engine;
+pub mod floats;
 pub mod libtorch;
 pub mod shadow;
 
@@ -60,6 +61,7 @@ impl Scalar {
 pub struct TensorData {
     pub shape: Vec<usize>,
     pub dtype: DType,
+    #[serde(with = "floats::many")]
     pub values: Vec<f64>,
 }
 

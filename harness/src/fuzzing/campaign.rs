@@ -23,6 +23,7 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::panic::AssertUnwindSafe;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -182,6 +183,17 @@ pub struct Found {
     pub description: String,
     pub program: Program,
     pub path: Option<PathBuf>,
+    /// The known divergence (a case in `cases/known_divergences.yaml`) whose key this is: the
+    /// finding is counted against it and not written again.
+    pub known: Option<String>,
+}
+
+/// Programs whose only differences were float32 rounding, by the first difference's key.
+#[derive(Debug, Clone)]
+pub struct Rounding {
+    pub key: Key,
+    pub seed: u64,
+    pub count: u64,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -189,6 +201,8 @@ pub struct Report {
     pub programs: u64,
     pub elapsed: Duration,
     pub findings: Vec<Found>,
+    /// Programs the numerics oracle explained as float32 rounding: counted, never written.
+    pub numerics: Vec<Rounding>,
     /// Seeds of programs that ran past the watchdog's limit.
     pub hangs: Vec<u64>,
 }
@@ -200,24 +214,35 @@ impl Report {
 
     /// The campaign's summary and its findings on stdout; the exit code says whether any.
     pub fn print(&self) -> ExitCode {
+        let new: Vec<&Found> = self.findings.iter().filter(|f| f.known.is_none()).collect();
         println!(
-            "{} programs in {:.1} s ({:.0} programs/s), {} distinct findings",
+            "{} programs in {:.1} s ({:.0} programs/s): {} distinct divergences, {} explained by known divergences, {} distinct float32 numerics ({} programs)",
             self.programs,
             self.elapsed.as_secs_f64(),
             self.rate(),
-            self.findings.len()
+            new.len(),
+            self.findings.len() - new.len(),
+            self.numerics.len(),
+            self.numerics.iter().map(|n| n.count).sum::<u64>()
         );
         for f in &self.findings {
-            let path = f
-                .path
-                .as_ref()
-                .map_or("(not written)".into(), |p| p.display().to_string());
+            let path = match (&f.known, &f.path) {
+                (Some(k), _) => format!("(known: {k})"),
+                (None, Some(p)) => p.display().to_string(),
+                (None, None) => "(not written)".into(),
+            };
             println!(
                 "  {} x{}  seed {}  {}\n    {}",
                 f.key, f.count, f.seed, path, f.description
             );
         }
-        if self.findings.is_empty() {
+        if !self.numerics.is_empty() {
+            println!("float32 numerics (not divergences, not written):");
+            for n in &self.numerics {
+                println!("  {} x{}  seed {}", n.key, n.count, n.seed);
+            }
+        }
+        if new.is_empty() {
             ExitCode::SUCCESS
         } else {
             ExitCode::from(1)
@@ -275,15 +300,19 @@ where
     let done = Arc::new(AtomicU64::new(0));
     let stop = Arc::new(AtomicBool::new(false));
     let found: Arc<Mutex<BTreeMap<Key, Found>>> = Arc::default();
+    let rounding: Arc<Mutex<BTreeMap<Key, Rounding>>> = Arc::default();
+    let known = Arc::new(known_keys(&mut Differential::new(test(), reference())));
     let busy: Arc<Mutex<Busy>> = Arc::new(Mutex::new(vec![None; opts.workers.max(1)]));
     let mut handles = Vec::new();
     for w in 0..opts.workers.max(1) {
-        let (next, done, stop, found, busy) = (
+        let (next, done, stop, found, busy, rounding, known) = (
             next.clone(),
             done.clone(),
             stop.clone(),
             found.clone(),
             busy.clone(),
+            rounding.clone(),
+            known.clone(),
         );
         let (test, reference, opts) = (test.clone(), reference.clone(), opts.clone());
         handles.push(std::thread::spawn(move || {
@@ -303,7 +332,18 @@ where
                 let program = generate::program_from_seed(seed, &config_for(seed));
                 diff.data_seed = data_seed(seed);
                 if let Some(f) = diff.check(&program) {
-                    record(&mut diff, &opts, &found, seed, &program, f);
+                    record(&mut diff, &opts, &found, &known, seed, &program, f);
+                } else if let Some(key) = diff.last_numerics.take() {
+                    rounding
+                        .lock()
+                        .unwrap_or_else(|e| e.into_inner())
+                        .entry(key.clone())
+                        .or_insert(Rounding {
+                            key,
+                            seed,
+                            count: 0,
+                        })
+                        .count += 1;
                 }
                 busy.lock().unwrap_or_else(|e| e.into_inner())[w] = None;
                 done.fetch_add(1, Ordering::Relaxed);
@@ -369,18 +409,61 @@ where
         .values()
         .cloned()
         .collect();
+    let numerics = rounding
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .values()
+        .cloned()
+        .collect();
     Report {
         programs: done.load(Ordering::Relaxed),
         elapsed: start.elapsed(),
         findings,
+        numerics,
         hangs,
     }
+}
+
+/// What ties a finding to a known divergence: its key, and whether the values that differ
+/// involve an infinity or NaN (a `1 / ±0` sign is another bug than a finite value off).
+fn signature(f: &Finding) -> (Key, bool) {
+    let nonfinite = match &f.kind {
+        FindingKind::Divergence(d) => [&d.engine, &d.libtorch]
+            .iter()
+            .any(|v| v.contains("inf") || v.contains("nan")),
+        _ => false,
+    };
+    (f.key.clone(), nonfinite)
+}
+
+/// The key of each known divergence, as the oracle finds it on the listed case today, so that
+/// a campaign counts a finding it explains against it instead of writing it again.
+fn known_keys<A: Backend, B: Backend>(
+    diff: &mut Differential<A, B>,
+) -> BTreeMap<(Key, bool), String> {
+    let path = std::path::Path::new("cases/known_divergences.yaml");
+    let Ok(known) = crate::known::KnownDivergences::load(path) else {
+        return BTreeMap::new();
+    };
+    let mut out = BTreeMap::new();
+    for (case, _) in known.entries() {
+        let Ok(c) = crate::case::load(std::path::Path::new(case)) else {
+            continue;
+        };
+        diff.data_seed = c.seed;
+        let f = std::panic::catch_unwind(AssertUnwindSafe(|| diff.check(&c.program)));
+        if let Ok(Some(f)) = f {
+            out.entry(signature(&f)).or_insert_with(|| case.to_string());
+        }
+    }
+    out
 }
 
 fn record<A: Backend, B: Backend>(
     diff: &mut Differential<A, B>,
     opts: &Options,
     found: &Mutex<BTreeMap<Key, Found>>,
+    known: &BTreeMap<(Key, bool), String>,
     seed: u64,
     program: &Program,
     f: Finding,
@@ -389,6 +472,21 @@ fn record<A: Backend, B: Backend>(
         let mut map = found.lock().unwrap_or_else(|e| e.into_inner());
         if let Some(old) = map.get_mut(&f.key) {
             old.count += 1;
+            return;
+        }
+        if let Some(case) = known.get(&signature(&f)) {
+            map.insert(
+                f.key.clone(),
+                Found {
+                    key: f.key.clone(),
+                    seed,
+                    count: 1,
+                    description: f.to_string(),
+                    program: program.clone(),
+                    path: None,
+                    known: Some(case.clone()),
+                },
+            );
             return;
         }
         // Claim the key before the slow shrink, so other workers only count it.
@@ -401,6 +499,7 @@ fn record<A: Backend, B: Backend>(
                 description: f.to_string(),
                 program: program.clone(),
                 path: None,
+                known: None,
             },
         );
     }

@@ -73,7 +73,30 @@ pub fn program(u: &mut Unstructured, cfg: &GenConfig) -> Result<Program> {
         grad_enabled: true,
         pending: Vec::new(),
     };
-    g.program()
+    let mut p = g.program()?;
+    number_lines(&mut p.stmts, &mut 0);
+    Ok(p)
+}
+
+/// Gives each statement the line the printer puts it on, as a parsed case has: observations,
+/// divergences and the numerics oracle's record of what each statement read go by line.
+fn number_lines(stmts: &mut [crate::program::Stmt], next: &mut u32) {
+    use crate::program::StmtKind;
+    for s in stmts {
+        *next += 1;
+        s.span.line = *next;
+        match &mut s.kind {
+            StmtKind::With { body, .. } | StmtKind::For { body, .. } => number_lines(body, next),
+            StmtKind::If { body, orelse, .. } => {
+                number_lines(body, next);
+                if !orelse.is_empty() {
+                    *next += 1;
+                    number_lines(orelse, next);
+                }
+            }
+            _ => {}
+        }
+    }
 }
 
 /// Generates a program from a seed, the way the campaign and the proptest run do: the seed

@@ -115,7 +115,7 @@ pub enum ObsValue {
     None,
     Bool(bool),
     Int(i64),
-    Float(f64),
+    Float(#[serde(with = "crate::backend::floats::one")] f64),
     Str(String),
     Tensor(Box<TensorObs>),
     List(Vec<ObsValue>),
