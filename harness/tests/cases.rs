@@ -46,6 +46,13 @@ fn main() {
                         );
                         Ok(())
                     }
+                    CaseStatus::Numerics => {
+                        // float32 rounding only, with the budget the float64 shadow measured.
+                        for n in &r.numerics {
+                            println!("note: {}: numerics: {}", r.path, n.describe());
+                        }
+                        Ok(())
+                    }
                     CaseStatus::Skipped => {
                         // A requirement (`requires: [cuda]`) this run lacks: passing, with why.
                         println!("note: {}", r.message.as_deref().unwrap_or(&r.path));

@@ -151,16 +151,18 @@ fn reports_render_in_headless_chromium() {
     let (dom, took) = dump_dom(&bin, &page);
     eprintln!("sample report: DOM dumped in {took:?}");
     // The summary.
-    assert_eq!(figure(&dom, "cases"), "8");
+    assert_eq!(figure(&dom, "cases"), "9");
     assert_eq!(figure(&dom, "failed"), "3");
     assert_eq!(figure(&dom, "passed"), "3");
     assert_eq!(figure(&dom, "xfail"), "1");
+    assert_eq!(figure(&dom, "numerics"), "1");
     assert_eq!(figure(&dom, "errors"), "1");
     // The rows the script built, one per case, failures first.
-    assert_eq!(dom.matches("<tr class=\"case ").count(), 8, "{dom}");
+    assert_eq!(dom.matches("<tr class=\"case ").count(), 9, "{dom}");
     let first_row = dom.find("<tr class=\"case ").unwrap();
     assert!(dom[first_row..].starts_with("<tr class=\"case fail open\""));
-    assert!(dom.contains("showing 8 of 8 cases"));
+    assert!(dom.contains("showing 9 of 9 cases"));
+    assert!(dom.contains("<tr class=\"case numerics"), "{dom}");
     // The first failure is open, with its marked program line and both graphs drawn.
     let detail = dom
         .find("<tr class=\"detail fail\"")
@@ -201,9 +203,9 @@ fn reports_render_in_headless_chromium() {
     assert_eq!(
         got,
         serde_json::json!({
-            "all": 8, "noPassing": 6, "noPassingNoDrift": 5, "search": 1,
+            "all": 9, "noPassing": 7, "noPassingNoDrift": 6, "search": 1,
             "tagView": 2, "docOriginal": 1, "openedAtLoad": 1, "opened": 2, "afterClose": 0,
-            "count": "showing 8 of 8 cases"
+            "count": "showing 9 of 9 cases"
         })
     );
 

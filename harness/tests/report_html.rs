@@ -32,19 +32,21 @@ fn figure(page: &str, key: &str) -> String {
 #[test]
 fn summary_figures_are_the_hand_counted_ones() {
     let page = html();
-    // sample_suite: pass, fail, drift(pass), xfail, error, evil(fail), inplace(fail), fuzz(pass).
-    assert_eq!(figure(&page, "cases"), "8");
+    // sample_suite: pass, fail, drift(pass), xfail, error, evil(fail), inplace(fail), fuzz(pass),
+    // numerics.
+    assert_eq!(figure(&page, "cases"), "9");
     assert_eq!(figure(&page, "passed"), "3");
     assert_eq!(figure(&page, "failed"), "3");
     assert_eq!(figure(&page, "xfail"), "1");
+    assert_eq!(figure(&page, "numerics"), "1");
     assert_eq!(figure(&page, "errors"), "1");
     assert_eq!(figure(&page, "drift"), "1");
     // Statements are the program lines of each case, except 6 set by hand and 0 for the error.
-    assert_eq!(figure(&page, "statements"), "23");
-    assert_eq!(figure(&page, "observables"), (41 + 7 * 17).to_string());
+    assert_eq!(figure(&page, "statements"), "25");
+    assert_eq!(figure(&page, "observables"), (41 + 7 * 19).to_string());
     assert!(page.contains("libtorch 2.13.0") && page.contains("engine 0.1.0"));
     assert!(page.contains("2026-11-23T18:00:00Z") && page.contains("4.3 s"));
-    assert!(page.contains("3 of 8 cases diverge from libtorch, 1 could not be run"));
+    assert!(page.contains("3 of 9 cases diverge from libtorch, 1 could not be run"));
 }
 
 #[test]
@@ -93,7 +95,7 @@ fn cases_are_listed_failures_first() {
     assert_eq!(
         statuses,
         [
-            "fail", "fail", "fail", "error", "xfail", "pass", "pass", "pass"
+            "fail", "fail", "fail", "error", "xfail", "numerics", "pass", "pass", "pass"
         ]
     );
     // Within a status, by path; the drifting pass before the plain ones.
@@ -103,7 +105,7 @@ fn cases_are_listed_failures_first() {
         .iter()
         .map(|c| c["path"].as_str().unwrap())
         .collect();
-    assert_eq!(paths[5], "cases/seed001/in03_add_grad_fn.yaml");
+    assert_eq!(paths[6], "cases/seed001/in03_add_grad_fn.yaml");
     assert!(paths[0] < paths[1] && paths[1] < paths[2]);
 }
 
@@ -184,13 +186,13 @@ fn junit_has_a_suite_per_folder_and_the_right_elements() {
     let x = report::render_junit(&sample::sample_suite());
     assert!(x.starts_with("<?xml version=\"1.0\" encoding=\"UTF-8\"?>"));
     assert!(x.contains(
-        r#"<testsuites name="autograd-conformance" tests="8" failures="3" errors="1" skipped="1""#
+        r#"<testsuites name="autograd-conformance" tests="9" failures="3" errors="1" skipped="1""#
     ));
     assert!(x.contains(
         r#"<testsuite name="cases/seed001" tests="3" failures="1" errors="0" skipped="0""#
     ));
     assert_eq!(x.matches("<testsuite ").count(), 6);
-    assert_eq!(x.matches("<testcase ").count(), 8);
+    assert_eq!(x.matches("<testcase ").count(), 9);
     assert_eq!(x.matches("<failure ").count(), 3);
     assert_eq!(x.matches("<error ").count(), 1);
     assert!(x.contains(
@@ -384,4 +386,27 @@ fn a_single_backend_run_does_not_claim_a_comparison() {
     assert!(!page.contains("The engine matches"));
     s.meta.backends = vec!["engine".into(), "libtorch".into()];
     assert!(report::render_html(&s).contains("The engine matches libtorch on all 3 cases"));
+}
+
+#[test]
+fn a_numerics_case_shows_its_budget_and_has_a_filter_of_its_own() {
+    let page = html();
+    assert!(page.contains(r#"data-cat="numerics""#), "no numerics filter chip");
+    assert!(page.contains(r#"<div class="card numerics""#), "no numerics card");
+    let data = embedded_data(&page);
+    let c = data["cases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["status"] == "numerics")
+        .expect("the numerics case is listed");
+    let note = c["numerics"][0].as_str().unwrap();
+    assert!(
+        note.contains("t1 values") && note.contains("8.000e6") && note.contains("1.600e7"),
+        "{note}"
+    );
+    assert!(c["summary"].as_str().unwrap().starts_with("float32 numerics"));
+    let junit = report::render_junit(&sample::sample_suite());
+    assert!(junit.contains(r#"<property name="status" value="numerics"/>"#), "{junit}");
+    assert!(!junit.contains(r#"<failure type="divergence" message="line 7"#));
 }

@@ -242,6 +242,23 @@ pub fn sample_suite() -> SuiteResult {
     fuzz.source = "fuzz 5a1c".into();
     fuzz.tags = vec!["fuzz".into(), "view".into()];
 
+    let mut numerics = case(
+        "cases/regressions/fuzz_e319.yaml",
+        "fuzz finding: exp of a large value",
+        CaseStatus::Numerics,
+        "t0 = tensor([31.5])\nt1 = t0.exp()\n",
+    );
+    numerics.source = "fuzz e319".into();
+    numerics.tags = vec!["fuzz".into()];
+    numerics.numerics.push(crate::numerics::NumericsNote {
+        line: 7,
+        variable: Some("t1".into()),
+        observable: "values".into(),
+        error: 8.0e6,
+        budget: 1.6e7,
+        why: "float32 rounding budget".into(),
+    });
+
     let evil_text = "<script>alert(1)</script>";
     let mut evil = case(
         "cases/evil/</script><img src=x onerror=alert(2)>.yaml",
@@ -277,7 +294,7 @@ pub fn sample_suite() -> SuiteResult {
 
     SuiteResult {
         meta: meta(),
-        cases: vec![pass, fail, drift, xfail, error, evil, inplace, fuzz],
+        cases: vec![pass, fail, drift, xfail, error, evil, inplace, fuzz, numerics],
     }
 }
 
