@@ -370,7 +370,7 @@ impl Diffs<'_, '_, '_> {
                 (Some(a), Some(b)) => Some((a, b)),
                 _ => None,
             };
-            j.observed(var, &e.data, &l.data, grads);
+            j.observed(self.e, var, &e.data, &l.data, grads);
         }
     }
 }

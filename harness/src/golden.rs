@@ -24,6 +24,10 @@ pub struct Golden {
     /// numerics oracle needs to judge a float32 difference from this golden on any CPU.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub shadow: Option<Run>,
+    /// Where the program is float32-sensitive (`numerics::sensitivity`), measured in float64
+    /// when the golden was recorded: such a case is `numerics` on every machine.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub sensitive: Vec<crate::numerics::NumericsNote>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -122,6 +126,10 @@ pub fn write(path: &Path, golden: &Golden) -> Result<(), GoldenError> {
     if let Some(shadow) = &golden.shadow {
         text.push_str(",\n\"shadow\":");
         write_run(&mut text, shadow);
+    }
+    if !golden.sensitive.is_empty() {
+        text.push_str(",\n\"sensitive\":");
+        text.push_str(&serde_json::to_string(&golden.sensitive).unwrap_or_else(|_| "[]".into()));
     }
     text.push_str("}\n");
     std::fs::write(path, text).map_err(io)

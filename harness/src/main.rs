@@ -424,17 +424,21 @@ fn bless(root: &Path, paths: Vec<PathBuf>) -> ExitCode {
         }
         let opts = runner::options_for(&c);
         let run = std::panic::catch_unwind(|| {
+            use harness::backend::shadow::Shadow;
             let mut l = LibtorchBackend::default();
             let run = interp::run(&mut l, &c.program, c.seed, &opts);
-            let shadow = interp::run(
-                &mut harness::backend::shadow::Shadow(&mut l),
+            let shadow = interp::run(&mut Shadow::new(&mut l), &c.program, c.seed, &opts);
+            let perturbed = interp::run(
+                &mut Shadow::perturbed(&mut l, c.seed),
                 &c.program,
                 c.seed,
                 &opts,
             );
-            (run, shadow)
+            let tolerance = c.tolerance.as_ref().map(|t| (t.rtol, t.atol));
+            let sensitive = harness::numerics::sensitivity(&shadow, &perturbed, tolerance);
+            (run, shadow, sensitive)
         });
-        let Ok((run, shadow)) = run else {
+        let Ok((run, shadow, sensitive)) = run else {
             eprintln!("skipped: {rel}: libtorch backend panicked");
             ok = false;
             continue;
@@ -444,6 +448,7 @@ fn bless(root: &Path, paths: Vec<PathBuf>) -> ExitCode {
             libtorch: run.version.clone(),
             run: golden::thin(&run),
             shadow: Some(golden::thin(&shadow)),
+            sensitive,
         };
         if let Err(e) = golden::write(&golden::path_for(root, &rel), &g) {
             eprintln!("error: {e}");

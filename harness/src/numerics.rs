@@ -51,7 +51,9 @@ pub struct NumericsNote {
 impl NumericsNote {
     pub fn describe(&self) -> String {
         let var = self.variable.as_deref().unwrap_or("(statement)");
-        if self.budget.is_finite() {
+        if self.budget.is_nan() {
+            format!("line {}: {var} {}: {}", self.line, self.observable, self.why)
+        } else if self.budget.is_finite() {
             format!(
                 "line {}: {var} {}: |subject - oracle| = {:.3e} within the float32 budget {:.3e} ({})",
                 self.line, self.observable, self.error, self.budget, self.why
@@ -94,7 +96,19 @@ struct VarStat {
     /// they agree exactly).
     shape: Vec<usize>,
     apart: Vec<f64>,
+    /// How far float32 rounding alone moved each value: the oracle against its shadow
+    /// (relative, at most [`ROUND_CAP`]), and the same normwise.
+    round: Vec<f64>,
+    round_norm: f64,
+    /// A digest of both sides' values and gradient when last compared: a variable the
+    /// statement left alone was judged then, and may not excuse itself now.
+    digest: (u64, u64),
 }
+
+/// The most relative float32 rounding an input may bring to an ill-conditioned op's budget:
+/// about 170 units of float32's roundoff, so that `K` times it stays below the smallest
+/// semantic difference the suite must see (a gradient 0.1% off).
+const ROUND_CAP: f64 = 1e-5;
 
 /// What a statement's inputs carried.
 #[derive(Debug, Clone, Default)]
@@ -103,6 +117,8 @@ struct Inputs {
     scale: f64,
     /// The inputs whose sides differ: shape, per-value relative distance, normwise distance.
     apart: Vec<(Vec<usize>, Vec<f64>, f64)>,
+    /// Every input: shape, per-value float32 rounding (oracle against shadow), normwise.
+    round: Vec<(Vec<usize>, Vec<f64>, f64)>,
 }
 
 impl Inputs {
@@ -116,6 +132,18 @@ impl Inputs {
                 Some(j) => per.get(j).copied().unwrap_or(0.0),
                 None if per.iter().any(|&d| d > 0.0) => norm.max(f64::MIN_POSITIVE),
                 None => 0.0,
+            })
+            .fold(0.0, f64::max)
+    }
+
+    /// The float32 rounding the inputs bring to element `i` of a result of `shape`, the same
+    /// way: what an ill-conditioned op may amplify.
+    fn round_at(&self, i: usize, shape: &[usize]) -> f64 {
+        self.round
+            .iter()
+            .map(|(s, per, norm)| match broadcast_index(i, shape, s) {
+                Some(j) => per.get(j).copied().unwrap_or(0.0),
+                None => *norm,
             })
             .fold(0.0, f64::max)
     }
@@ -195,6 +223,8 @@ impl<'a> Judge<'a> {
                 continue;
             }
             out.scale = out.scale.max(st.scale);
+            out.round
+                .push((st.shape.clone(), st.round.clone(), st.round_norm));
             if let Some(n) = st.noise {
                 if out.noise.as_ref().is_none_or(|(m, _)| n > *m) {
                     out.noise = Some((n, var.clone()));
@@ -205,8 +235,38 @@ impl<'a> Judge<'a> {
         out
     }
 
-    /// Records what `var`'s two sides showed (values, then the gradient when both have one).
-    pub fn observed(&mut self, var: &str, s: &TensorData, o: &TensorData, grads: Option<(&TensorData, &TensorData)>) {
+    /// Records what `var`'s two sides showed at `step` (values, then the gradient when both
+    /// have one).
+    pub fn observed(
+        &mut self,
+        step: &Step,
+        var: &str,
+        s: &TensorData,
+        o: &TensorData,
+        grads: Option<(&TensorData, &TensorData)>,
+    ) {
+        let h = self
+            .shadow_step(step)
+            .and_then(|h| h.vars.iter().find(|v| v.name == var))
+            .map(|v| v.obs.data.clone())
+            .filter(|h| h.values.len() == o.values.len());
+        let (mut round, mut err, mut top) = (vec![0.0f64; o.values.len()], 0.0f64, 0.0f64);
+        if let Some(h) = &h {
+            for (i, (&a, &b)) in o.values.iter().zip(&h.values).enumerate() {
+                if a.is_finite() && b.is_finite() {
+                    err = err.max((a - b).abs());
+                    top = top.max(b.abs());
+                    if b != 0.0 {
+                        round[i] = ((a - b) / b).abs().min(ROUND_CAP);
+                    }
+                }
+            }
+        }
+        let round_norm = if top > 0.0 {
+            (err / top).min(ROUND_CAP)
+        } else {
+            0.0
+        };
         let (mut diff, mut scale, mut differs) = (0.0f64, 0.0f64, false);
         let mut apart = vec![0.0f64; o.values.len()];
         for (k, (a, b)) in std::iter::once((s, o)).chain(grads).enumerate() {
@@ -232,6 +292,9 @@ impl<'a> Judge<'a> {
         st.scale = scale;
         st.shape = o.shape.clone();
         st.apart = apart;
+        st.round = round;
+        st.round_norm = round_norm;
+        st.digest = (digest(s, o), grads.map_or(0, |(a, b)| digest(a, b)));
         st.noise = match st.noise {
             Some(Noise::Flipped) if differs => Some(Noise::Flipped),
             _ if differs => Some(Noise::Rounding),
@@ -275,6 +338,13 @@ impl<'a> Judge<'a> {
         tight: (f64, f64),
     ) -> bool {
         let base = var.strip_suffix(".grad").unwrap_or(var);
+        if let Some(st) = self.vars.get(base) {
+            let last = if grad { st.digest.1 } else { st.digest.0 };
+            if last != 0 && last == digest(s, o) {
+                // Unchanged since it was last compared, and judged then.
+                return true;
+            }
+        }
         let h = self.shadow_step(step).and_then(|h| {
             let obs = &h.vars.iter().find(|v| v.name == base)?.obs;
             if grad { obs.grad.clone() } else { Some(obs.data.clone()) }
@@ -348,8 +418,10 @@ impl<'a> Judge<'a> {
                 };
                 let error = (a - b).abs();
                 let mut budget = atol + rtol * b.abs() + 2.0 * ((b - h).abs() + r * h.abs());
-                // The inputs already differ: an ill-conditioned op may amplify that.
-                budget += K * inputs.apart_at(i, &o.shape) * b.abs();
+                // The inputs carry float32 rounding of their own, which an ill-conditioned op
+                // may amplify (measured on the oracle against its shadow: how far the subject's
+                // inputs are off is what is being judged, not a licence).
+                budget += K * inputs.round_at(i, &o.shape) * b.abs();
                 if h.abs() <= K * U32 * inputs.scale {
                     // The exact value is zero at float32's resolution of the inputs: what is
                     // left is cancellation noise of their magnitude.
@@ -416,6 +488,63 @@ impl<'a> Judge<'a> {
         });
         true
     }
+}
+
+/// Where the program is float32-sensitive: every observable that rounding each computed value
+/// by float32's unit roundoff (`perturbed`, a shadow run) moves beyond a quarter of the
+/// tight tolerance away from the unperturbed `shadow`, or across a discontinuity. Both runs are
+/// float64, so the answer is the program's, not the machine's: a case that is sensitive is
+/// `numerics` wherever it runs, whether or not its float32 values happen to differ there.
+pub fn sensitivity(shadow: &Run, perturbed: &Run, tolerance: Option<(f64, f64)>) -> Vec<NumericsNote> {
+    let (rtol, atol) = tolerance.unwrap_or((1.3e-6, 1e-5));
+    let tol = crate::compare::Tol {
+        case: Some((rtol / 4.0, atol / 4.0)),
+        f32_in_program: true,
+    };
+    let (divs, _) = crate::compare::compare_counted(perturbed, shadow, tol, true);
+    let mut out: Vec<NumericsNote> = Vec::new();
+    for d in divs {
+        if out
+            .iter()
+            .any(|n| n.line == d.line && n.variable == d.variable && n.observable == d.observable)
+        {
+            continue;
+        }
+        out.push(NumericsNote {
+            line: d.line,
+            variable: d.variable.clone(),
+            observable: d.observable.clone(),
+            error: f64::NAN,
+            budget: f64::NAN,
+            why: format!(
+                "float32-sensitive: rounding each computed value by float32's unit roundoff moves it from {} to {}",
+                cut(&d.libtorch),
+                cut(&d.engine)
+            ),
+        });
+    }
+    out
+}
+
+fn cut(s: &str) -> String {
+    if s.chars().count() > 80 {
+        s.chars().take(79).collect::<String>() + "…"
+    } else {
+        s.to_string()
+    }
+}
+
+/// A digest of two sides' values, bit for bit (never 0).
+fn digest(s: &TensorData, o: &TensorData) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    for d in [s, o] {
+        d.shape.hash(&mut h);
+        for v in &d.values {
+            v.to_bits().hash(&mut h);
+        }
+    }
+    h.finish() | 1
 }
 
 /// The vectors that are compared: every value, or a golden's summary of each side.

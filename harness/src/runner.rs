@@ -268,6 +268,33 @@ fn base_result(rel: &str, case: &Case) -> CaseResult {
 }
 
 fn run_loaded(cfg: &Config, rel: &str, case: &Case) -> CaseResult {
+    let mut r = run_sides(cfg, rel, case);
+    if r.status == CaseStatus::Pass
+        && let Ok(g) = golden::read(&golden::path_for(&cfg.root, rel))
+    {
+        mark_sensitive(&mut r, case, &g.sensitive);
+    }
+    r
+}
+
+/// A passing case whose program is float32-sensitive (its golden says where) is `numerics`:
+/// its agreement rests on float32 rounding here as on any other machine.
+pub fn mark_sensitive(r: &mut CaseResult, case: &Case, sensitive: &[crate::numerics::NumericsNote]) {
+    if r.status != CaseStatus::Pass || sensitive.is_empty() {
+        return;
+    }
+    let offset = case.program_line.saturating_sub(1);
+    r.status = CaseStatus::Numerics;
+    r.numerics = sensitive
+        .iter()
+        .map(|n| crate::numerics::NumericsNote {
+            line: n.line + offset,
+            ..n.clone()
+        })
+        .collect();
+}
+
+fn run_sides(cfg: &Config, rel: &str, case: &Case) -> CaseResult {
     if let Some(why) = crate::devices::unmet_requirement(&case.requires, cfg.sides) {
         let mut r = base_result(rel, case);
         r.status = CaseStatus::Skipped;
@@ -398,7 +425,7 @@ pub fn judge<E: Backend, L: Backend>(
             let erun = interp::run(e, &case.program, case.seed, &opts);
             let mut r = verdict(rel, case, Some(&erun), &lrun, None, all);
             if needs_shadow(&r) {
-                let shadow = interp::run(&mut Shadow(libtorch), &case.program, case.seed, &opts);
+                let shadow = interp::run(&mut Shadow::new(libtorch), &case.program, case.seed, &opts);
                 r = verdict(rel, case, Some(&erun), &lrun, Some(&shadow), all);
             }
             if !r.divergences.is_empty() {

@@ -2,15 +2,35 @@
 //! tensor created as float64. The numerics oracle (`crate::numerics`) reads how far float32
 //! rounding alone moves each value from the distance between a float32 run and its shadow.
 //!
+//! A *perturbed* shadow also rounds like float32 might on another machine: after every op that
+//! computes (arithmetic, reductions, products, convolutions, in-place arithmetic), it moves each
+//! result by one unit roundoff of float32 (`2^-24`) of that result's magnitude, with a seeded
+//! sign per value. For a sum or a product the magnitude is that of its terms (`sum |x|`,
+//! `|A| @ |B|`), as a different accumulation order moves it. How far that carries each
+//! observable, measured in float64, is how float32-sensitive the program is: a property of the
+//! program, not of the machine (`crate::numerics::sensitivity`). Creation is exact on every
+//! machine and is left alone. The perturbation writes through `.data` with grad mode off, so no
+//! version counter, `grad_fn` or gradient sees it.
+//!
 //! Only creation and casts carry a dtype across the [`Backend`] boundary (the interpreter always
 //! passes one explicitly), so mapping those calls is enough: every later op computes in float64
 //! by type promotion. Observations keep the float64 dtype; the numerics oracle compares values
 //! only.
 
-use super::{Backend, Call, DType, Failure, GraphObs, TensorAttr, TensorData, TensorObs, Value};
+use super::{
+    Backend, BinaryOp, Call, DType, Failure, GraphObs, InplaceOp, Operand, Scalar, TensorAttr,
+    TensorData, TensorObs, UnaryOp, Value,
+};
+
+/// float32's unit roundoff.
+const U32: f64 = 5.960_464_477_539_063e-8;
 
 /// `B` with float32 replaced by float64 at every creation and cast.
-pub struct Shadow<'a, B>(pub &'a mut B);
+pub struct Shadow<'a, B> {
+    inner: &'a mut B,
+    /// The perturbation's seed, and how many values it has perturbed so far.
+    perturb: Option<(u64, u64)>,
+}
 
 fn widen(d: DType) -> DType {
     match d {
@@ -71,6 +91,221 @@ fn widen_call<T>(call: Call<T>) -> Call<T> {
     }
 }
 
+/// How a computing op's rounding scales: with its result, or with its terms (the same call on
+/// the inputs' magnitudes). `None`: the op does not round (views, copies, creation, selection).
+enum Rounds<T> {
+    Result,
+    Terms(Call<T>),
+}
+
+fn rounding<T: Clone>(call: &Call<T>, abs: &mut dyn FnMut(&T) -> Option<T>) -> Option<Rounds<T>> {
+    let mut a = |x: &T| abs(x);
+    Some(match call {
+        Call::Binary { op, .. } if !matches!(op, BinaryOp::Maximum | BinaryOp::Minimum) => {
+            Rounds::Result
+        }
+        Call::Unary { op, .. } if !matches!(op, UnaryOp::Neg | UnaryOp::Abs | UnaryOp::Relu) => {
+            Rounds::Result
+        }
+        Call::Rsub { .. } | Call::PowScalarBase { .. } | Call::Inplace { .. } => Rounds::Result,
+        Call::Softmax { .. } | Call::LogSoftmax { .. } | Call::MseLoss { .. } => Rounds::Result,
+        Call::Sum { x, dims, keepdim } => Rounds::Terms(Call::Sum {
+            x: a(x)?,
+            dims: dims.clone(),
+            keepdim: *keepdim,
+        }),
+        Call::Mean { x, dims, keepdim } => Rounds::Terms(Call::Mean {
+            x: a(x)?,
+            dims: dims.clone(),
+            keepdim: *keepdim,
+        }),
+        Call::Matmul { a: x, b: y } => Rounds::Terms(Call::Matmul { a: a(x)?, b: a(y)? }),
+        Call::Mm { a: x, b: y } => Rounds::Terms(Call::Mm { a: a(x)?, b: a(y)? }),
+        Call::Bmm { a: x, b: y } => Rounds::Terms(Call::Bmm { a: a(x)?, b: a(y)? }),
+        Call::Linear { x, weight, bias } => Rounds::Terms(Call::Linear {
+            x: a(x)?,
+            weight: a(weight)?,
+            bias: match bias {
+                Some(b) => Some(a(b)?),
+                None => None,
+            },
+        }),
+        Call::Conv2d {
+            x,
+            weight,
+            bias,
+            stride,
+            padding,
+            dilation,
+            groups,
+        } => Rounds::Terms(Call::Conv2d {
+            x: a(x)?,
+            weight: a(weight)?,
+            bias: match bias {
+                Some(b) => Some(a(b)?),
+                None => None,
+            },
+            stride: *stride,
+            padding: *padding,
+            dilation: *dilation,
+            groups: *groups,
+        }),
+        _ => return None,
+    })
+}
+
+impl<'a, B: Backend> Shadow<'a, B> {
+    pub fn new(inner: &'a mut B) -> Self {
+        Shadow {
+            inner,
+            perturb: None,
+        }
+    }
+
+    /// A shadow that rounds every computed result by one float32 unit roundoff, signs from
+    /// `seed` (see the module docs).
+    pub fn perturbed(inner: &'a mut B, seed: u64) -> Self {
+        Shadow {
+            inner,
+            perturb: Some((seed, 0)),
+        }
+    }
+
+    fn tensor(v: Result<Value<B::Tensor>, Failure>) -> Option<B::Tensor> {
+        match v {
+            Ok(Value::Tensor(t)) => Some(t),
+            _ => None,
+        }
+    }
+
+    fn is_float(&mut self, t: &B::Tensor) -> bool {
+        matches!(
+            self.inner.call(Call::GetAttr {
+                x: t.clone(),
+                attr: TensorAttr::Dtype
+            }),
+            Ok(Value::Dtype(DType::F32 | DType::F64))
+        )
+    }
+
+    /// `|x|` of `x`'s values, with no history (grad mode is off while perturbing).
+    fn magnitude(&mut self, x: &B::Tensor) -> Option<B::Tensor> {
+        let d = Self::tensor(self.inner.call(Call::GetAttr {
+            x: x.clone(),
+            attr: TensorAttr::Data,
+        }))?;
+        Self::tensor(self.inner.call(Call::Unary {
+            op: UnaryOp::Abs,
+            x: d,
+        }))
+    }
+
+    /// `base ± 2^-24`, one seeded sign per value of a tensor of `shape`.
+    fn signs(&mut self, shape: Vec<usize>, base: f64) -> Option<B::Tensor> {
+        let (seed, n) = self.perturb.as_mut()?;
+        let values = (0..shape.iter().product::<usize>())
+            .map(|_| {
+                *n += 1;
+                // splitmix64 of (seed, n): the same signs on every run.
+                let mut z = seed.wrapping_add(n.wrapping_mul(0x9E37_79B9_7F4A_7C15));
+                z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+                z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+                if (z ^ (z >> 31)) & 1 == 0 { base + U32 } else { base - U32 }
+            })
+            .collect();
+        Self::tensor(self.inner.call(Call::FromData {
+            data: TensorData {
+                shape,
+                dtype: DType::F64,
+                values,
+            },
+        }))
+    }
+
+    /// Moves `t`'s values by one unit roundoff of `|t|` (a factor `1 ± u`), or of `terms` (an
+    /// added `± u terms`), in place through `.data`. A zero keeps its sign either way.
+    fn round(&mut self, t: &B::Tensor, terms: Option<Call<B::Tensor>>) -> Option<()> {
+        if !self.is_float(t) {
+            return None;
+        }
+        let Ok(Value::Tuple(dims)) = self.inner.call(Call::GetAttr {
+            x: t.clone(),
+            attr: TensorAttr::Shape,
+        }) else {
+            return None;
+        };
+        let shape = dims
+            .iter()
+            .map(|d| match d {
+                Value::Int(i) => *i as usize,
+                _ => 0,
+            })
+            .collect();
+        let data = Self::tensor(self.inner.call(Call::GetAttr {
+            x: t.clone(),
+            attr: TensorAttr::Data,
+        }))?;
+        let Some(c) = terms else {
+            let factors = self.signs(shape, 1.0)?;
+            self.inner
+                .call(Call::Inplace {
+                    op: InplaceOp::Mul,
+                    x: data,
+                    other: Operand::Tensor(factors),
+                })
+                .ok()?;
+            return Some(());
+        };
+        let m = Self::tensor(self.inner.call(c))?;
+        let signs = self.signs(shape, 0.0)?;
+        let delta = Self::tensor(self.inner.call(Call::Binary {
+            op: BinaryOp::Mul,
+            a: m.clone(),
+            b: Operand::Tensor(signs),
+        }))?;
+        // `-0.0` where the terms vanish: adding it changes no value and no zero's sign.
+        let none = Self::tensor(self.inner.call(Call::Binary {
+            op: BinaryOp::Eq,
+            a: m,
+            b: Operand::Scalar(Scalar::Float(0.0)),
+        }))?;
+        let delta = Self::tensor(self.inner.call(Call::Where {
+            cond: none,
+            a: Operand::Scalar(Scalar::Float(-0.0)),
+            b: Operand::Tensor(delta),
+        }))?;
+        self.inner
+            .call(Call::Inplace {
+                op: InplaceOp::Add,
+                x: data,
+                other: Operand::Tensor(delta),
+            })
+            .ok()?;
+        Some(())
+    }
+
+    /// Runs `call`, then rounds its result the way a float32 machine might.
+    fn call_rounded(&mut self, call: Call<B::Tensor>) -> Result<Value<B::Tensor>, Failure> {
+        let prev = match self.inner.call(Call::SetGradEnabled { enabled: false }) {
+            Ok(Value::Bool(p)) => p,
+            _ => return self.inner.call(call),
+        };
+        // The terms' magnitudes are taken before the call, from the inputs as they are now.
+        let how = rounding(&call, &mut |x: &B::Tensor| self.magnitude(x));
+        let _ = self.inner.call(Call::SetGradEnabled { enabled: prev });
+        let v = self.inner.call(call)?;
+        if let (Value::Tensor(t), Some(how)) = (&v, how) {
+            let _ = self.inner.call(Call::SetGradEnabled { enabled: false });
+            let _ = match how {
+                Rounds::Result => self.round(t, None),
+                Rounds::Terms(c) => self.round(t, Some(c)),
+            };
+            let _ = self.inner.call(Call::SetGradEnabled { enabled: prev });
+        }
+        Ok(v)
+    }
+}
+
 impl<B: Backend> Backend for Shadow<'_, B> {
     type Tensor = B::Tensor;
 
@@ -78,7 +313,7 @@ impl<B: Backend> Backend for Shadow<'_, B> {
         "shadow"
     }
     fn version(&self) -> String {
-        format!("{} (float64 shadow)", self.0.version())
+        format!("{} (float64 shadow)", self.inner.version())
     }
     fn call(&mut self, call: Call<Self::Tensor>) -> Result<Value<Self::Tensor>, Failure> {
         // An integer operand of a float op promotes to the default dtype, float32, inside the
@@ -92,18 +327,23 @@ impl<B: Backend> Backend for Shadow<'_, B> {
                 | Call::PowScalarBase { .. }
                 | Call::Where { .. }
         );
-        let v = self.0.call(widen_call(call))?;
+        let call = widen_call(call);
+        let v = if self.perturb.is_some() {
+            self.call_rounded(call)?
+        } else {
+            self.inner.call(call)?
+        };
         match v {
             Value::Tensor(t) if promotes => {
                 let is_f32 = matches!(
-                    self.0.call(Call::GetAttr {
+                    self.inner.call(Call::GetAttr {
                         x: t.clone(),
                         attr: TensorAttr::Dtype
                     }),
                     Ok(Value::Dtype(DType::F32))
                 );
                 if is_f32 {
-                    self.0.call(Call::ToDtype {
+                    self.inner.call(Call::ToDtype {
                         x: t,
                         dtype: DType::F64,
                     })
@@ -115,15 +355,15 @@ impl<B: Backend> Backend for Shadow<'_, B> {
         }
     }
     fn observe(&mut self, x: &Self::Tensor) -> TensorObs {
-        self.0.observe(x)
+        self.inner.observe(x)
     }
     fn same(&self, a: &Self::Tensor, b: &Self::Tensor) -> bool {
-        self.0.same(a, b)
+        self.inner.same(a, b)
     }
     fn graph(&mut self, x: &Self::Tensor) -> GraphObs {
-        self.0.graph(x)
+        self.inner.graph(x)
     }
     fn take_warnings(&mut self) -> Vec<String> {
-        self.0.take_warnings()
+        self.inner.take_warnings()
     }
 }

@@ -13,7 +13,8 @@
 
 use super::gradcheck::{self, Verdict};
 use crate::backend::{
-    Backend, BinaryOp, Call, Failure, GraphObs, Scalar, TensorObs, UnaryOp as BUnary, Value,
+    Backend, BinaryOp, Call, DType, Failure, GraphObs, InplaceOp, Operand, Scalar, TensorAttr,
+    TensorObs, UnaryOp as BUnary, Value,
 };
 use crate::interp::{self, Options, Run};
 use crate::program::ast::{Expr, ExprKind, Program, Stmt, StmtKind, Target};
@@ -157,6 +158,10 @@ pub struct Differential<A: Backend, B: Backend> {
     pub gradcheck_per_input: usize,
     /// The seed for `randn`/`rand` inside programs.
     pub data_seed: u64,
+    /// Set by [`Differential::check`] when the last program's only differences were float32
+    /// rounding (`crate::numerics`): the first such difference's observable and op. Not a
+    /// finding: campaigns count these apart and never write them as cases.
+    pub last_numerics: Option<Key>,
 }
 
 impl<A: Backend, B: Backend> Differential<A, B> {
@@ -168,11 +173,13 @@ impl<A: Backend, B: Backend> Differential<A, B> {
             gradcheck_reference: false,
             gradcheck_per_input: 3,
             data_seed: 0,
+            last_numerics: None,
         }
     }
 
     /// The oracles' verdict on one program: `None` when everything agrees.
     pub fn check(&mut self, p: &Program) -> Option<Finding> {
+        self.last_numerics = None;
         let opts = Options::default();
         let test = match run_guarded(&mut self.test, p, self.data_seed, &opts) {
             Ok(r) => r,
@@ -182,7 +189,38 @@ impl<A: Backend, B: Backend> Differential<A, B> {
             Ok(r) => r,
             Err(message) => return Some(panic_finding(self.reference.name(), message)),
         };
-        if let Some(mut d) = first_divergence(&test, &reference) {
+        let mut first = first_divergence(&test, &reference);
+        if first.as_ref().is_some_and(|d| {
+            d.observable.ends_with("values") || d.observable == "result" || d.observable == "outcome"
+        }) {
+            // A value difference: the reference's float64 shadow tells rounding from semantics.
+            let mut shadow = crate::backend::shadow::Shadow::new(&mut self.reference);
+            let srun = match run_guarded(&mut shadow, p, self.data_seed, &opts) {
+                Ok(r) => r,
+                Err(message) => return Some(panic_finding("shadow", message)),
+            };
+            let mut judge = crate::numerics::Judge::new(&srun, p);
+            let tol = crate::compare::Tol::new(None);
+            first = crate::compare::compare_judged(&test, &reference, tol, false, Some(&mut judge))
+                .0
+                .into_iter()
+                .next();
+            if first.is_none()
+                && let Some(n) = judge.notes.first()
+            {
+                let op = p
+                    .stmts
+                    .iter()
+                    .find(|s| s.span.line == n.line)
+                    .map(stmt_op)
+                    .unwrap_or_default();
+                self.last_numerics = Some(Key {
+                    observable: n.observable.clone(),
+                    op,
+                });
+            }
+        }
+        if let Some(mut d) = first {
             // Generated programs have no source text; show the statement as the printer writes it.
             if d.statement.is_empty()
                 && let Some(s) = p.stmts.get(d.stmt_index)
@@ -263,6 +301,9 @@ fn panic_finding(backend: &str, message: String) -> Finding {
 pub struct Mutant<B: Backend> {
     pub inner: B,
     pub mutation: Mutation,
+    /// For `ZeroGradSign`: the tensors that can hold a gradient (made to require grad, asked to
+    /// retain it, or given one), one handle each.
+    grad_holders: Vec<B::Tensor>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -278,11 +319,142 @@ pub enum Mutation {
     /// An implicit scalar backward seeds the gradient with 2 instead of 1: values and graph are
     /// right, only the gradients are doubled (gradcheck's business).
     DoubleSeed,
+    /// The backward of a float32 root seeds (or scales its given gradient) with `1 + 1e-3`: every
+    /// gradient it produces is 0.1% off, a wrong constant in a backward rule. Beyond the float32
+    /// tolerance wherever a gradient is not tiny, and far beyond any float32 rounding.
+    GradScale,
+    /// Every zero a backward writes into a gradient has the wrong sign (`+0.0` <-> `-0.0`):
+    /// invisible to the value comparison itself, exposed by whatever divides by the gradient.
+    ZeroGradSign,
+    /// In-place ops (`add_`, `x += ..`, `zero_`, `fill_`, `copy_`, `clamp_`, `x[i] = ..`) bump
+    /// the version and rewrite the history as they should, but the write is lost: the tensor
+    /// keeps, and shows, its values from before the op.
+    StaleInplace,
 }
+
+/// The factor `GradScale` puts on a float32 root's gradient.
+const GRAD_SCALE: f64 = 1.0 + 1e-3;
 
 impl<B: Backend> Mutant<B> {
     pub fn new(inner: B, mutation: Mutation) -> Self {
-        Mutant { inner, mutation }
+        Mutant {
+            inner,
+            mutation,
+            grad_holders: Vec::new(),
+        }
+    }
+
+    fn tensor(v: Value<B::Tensor>) -> Option<B::Tensor> {
+        match v {
+            Value::Tensor(t) => Some(t),
+            _ => None,
+        }
+    }
+
+    /// Remembers `x` as a tensor that may come to hold a gradient.
+    fn hold(&mut self, x: &B::Tensor) {
+        if !self.grad_holders.iter().any(|h| self.inner.same(h, x)) {
+            self.grad_holders.push(x.clone());
+        }
+    }
+
+    /// The gradient of every holder whose `.grad` can be read without a warning, as bits.
+    fn grad_bits(&mut self) -> Vec<Option<Vec<u64>>> {
+        let holders = self.grad_holders.clone();
+        holders
+            .iter()
+            .map(|h| {
+                let o = self.inner.observe(h);
+                let g = o.grad.filter(|_| o.is_leaf || o.retains_grad)?;
+                Some(g.values.iter().map(|v| v.to_bits()).collect())
+            })
+            .collect()
+    }
+
+    /// Flips the sign of every zero in the gradients a backward just wrote (new, or changed
+    /// since `before`), through a `.data` alias so that no version counter moves.
+    fn flip_zero_grads(&mut self, before: &[Option<Vec<u64>>]) {
+        let after = self.grad_bits();
+        let holders = self.grad_holders.clone();
+        for (i, h) in holders.iter().enumerate() {
+            let Some(now) = &after[i] else { continue };
+            if before.get(i).is_some_and(|b| b.as_ref() == Some(now)) {
+                continue;
+            }
+            if !now.iter().any(|&b| f64::from_bits(b) == 0.0) {
+                continue;
+            }
+            let _ = (|| -> Option<()> {
+                let g = Self::tensor(
+                    self.inner
+                        .call(Call::GetAttr {
+                            x: h.clone(),
+                            attr: TensorAttr::Grad,
+                        })
+                        .ok()?,
+                )?;
+                let d = Self::tensor(
+                    self.inner
+                        .call(Call::GetAttr {
+                            x: g,
+                            attr: TensorAttr::Data,
+                        })
+                        .ok()?,
+                )?;
+                let zero = Self::tensor(
+                    self.inner
+                        .call(Call::Binary {
+                            op: BinaryOp::Eq,
+                            a: d.clone(),
+                            b: Operand::Scalar(Scalar::Float(0.0)),
+                        })
+                        .ok()?,
+                )?;
+                let sign = Self::tensor(
+                    self.inner
+                        .call(Call::Where {
+                            cond: zero,
+                            a: Operand::Scalar(Scalar::Float(-1.0)),
+                            b: Operand::Scalar(Scalar::Float(1.0)),
+                        })
+                        .ok()?,
+                )?;
+                self.inner
+                    .call(Call::Inplace {
+                        op: InplaceOp::Mul,
+                        x: d,
+                        other: Operand::Tensor(sign),
+                    })
+                    .ok()?;
+                Some(())
+            })();
+        }
+    }
+
+    /// Runs an in-place `call` on `x`, then writes `x`'s old values back through a `.data`
+    /// alias: the version bump and the new history stay, the values do not.
+    fn stale_inplace(
+        &mut self,
+        x: B::Tensor,
+        call: Call<B::Tensor>,
+    ) -> Result<Value<B::Tensor>, Failure> {
+        let old = self
+            .inner
+            .call(Call::Detach { x: x.clone() })
+            .ok()
+            .and_then(Self::tensor)
+            .and_then(|d| self.inner.call(Call::Clone { x: d }).ok())
+            .and_then(Self::tensor);
+        let out = self.inner.call(call)?;
+        if let Some(old) = old
+            && let Ok(Value::Tensor(d)) = self.inner.call(Call::GetAttr {
+                x,
+                attr: TensorAttr::Data,
+            })
+        {
+            let _ = self.inner.call(Call::Copy_ { x: d, src: old });
+        }
+        Ok(out)
     }
 }
 
@@ -373,6 +545,81 @@ impl<B: Backend> Backend for Mutant<B> {
                         create_graph,
                     }
                 }
+            }
+            (
+                Mutation::GradScale,
+                Call::Backward {
+                    root,
+                    gradient,
+                    retain_graph,
+                    create_graph,
+                },
+            ) => {
+                let obs: TensorObs = self.inner.observe(&root);
+                let gradient = match gradient {
+                    _ if obs.data.dtype != DType::F32 => gradient,
+                    None if obs.data.shape.is_empty() => {
+                        Self::tensor(self.inner.call(Call::Full {
+                            shape: vec![],
+                            value: Scalar::Float(GRAD_SCALE),
+                            dtype: DType::F32,
+                        })?)
+                    }
+                    None => None,
+                    Some(g) => match self.inner.call(Call::Binary {
+                        op: BinaryOp::Mul,
+                        a: g.clone(),
+                        b: Operand::Scalar(Scalar::Float(GRAD_SCALE)),
+                    }) {
+                        Ok(Value::Tensor(s)) => Some(s),
+                        // A gradient the multiplication rejects is the backward's to reject.
+                        _ => Some(g),
+                    },
+                };
+                Call::Backward {
+                    root,
+                    gradient,
+                    retain_graph,
+                    create_graph,
+                }
+            }
+            (Mutation::ZeroGradSign, call) => {
+                match &call {
+                    // `requires_grad=True` at creation and module parameters come through
+                    // `requires_grad_` too.
+                    Call::RequiresGrad_ { x, flag: true }
+                    | Call::SetRequiresGrad { x, flag: true }
+                    | Call::RetainGrad { x }
+                    | Call::SetGrad { x, grad: Some(_) } => self.hold(x),
+                    Call::Backward { .. } => {
+                        let before = self.grad_bits();
+                        let out = self.inner.call(call)?;
+                        self.flip_zero_grads(&before);
+                        return Ok(out);
+                    }
+                    _ => {}
+                }
+                call
+            }
+            (
+                Mutation::StaleInplace,
+                call @ (Call::Inplace { .. }
+                | Call::Zero_ { .. }
+                | Call::Fill_ { .. }
+                | Call::Copy_ { .. }
+                | Call::Clamp_ { .. }
+                | Call::SetIndex { .. }),
+            ) => {
+                let x = match &call {
+                    Call::Inplace { x, .. }
+                    | Call::Zero_ { x }
+                    | Call::Fill_ { x, .. }
+                    | Call::Copy_ { x, .. }
+                    | Call::Clamp_ { x, .. }
+                    | Call::SetIndex { x, .. } => x.clone(),
+                    _ => unreachable!(),
+                };
+                return self.stale_inplace(x, call);
             }
             (_, c) => c,
         };
