@@ -319,15 +319,7 @@ impl Diffs<'_, '_, '_> {
         if let Some((de, dl)) = diff_values(e, l, tol) {
             let step = self.e;
             let explained = self.judge.as_mut().is_some_and(|j| {
-                j.explain_data(
-                    step,
-                    var,
-                    !prefix.is_empty(),
-                    &key("values"),
-                    e,
-                    l,
-                    tol.for_dtype(l.dtype),
-                )
+                j.explain_data(step, var, !prefix.is_empty(), e, l, tol.for_dtype(l.dtype))
             });
             if !explained {
                 self.push(Some(var), &key("values"), de, dl);
@@ -548,9 +540,10 @@ fn compare_step(d: &mut Diffs<'_, '_, '_>, tol: Tol) {
         (Some(re), Some(rl)) => {
             d.compared += 1;
             if !values_agree(re, rl, tol)
-                && !d.judge.as_mut().is_some_and(|j| {
-                    j.explain_result(e, re, rl, tol.for_dtype(result_dtype(rl)))
-                })
+                && !d
+                    .judge
+                    .as_mut()
+                    .is_some_and(|j| j.explain_result(e, re, rl, tol.for_dtype(result_dtype(rl))))
             {
                 d.push(None, "result", re.to_string(), rl.to_string());
             }

@@ -69,7 +69,9 @@ impl KnownDivergences {
 
     /// Every listed case path, with its reason.
     pub fn entries(&self) -> impl Iterator<Item = (&str, &str)> {
-        self.entries.iter().map(|(p, (r, _))| (p.as_str(), r.as_str()))
+        self.entries
+            .iter()
+            .map(|(p, (r, _))| (p.as_str(), r.as_str()))
     }
 
     pub fn get(&self, path: &str) -> Option<&str> {

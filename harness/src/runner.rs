@@ -8,11 +8,11 @@
 use crate::backend::Backend;
 use crate::backend::engine::EngineBackend;
 use crate::backend::libtorch::LibtorchBackend;
+use crate::backend::shadow::Shadow;
 use crate::case::{self, Case};
 use crate::compare::{self, Tol};
 use crate::golden;
 use crate::interp::{self, Options, Probe, Run};
-use crate::backend::shadow::Shadow;
 use crate::known::KnownDivergences;
 use crate::numerics::Judge;
 use crate::results::{CaseResult, CaseStatus, Divergence, RunMeta, SuiteResult};
@@ -279,7 +279,11 @@ fn run_loaded(cfg: &Config, rel: &str, case: &Case) -> CaseResult {
 
 /// A passing case whose program is float32-sensitive (its golden says where) is `numerics`:
 /// its agreement rests on float32 rounding here as on any other machine.
-pub fn mark_sensitive(r: &mut CaseResult, case: &Case, sensitive: &[crate::numerics::NumericsNote]) {
+pub fn mark_sensitive(
+    r: &mut CaseResult,
+    case: &Case,
+    sensitive: &[crate::numerics::NumericsNote],
+) {
     if r.status != CaseStatus::Pass || sensitive.is_empty() {
         return;
     }
@@ -425,7 +429,8 @@ pub fn judge<E: Backend, L: Backend>(
             let erun = interp::run(e, &case.program, case.seed, &opts);
             let mut r = verdict(rel, case, Some(&erun), &lrun, None, all);
             if needs_shadow(&r) {
-                let shadow = interp::run(&mut Shadow::new(libtorch), &case.program, case.seed, &opts);
+                let shadow =
+                    interp::run(&mut Shadow::new(libtorch), &case.program, case.seed, &opts);
                 r = verdict(rel, case, Some(&erun), &lrun, Some(&shadow), all);
             }
             if !r.divergences.is_empty() {
@@ -468,7 +473,9 @@ pub fn judge<E: Backend, L: Backend>(
 pub fn needs_shadow(r: &CaseResult) -> bool {
     r.status == CaseStatus::Fail
         && r.divergences.iter().any(|d| {
-            d.observable.ends_with("values") || d.observable == "result" || d.observable == "outcome"
+            d.observable.ends_with("values")
+                || d.observable == "result"
+                || d.observable == "outcome"
         })
 }
 
@@ -786,7 +793,8 @@ mod tests {
             if !c.requires.is_empty() {
                 continue;
             }
-            let g = golden::read(&golden::path_for(&root(), &rel)).expect("every case has a golden");
+            let g =
+                golden::read(&golden::path_for(&root(), &rel)).expect("every case has a golden");
             let r = catch_unwind(AssertUnwindSafe(|| {
                 judge_against(&rel, &c, &mut LibtorchBackend::new(), &g, true)
             }));

@@ -210,7 +210,11 @@ impl<'a, B: Backend> Shadow<'a, B> {
                 let mut z = seed.wrapping_add(n.wrapping_mul(0x9E37_79B9_7F4A_7C15));
                 z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
                 z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-                if (z ^ (z >> 31)) & 1 == 0 { base + U32 } else { base - U32 }
+                if (z ^ (z >> 31)) & 1 == 0 {
+                    base + U32
+                } else {
+                    base - U32
+                }
             })
             .collect();
         Self::tensor(self.inner.call(Call::FromData {

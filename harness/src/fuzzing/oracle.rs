@@ -191,7 +191,9 @@ impl<A: Backend, B: Backend> Differential<A, B> {
         };
         let mut first = first_divergence(&test, &reference);
         if first.as_ref().is_some_and(|d| {
-            d.observable.ends_with("values") || d.observable == "result" || d.observable == "outcome"
+            d.observable.ends_with("values")
+                || d.observable == "result"
+                || d.observable == "outcome"
         }) {
             // A value difference: the reference's float64 shadow tells rounding from semantics.
             let mut shadow = crate::backend::shadow::Shadow::new(&mut self.reference);

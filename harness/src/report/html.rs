@@ -229,11 +229,7 @@ pub fn render_html(result: &SuiteResult) -> String {
             None => format!("The engine matches libtorch on all {n} cases"),
         };
         if sum.numerics > 0 {
-            let _ = write!(
-                v,
-                ", and on {} more up to float32 rounding",
-                sum.numerics
-            );
+            let _ = write!(v, ", and on {} more up to float32 rounding", sum.numerics);
         }
         if sum.xfail > 0 {
             let _ = write!(v, " but {} known divergences", sum.xfail);

@@ -294,7 +294,9 @@ pub fn sample_suite() -> SuiteResult {
 
     SuiteResult {
         meta: meta(),
-        cases: vec![pass, fail, drift, xfail, error, evil, inplace, fuzz, numerics],
+        cases: vec![
+            pass, fail, drift, xfail, error, evil, inplace, fuzz, numerics,
+        ],
     }
 }
 

@@ -52,7 +52,10 @@ impl NumericsNote {
     pub fn describe(&self) -> String {
         let var = self.variable.as_deref().unwrap_or("(statement)");
         if self.budget.is_nan() {
-            format!("line {}: {var} {}: {}", self.line, self.observable, self.why)
+            format!(
+                "line {}: {var} {}: {}",
+                self.line, self.observable, self.why
+            )
         } else if self.budget.is_finite() {
             format!(
                 "line {}: {var} {}: |subject - oracle| = {:.3e} within the float32 budget {:.3e} ({})",
@@ -332,11 +335,11 @@ impl<'a> Judge<'a> {
         step: &Step,
         var: &str,
         grad: bool,
-        observable: &str,
         s: &TensorData,
         o: &TensorData,
         tight: (f64, f64),
     ) -> bool {
+        let observable = if grad { "grad.values" } else { "values" };
         let base = var.strip_suffix(".grad").unwrap_or(var);
         if let Some(st) = self.vars.get(base) {
             let last = if grad { st.digest.1 } else { st.digest.0 };
@@ -347,7 +350,11 @@ impl<'a> Judge<'a> {
         }
         let h = self.shadow_step(step).and_then(|h| {
             let obs = &h.vars.iter().find(|v| v.name == base)?.obs;
-            if grad { obs.grad.clone() } else { Some(obs.data.clone()) }
+            if grad {
+                obs.grad.clone()
+            } else {
+                Some(obs.data.clone())
+            }
         });
         self.explain(step, Some(base), observable, s, o, h.as_ref(), tight)
     }
@@ -407,7 +414,10 @@ impl<'a> Judge<'a> {
             } else if discrete || !a.is_finite() || !b.is_finite() {
                 if hi.is_some_and(|h| same_side(a, h, o.dtype)) {
                     Why::ShadowAgrees
-                } else if let Some((_, from)) = upstream.as_ref().filter(|_| inputs.apart_at(i, &o.shape) > 0.0) {
+                } else if let Some((_, from)) = upstream
+                    .as_ref()
+                    .filter(|_| inputs.apart_at(i, &o.shape) > 0.0)
+                {
                     Why::Flip(from.clone())
                 } else {
                     return false;
@@ -460,7 +470,9 @@ impl<'a> Judge<'a> {
                 (
                     f64::INFINITY,
                     f64::INFINITY,
-                    format!("rounding flip: the statement consumed `{from}`, whose sides differ by rounding"),
+                    format!(
+                        "rounding flip: the statement consumed `{from}`, whose sides differ by rounding"
+                    ),
                 )
             }
             Why::Propagated(from) => {
@@ -495,7 +507,11 @@ impl<'a> Judge<'a> {
 /// tight tolerance away from the unperturbed `shadow`, or across a discontinuity. Both runs are
 /// float64, so the answer is the program's, not the machine's: a case that is sensitive is
 /// `numerics` wherever it runs, whether or not its float32 values happen to differ there.
-pub fn sensitivity(shadow: &Run, perturbed: &Run, tolerance: Option<(f64, f64)>) -> Vec<NumericsNote> {
+pub fn sensitivity(
+    shadow: &Run,
+    perturbed: &Run,
+    tolerance: Option<(f64, f64)>,
+) -> Vec<NumericsNote> {
     let (rtol, atol) = tolerance.unwrap_or((1.3e-6, 1e-5));
     let tol = crate::compare::Tol {
         case: Some((rtol / 4.0, atol / 4.0)),
@@ -731,200 +747,4 @@ fn expr_reads(e: &Expr, out: &mut HashSet<String>) {
 }
 
 #[cfg(test)]
-mod tests {
-    //! The rules on hand-made runs: subject `s`, float32 oracle `o`, float64 shadow `h`.
-    use super::*;
-    use crate::backend::TensorObs;
-    use crate::compare::{Tol, compare_judged};
-    use crate::interp::VarObs;
-
-    fn data(dtype: DType, values: &[f64]) -> TensorData {
-        TensorData {
-            shape: vec![values.len()],
-            dtype,
-            values: values.to_vec(),
-        }
-    }
-
-    /// One step per line of `program`, binding `vars` (name, values) after it.
-    fn run(steps: &[&[(&str, TensorData)]]) -> Run {
-        Run {
-            steps: steps
-                .iter()
-                .enumerate()
-                .map(|(i, vars)| Step {
-                    seq: i,
-                    stmt_index: i,
-                    line: i as u32 + 1,
-                    in_loop: false,
-                    error: None,
-                    expect: None,
-                    result: None,
-                    vars: vars
-                        .iter()
-                        .map(|(n, d)| VarObs {
-                            name: n.to_string(),
-                            obs: TensorObs {
-                                data: d.clone(),
-                                requires_grad: false,
-                                is_leaf: true,
-                                grad_fn: None,
-                                grad: None,
-                                version: 0,
-                                retains_grad: false,
-                                is_view: false,
-                            },
-                        })
-                        .collect(),
-                    warnings: Vec::new(),
-                    graphs: Vec::new(),
-                })
-                .collect(),
-            ..Run::default()
-        }
-    }
-
-    /// Judges `s` against `o` with shadow `h`: (divergences, notes).
-    fn judge(program: &str, s: &Run, o: &Run, h: &Run) -> (usize, Vec<NumericsNote>) {
-        let p = crate::program::parser::parse(program).unwrap();
-        let mut j = Judge::new(h, &p);
-        let (d, _) = compare_judged(s, o, Tol::new(None), false, Some(&mut j));
-        (d.len(), j.notes)
-    }
-
-    const F: DType = DType::F32;
-
-    #[test]
-    fn a_difference_within_twice_the_oracles_own_error_is_numerics() {
-        // The oracle is 3e-5 from the truth; the subject 5e-5 from the oracle.
-        let s = run(&[&[("y", data(F, &[10.0 + 8e-5]))]]);
-        let o = run(&[&[("y", data(F, &[10.0 + 3e-5]))]]);
-        let h = run(&[&[("y", data(DType::F64, &[10.0]))]]);
-        let (d, notes) = judge("y = x.exp()\n", &s, &o, &h);
-        assert_eq!(d, 0);
-        assert_eq!(notes.len(), 1);
-        assert!(notes[0].budget.is_finite() && notes[0].error <= notes[0].budget);
-    }
-
-    #[test]
-    fn a_difference_beyond_the_budget_diverges() {
-        // The oracle is exact: nothing licenses the subject's 1e-3.
-        let s = run(&[&[("y", data(F, &[10.01]))]]);
-        let o = run(&[&[("y", data(F, &[10.0]))]]);
-        let h = run(&[&[("y", data(DType::F64, &[10.0]))]]);
-        assert_eq!(judge("y = x.exp()\n", &s, &o, &h).0, 1);
-    }
-
-    #[test]
-    fn a_truncating_cast_of_a_value_that_differs_by_rounding_is_numerics() {
-        let prog = "x = a.sum()\nk = x.to(torch.int64)\n";
-        let x = |v: f64| ("x", data(F, &[v]));
-        let s = run(&[&[x(37.0)], &[x(37.0), ("k", data(DType::I64, &[37.0]))]]);
-        let o = run(&[&[x(36.999996)], &[x(36.999996), ("k", data(DType::I64, &[36.0]))]]);
-        let h = run(&[
-            &[("x", data(DType::F64, &[36.99999999]))],
-            &[
-                ("x", data(DType::F64, &[36.99999999])),
-                ("k", data(DType::I64, &[36.0])),
-            ],
-        ]);
-        let (d, notes) = judge(prog, &s, &o, &h);
-        assert_eq!(d, 0, "{notes:?}");
-        assert!(notes.iter().any(|n| n.why.contains("rounding flip")));
-    }
-
-    #[test]
-    fn a_cast_that_differs_with_equal_inputs_diverges() {
-        let prog = "x = a.sum()\nk = x.to(torch.int64)\n";
-        let x = ("x", data(F, &[36.5]));
-        let s = run(&[&[x.clone()], &[x.clone(), ("k", data(DType::I64, &[37.0]))]]);
-        let o = run(&[&[x.clone()], &[x, ("k", data(DType::I64, &[36.0]))]]);
-        let h = run(&[
-            &[("x", data(DType::F64, &[36.5]))],
-            &[
-                ("x", data(DType::F64, &[36.5])),
-                ("k", data(DType::I64, &[36.0])),
-            ],
-        ]);
-        assert_eq!(judge(prog, &s, &o, &h).0, 1);
-    }
-
-    #[test]
-    fn the_sign_of_zero_alone_does_not_license_an_infinity_of_the_other_sign() {
-        // `x` differs only in the sign of a zero (equal as values), and in another element.
-        let prog = "x = a.mm(b)\ny = x.reciprocal()\n";
-        let xs = |z: f64| ("x", data(F, &[z, 2.0]));
-        let s = run(&[&[xs(0.0)], &[xs(0.0), ("y", data(F, &[f64::INFINITY, 0.5]))]]);
-        let o = run(&[
-            &[xs(-0.0)],
-            &[xs(-0.0), ("y", data(F, &[f64::NEG_INFINITY, 0.5]))],
-        ]);
-        let h = run(&[
-            &[("x", data(DType::F64, &[-0.0, 2.0]))],
-            &[
-                ("x", data(DType::F64, &[-0.0, 2.0])),
-                ("y", data(DType::F64, &[f64::NEG_INFINITY, 0.5])),
-            ],
-        ]);
-        assert_eq!(judge(prog, &s, &o, &h).0, 1);
-    }
-
-    #[test]
-    fn rounding_in_another_element_does_not_reach_an_elementwise_result() {
-        let prog = "x = a.mm(b)\ny = x.reciprocal()\n";
-        let s = run(&[
-            &[("x", data(F, &[0.0, 2.0000002]))],
-            &[
-                ("x", data(F, &[0.0, 2.0000002])),
-                ("y", data(F, &[f64::INFINITY, 0.5])),
-            ],
-        ]);
-        let o = run(&[
-            &[("x", data(F, &[-0.0, 2.0]))],
-            &[
-                ("x", data(F, &[-0.0, 2.0])),
-                ("y", data(F, &[f64::NEG_INFINITY, 0.5])),
-            ],
-        ]);
-        let h = run(&[
-            &[("x", data(DType::F64, &[-0.0, 2.0]))],
-            &[
-                ("x", data(DType::F64, &[-0.0, 2.0])),
-                ("y", data(DType::F64, &[f64::NEG_INFINITY, 0.5])),
-            ],
-        ]);
-        assert_eq!(judge(prog, &s, &o, &h).0, 1);
-    }
-
-    #[test]
-    fn whatever_follows_a_rounding_flip_is_numerics() {
-        let prog = "x = a.sum()\nk = x.to(torch.int64)\nz = k * 1000\n";
-        let x = |v: f64| ("x", data(F, &[v]));
-        let k = |v: f64| ("k", data(DType::I64, &[v]));
-        let z = |v: f64| ("z", data(DType::I64, &[v]));
-        let s = run(&[&[x(37.0)], &[x(37.0), k(37.0)], &[x(37.0), k(37.0), z(37000.0)]]);
-        let o = run(&[
-            &[x(36.999996)],
-            &[x(36.999996), k(36.0)],
-            &[x(36.999996), k(36.0), z(36000.0)],
-        ]);
-        let hx = ("x", data(DType::F64, &[36.99999999]));
-        let h = run(&[
-            &[hx.clone()],
-            &[hx.clone(), k(36.0)],
-            &[hx, k(36.0), z(36000.0)],
-        ]);
-        let (d, notes) = judge(prog, &s, &o, &h);
-        assert_eq!(d, 0);
-        assert!(notes.iter().any(|n| n.why.contains("downstream")));
-    }
-
-    #[test]
-    fn broadcasting_maps_a_result_element_to_its_input() {
-        assert_eq!(broadcast_index(4, &[2, 3], &[2, 1]), Some(1));
-        assert_eq!(broadcast_index(4, &[2, 3], &[3]), Some(1));
-        assert_eq!(broadcast_index(5, &[2, 3], &[2, 3]), Some(5));
-        assert_eq!(broadcast_index(0, &[2, 3], &[4]), None);
-        assert_eq!(broadcast_index(0, &[3], &[2, 3]), None);
-    }
-}
+mod tests;
