@@ -811,6 +811,44 @@ mod tests {
     }
 
     #[test]
+    fn sensitivity_marks_ill_conditioned_programs_only_and_touches_no_other_observable() {
+        for (rel, sensitive) in [
+            ("cases/regressions/66513461.yaml", true),
+            ("cases/seed002/polyfit_training_loop_zero_init.yaml", true),
+            ("cases/seed002/sum_2x_grad.yaml", false),
+            ("cases/views/expand.yaml", false),
+        ] {
+            let c = load(rel);
+            let opts = options_for(&c);
+            let mut l = LibtorchBackend::new();
+            let shadow = interp::run(&mut Shadow::new(&mut l), &c.program, c.seed, &opts);
+            let perturbed = interp::run(
+                &mut Shadow::perturbed(&mut l, c.seed),
+                &c.program,
+                c.seed,
+                &opts,
+            );
+            let notes = crate::numerics::sensitivity(&shadow, &perturbed, None);
+            assert_eq!(!notes.is_empty(), sensitive, "{rel}: {notes:?}");
+            // Rounding moves values only: versions, grad_fns and outcomes stay as they were.
+            let (d, _) = compare::compare_counted(&perturbed, &shadow, Tol::new(None), true);
+            for d in &d {
+                assert!(
+                    d.observable.ends_with("values") || d.observable == "result",
+                    "{rel}: {}",
+                    compare::describe(d)
+                );
+            }
+            let g = golden::read(&golden::path_for(&root(), rel)).unwrap();
+            assert_eq!(
+                !g.sensitive.is_empty(),
+                sensitive,
+                "{rel}: golden out of date"
+            );
+        }
+    }
+
+    #[test]
     fn every_case_has_a_golden_with_its_shadow() {
         let mut missing = Vec::new();
         let mut checked = 0;

@@ -9,21 +9,38 @@
 //! rounding alone moves each value in this very program, on this machine.
 //!
 //! The rules, per element that differs (`s` subject, `o` float32 oracle, `h` float64 shadow):
-//! - **Continuous values**: numerics when `|s - o| <= tight(o) + 2 (|o - h| + r |h|)`, where `r`
-//!   is the oracle's normwise relative error over the whole tensor (`max |o - h| / max |h|`), so
-//!   that an element the oracle happened to round exactly still gets its tensor's budget. Two
-//!   budgets, because the subject may sit as far from the truth as the oracle on the other side.
+//! - **Continuous values**: numerics when `|s - o|` is within the tight tolerance plus
+//!   `2 (|o - h| + r |h|)`, where `r` is the oracle's normwise relative error over the whole
+//!   tensor (`max |o - h| / max |h|`), so that an element the oracle happened to round exactly
+//!   still gets its tensor's budget; two budgets, because the subject may sit as far from the
+//!   truth as the oracle on the other side. Two allowances join it. Where the statement's inputs
+//!   carry float32 rounding of their own (the oracle against its shadow, relative, at the element
+//!   that feeds this one, capped at [`ROUND_CAP`]), an ill-conditioned op (`cos` of 1e5,
+//!   `x ** 47`, `1 / (a - b)`) may amplify it `K` times. Where the exact value is zero at
+//!   float32's resolution of the magnitudes it comes from, `K` unit roundoffs of them are
+//!   cancellation noise. Neither allowance looks at how far the subject is from the oracle: that
+//!   is what is being judged.
 //! - **Discontinuities** (integer and bool values, `±inf`/NaN that only one side has, a flipped
 //!   `argmin` or truncating cast): numerics when the shadow lands where the subject does (the
 //!   float32 oracle was within rounding of the discontinuity), or when the statement consumed a
-//!   variable whose two sides already differed by rounding (a tie broken the other way, a
-//!   comparison flipped by a last bit). A difference of zero sign alone is no such difference, so
-//!   `1 / (±0)` from a GEMM that drops `-0.0` stays a divergence.
+//!   value whose two sides already differed by rounding (a tie broken the other way, a
+//!   comparison flipped by a last bit), at the element that feeds this one where the op is
+//!   elementwise. A difference of zero sign alone is no such difference, so `1 / (±0)` from a
+//!   GEMM that drops `-0.0` stays a divergence.
 //! - **Propagation**: once a discontinuity flipped by rounding, whatever a later statement computes
 //!   from that variable may differ by any amount; it is numerics too, and flips in turn.
+//! - A variable the statement left alone (both sides bit for bit as when last compared) was
+//!   judged then and is not judged again, so no difference can excuse itself.
 //!
 //! Everything else that differs (another observable, a value beyond its budget with no rounding
 //! upstream) is a divergence as before. The shadow only runs when the tight comparison failed.
+//!
+//! Which cases are `numerics` at all must not depend on the machine either: a case whose
+//! float32 values differ beyond the tight tolerance here may agree to the last bit elsewhere.
+//! [`sensitivity`] answers it for the program: a float64 run that rounds every computed value by
+//! one unit roundoff of float32 shows which observables float32 rounding can move beyond a
+//! quarter of the tight tolerance. Goldens record it, and a case that is sensitive is `numerics`
+//! wherever it runs, with those observables listed.
 
 use crate::backend::{DType, TensorData};
 use crate::interp::{ObsValue, Run, Step};
@@ -400,6 +417,12 @@ impl<'a> Judge<'a> {
         let inputs = self.inputs(step.line);
         let upstream = inputs.noise.clone();
         let r = hv.as_ref().map_or(0.0, |hv| normwise(&ov, hv));
+        // The magnitudes a cancelling element is computed from: the inputs', and its own
+        // tensor's (a gradient whose backward was not observed as a statement of its own).
+        let scale = ov
+            .iter()
+            .filter(|v| v.is_finite())
+            .fold(inputs.scale, |m, v| m.max(v.abs()));
         let discrete = !o.dtype.is_float() || !s.dtype.is_float();
         let mut worst: Option<Why> = None;
         let mut ratio = 0.0f64;
@@ -432,10 +455,10 @@ impl<'a> Judge<'a> {
                 // may amplify (measured on the oracle against its shadow: how far the subject's
                 // inputs are off is what is being judged, not a licence).
                 budget += K * inputs.round_at(i, &o.shape) * b.abs();
-                if h.abs() <= K * U32 * inputs.scale {
-                    // The exact value is zero at float32's resolution of the inputs: what is
-                    // left is cancellation noise of their magnitude.
-                    budget += K * U32 * inputs.scale;
+                if h.abs() <= K * U32 * scale {
+                    // The exact value is zero at float32's resolution of the magnitudes it is
+                    // computed from: what is left is cancellation noise of their size.
+                    budget += K * U32 * scale;
                 }
                 if error > budget {
                     return false;
