@@ -155,6 +155,26 @@ fn write_run(text: &mut String, r: &Run) {
     text.push_str("\n]}");
 }
 
+/// Only a golden's record of where its program is float32-sensitive (the runs are skipped
+/// unparsed): what a live run needs from it.
+pub fn read_sensitive(path: &Path) -> Result<Vec<crate::numerics::NumericsNote>, GoldenError> {
+    #[derive(Deserialize)]
+    struct Only {
+        #[serde(default)]
+        sensitive: Vec<crate::numerics::NumericsNote>,
+    }
+    let text = std::fs::read_to_string(path).map_err(|source| GoldenError::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    serde_json::from_str::<Only>(&text)
+        .map(|o| o.sensitive)
+        .map_err(|source| GoldenError::Json {
+            path: path.to_path_buf(),
+            source,
+        })
+}
+
 pub fn read(path: &Path) -> Result<Golden, GoldenError> {
     let text = std::fs::read_to_string(path).map_err(|source| GoldenError::Io {
         path: path.to_path_buf(),

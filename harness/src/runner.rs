@@ -270,9 +270,9 @@ fn base_result(rel: &str, case: &Case) -> CaseResult {
 fn run_loaded(cfg: &Config, rel: &str, case: &Case) -> CaseResult {
     let mut r = run_sides(cfg, rel, case);
     if r.status == CaseStatus::Pass
-        && let Ok(g) = golden::read(&golden::path_for(&cfg.root, rel))
+        && let Ok(sensitive) = golden::read_sensitive(&golden::path_for(&cfg.root, rel))
     {
-        mark_sensitive(&mut r, case, &g.sensitive);
+        mark_sensitive(&mut r, case, &sensitive);
     }
     r
 }
