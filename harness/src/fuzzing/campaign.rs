@@ -19,7 +19,7 @@ use crate::backend::libtorch::LibtorchBackend;
 use crate::error_kind::ErrorKind;
 use crate::program::Program;
 use indicatif::{ProgressBar, ProgressStyle};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::panic::AssertUnwindSafe;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -183,8 +183,8 @@ pub struct Found {
     pub description: String,
     pub program: Program,
     pub path: Option<PathBuf>,
-    /// The known divergence (a case in `cases/known_divergences.yaml`) whose key this is: the
-    /// finding is counted against it and not written again.
+    /// The known divergence (a case in `cases/known_divergences.yaml`) that explains it (the
+    /// same key, and the same ops once shrunk): counted against it and not written again.
     pub known: Option<String>,
 }
 
@@ -301,7 +301,10 @@ where
     let stop = Arc::new(AtomicBool::new(false));
     let found: Arc<Mutex<BTreeMap<Key, Found>>> = Arc::default();
     let rounding: Arc<Mutex<BTreeMap<Key, Rounding>>> = Arc::default();
-    let known = Arc::new(known_keys(&mut Differential::new(test(), reference())));
+    let known = Arc::new(known_signatures(&mut Differential::new(
+        test(),
+        reference(),
+    )));
     let busy: Arc<Mutex<Busy>> = Arc::new(Mutex::new(vec![None; opts.workers.max(1)]));
     let mut handles = Vec::new();
     for w in 0..opts.workers.max(1) {
@@ -424,23 +427,52 @@ where
     }
 }
 
-/// What ties a finding to a known divergence: its key, and whether the values that differ
-/// involve an infinity or NaN (a `1 / ±0` sign is another bug than a finite value off).
-fn signature(f: &Finding) -> (Key, bool) {
-    let nonfinite = match &f.kind {
-        FindingKind::Divergence(d) => [&d.engine, &d.libtorch]
-            .iter()
-            .any(|v| v.contains("inf") || v.contains("nan")),
-        _ => false,
-    };
-    (f.key.clone(), nonfinite)
+/// What ties a finding to a known divergence: its key, and the ops of its shrunk program. A
+/// known case is itself a shrunk finding, so the same bug shrinks to at least its ops; another
+/// bug with the same first divergent observable rarely does. A finding so explained is still
+/// listed, with its seed and count, in the campaign's report.
+type Signature = (Key, BTreeSet<String>);
+
+/// The known divergence whose key this is and whose ops the shrunk program holds (the most
+/// specific, when several do).
+fn explained_by<'k>(
+    known: &'k BTreeMap<Signature, String>,
+    key: &Key,
+    p: &Program,
+) -> Option<&'k String> {
+    let have = ops(p);
+    known
+        .iter()
+        .filter(|((k, need), _)| k == key && need.is_subset(&have))
+        .max_by_key(|((_, need), _)| need.len())
+        .map(|(_, case)| case)
 }
 
-/// The key of each known divergence, as the oracle finds it on the listed case today, so that
+fn ops(p: &Program) -> BTreeSet<String> {
+    fn walk(stmts: &[crate::program::Stmt], out: &mut BTreeSet<String>) {
+        for s in stmts {
+            out.insert(super::oracle::stmt_op(s));
+            match &s.kind {
+                crate::program::StmtKind::With { body, .. }
+                | crate::program::StmtKind::For { body, .. } => walk(body, out),
+                crate::program::StmtKind::If { body, orelse, .. } => {
+                    walk(body, out);
+                    walk(orelse, out);
+                }
+                _ => {}
+            }
+        }
+    }
+    let mut out = BTreeSet::new();
+    walk(&p.stmts, &mut out);
+    out
+}
+
+/// Each known divergence's signature, as the oracle finds it on the listed case today, so that
 /// a campaign counts a finding it explains against it instead of writing it again.
-fn known_keys<A: Backend, B: Backend>(
+fn known_signatures<A: Backend, B: Backend>(
     diff: &mut Differential<A, B>,
-) -> BTreeMap<(Key, bool), String> {
+) -> BTreeMap<Signature, String> {
     let path = std::path::Path::new("cases/known_divergences.yaml");
     let Ok(known) = crate::known::KnownDivergences::load(path) else {
         return BTreeMap::new();
@@ -453,7 +485,8 @@ fn known_keys<A: Backend, B: Backend>(
         diff.data_seed = c.seed;
         let f = std::panic::catch_unwind(AssertUnwindSafe(|| diff.check(&c.program)));
         if let Ok(Some(f)) = f {
-            out.entry(signature(&f)).or_insert_with(|| case.to_string());
+            out.entry((f.key, ops(&c.program)))
+                .or_insert_with(|| case.to_string());
         }
     }
     out
@@ -463,7 +496,7 @@ fn record<A: Backend, B: Backend>(
     diff: &mut Differential<A, B>,
     opts: &Options,
     found: &Mutex<BTreeMap<Key, Found>>,
-    known: &BTreeMap<(Key, bool), String>,
+    known: &BTreeMap<Signature, String>,
     seed: u64,
     program: &Program,
     f: Finding,
@@ -472,21 +505,6 @@ fn record<A: Backend, B: Backend>(
         let mut map = found.lock().unwrap_or_else(|e| e.into_inner());
         if let Some(old) = map.get_mut(&f.key) {
             old.count += 1;
-            return;
-        }
-        if let Some(case) = known.get(&signature(&f)) {
-            map.insert(
-                f.key.clone(),
-                Found {
-                    key: f.key.clone(),
-                    seed,
-                    count: 1,
-                    description: f.to_string(),
-                    program: program.clone(),
-                    path: None,
-                    known: Some(case.clone()),
-                },
-            );
             return;
         }
         // Claim the key before the slow shrink, so other workers only count it.
@@ -505,6 +523,15 @@ fn record<A: Backend, B: Backend>(
     }
     let (small, sf) = shrink::shrink(program, &f.key, |q| diff.check(q), opts.shrink_budget)
         .unwrap_or_else(|| (program.clone(), f.clone()));
+    if let Some(case) = explained_by(known, &f.key, &small) {
+        let mut map = found.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(entry) = map.get_mut(&f.key) {
+            entry.description = sf.to_string();
+            entry.program = small;
+            entry.known = Some(case.clone());
+        }
+        return;
+    }
     // A message the classification table does not know is a gap in the table (the engine maps
     // its errors to kinds directly), not a divergence a case could state: report it, no case.
     let table_gap = matches!(&sf.kind, FindingKind::Divergence(d)
@@ -570,5 +597,43 @@ fn reduce(
         Subject::Libtorch => with!(reference()),
         Subject::MutantSub => with!(Mutant::new(reference(), Mutation::SubIsAdd)),
         Subject::MutantSeed => with!(Mutant::new(reference(), Mutation::DoubleSeed)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Program {
+        crate::program::parser::parse(text).unwrap()
+    }
+
+    #[test]
+    fn a_known_divergence_explains_only_findings_with_its_key_and_its_ops() {
+        let key = Key {
+            observable: "grad.values".into(),
+            op: "backward".into(),
+        };
+        let known_case = parse(
+            "a = tensor(1.0, requires_grad=True)\nb = tensor(2.0, requires_grad=True)\ns = torch.stack([a, b], dim=0)\ns.sum().backward(retain_graph=True)\nb.backward()\n",
+        );
+        let known = BTreeMap::from([((key.clone(), ops(&known_case)), "cases/k.yaml".to_string())]);
+        // The same bug, shrunk with one more op around it.
+        let same = parse(
+            "a = tensor(1.0, requires_grad=True)\nc = a + 2.0\nb = tensor(2.0, requires_grad=True)\ns = torch.stack([c, b], dim=0)\ns.sum().backward()\n(s @ s).backward()\n",
+        );
+        assert_eq!(
+            explained_by(&known, &key, &same).map(String::as_str),
+            Some("cases/k.yaml")
+        );
+        // A gradient bug without the stack is another bug.
+        let other = parse("a = tensor(1.0, requires_grad=True)\n(a * a).backward()\n");
+        assert_eq!(explained_by(&known, &key, &other), None);
+        // The same ops with another first divergence is another bug too.
+        let values = Key {
+            observable: "values".into(),
+            op: "backward".into(),
+        };
+        assert_eq!(explained_by(&known, &values, &same), None);
     }
 }
