@@ -1069,3 +1069,24 @@ proptest! {
         gradcheck(&[inp(&[m, n], ax), inp(&st, at)], seed, |x| x[0].mse_loss(&x[1], reduction))?;
     }
 }
+
+/// A product over an inner dimension of 1 is the elementwise product, sign of zero included
+/// (`0 * -1` is `-0.0`), as libtorch's MKL gives it; over more terms the sum starts at `+0.0`
+/// (`(+0.0) + (-0.0)` is `+0.0`), as MKL's does. `cases/ops/mm_zero_sum_sign.yaml` checks the
+/// same against libtorch.
+#[test]
+fn zero_products_keep_their_sign_over_an_inner_dimension_of_one() {
+    let signs = |t: &Tensor| -> Vec<bool> {
+        t.to_vec::<f32>()
+            .unwrap()
+            .iter()
+            .map(|v| v.is_sign_negative())
+            .collect()
+    };
+    let z1 = Tensor::from_vec(vec![0.0f32, 0.0], &[2, 1]).unwrap();
+    let w1 = Tensor::from_vec(vec![-1.0f32, 2.0], &[1, 2]).unwrap();
+    assert_eq!(signs(&z1.mm(&w1).unwrap()), [true, false, true, false]);
+    let z3 = Tensor::from_vec(vec![0.0f32; 6], &[2, 3]).unwrap();
+    let w3 = Tensor::from_vec(vec![-1.0f32, 2.0, -3.0, 4.0, -5.0, -6.0], &[3, 2]).unwrap();
+    assert_eq!(signs(&z3.mm(&w3).unwrap()), [false; 4]);
+}

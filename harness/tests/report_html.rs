@@ -391,8 +391,14 @@ fn a_single_backend_run_does_not_claim_a_comparison() {
 #[test]
 fn a_numerics_case_shows_its_budget_and_has_a_filter_of_its_own() {
     let page = html();
-    assert!(page.contains(r#"data-cat="numerics""#), "no numerics filter chip");
-    assert!(page.contains(r#"<div class="card numerics""#), "no numerics card");
+    assert!(
+        page.contains(r#"data-cat="numerics""#),
+        "no numerics filter chip"
+    );
+    assert!(
+        page.contains(r#"<div class="card numerics""#),
+        "no numerics card"
+    );
     let data = embedded_data(&page);
     let c = data["cases"]
         .as_array()
@@ -405,8 +411,16 @@ fn a_numerics_case_shows_its_budget_and_has_a_filter_of_its_own() {
         note.contains("t1 values") && note.contains("8.000e6") && note.contains("1.600e7"),
         "{note}"
     );
-    assert!(c["summary"].as_str().unwrap().starts_with("float32 numerics"));
+    assert!(
+        c["summary"]
+            .as_str()
+            .unwrap()
+            .starts_with("float32 numerics")
+    );
     let junit = report::render_junit(&sample::sample_suite());
-    assert!(junit.contains(r#"<property name="status" value="numerics"/>"#), "{junit}");
+    assert!(
+        junit.contains(r#"<property name="status" value="numerics"/>"#),
+        "{junit}"
+    );
     assert!(!junit.contains(r#"<failure type="divergence" message="line 7"#));
 }

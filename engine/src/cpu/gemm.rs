@@ -300,6 +300,58 @@ pub fn matmul<T: Float>(
     Ok(())
 }
 
+/// [`matmul`] with the sign of a zero product as libtorch (MKL) gives it: a product over an
+/// inner dimension of 1 is the elementwise product itself, so `0 * negative` stays `-0.0`,
+/// where the `gemm` crate, starting its accumulators at `+0.0`, gives `+0.0` (and `1 / x` then
+/// `inf` for `-inf`). Over 2 or more terms MKL's sums start from `+0.0` too, as the engine's do.
+/// With `Accumulate::Add` the product is added to what was there, so the element stays `-0.0`
+/// only if it was. Only zero results are looked at again, so the cost is nil unless the
+/// product is mostly zeros. Convolutions keep plain [`matmul`].
+pub fn matmul_signed_zeros<T: Float>(
+    a: &[T],
+    la: MatLayout,
+    b: &[T],
+    lb: MatLayout,
+    c: &mut [T],
+    lc: MatLayout,
+    acc: Accumulate,
+) -> Result<(), KernelError> {
+    let at = |l: &MatLayout, i: usize, j: usize| {
+        (l.offset as isize + i as isize * l.row_stride + j as isize * l.col_stride) as usize
+    };
+    let was_neg_zero: Vec<bool> = match acc {
+        Accumulate::Add if !lc.is_empty() && lc.check_bounds("matmul out", c.len()).is_ok() => (0
+            ..lc.rows * lc.cols)
+            .map(|q| {
+                let v = c[at(&lc, q / lc.cols, q % lc.cols)];
+                v == T::ZERO && v.is_sign_negative()
+            })
+            .collect(),
+        _ => Vec::new(),
+    };
+    matmul(a, la, b, lb, c, lc, acc)?;
+    for i in 0..lc.rows {
+        for j in 0..lc.cols {
+            let dst = at(&lc, i, j);
+            let v = c[dst];
+            if v != T::ZERO || v.is_sign_negative() || la.cols != 1 {
+                continue;
+            }
+            if acc == Accumulate::Add && !was_neg_zero[i * lc.cols + j] {
+                continue;
+            }
+            let all_neg_zero = (0..la.cols).all(|p| {
+                let x = a[at(&la, i, p)] * b[at(&lb, p, j)];
+                x == T::ZERO && x.is_sign_negative()
+            });
+            if all_neg_zero {
+                c[dst] = T::NEG_ZERO;
+            }
+        }
+    }
+    Ok(())
+}
+
 /// Matrix `i` of a batch lives at the layout's offset plus `i * batch_stride`.
 fn batch_entry(l: &MatLayout, stride: isize, i: usize) -> Option<MatLayout> {
     let off = l.offset as isize + stride * i as isize;

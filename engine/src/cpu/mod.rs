@@ -12,7 +12,7 @@ pub use conv::{
     Conv2dGeometry, conv2d_backward_bias, conv2d_backward_input, conv2d_backward_weight,
     conv2d_forward,
 };
-pub use gemm::{Accumulate, MatLayout, batched_matmul, matmul};
+pub use gemm::{Accumulate, MatLayout, batched_matmul, matmul, matmul_signed_zeros};
 
 use std::fmt::Debug;
 use std::ops::{Add, AddAssign, Mul, Sub};
@@ -35,17 +35,27 @@ pub trait Float:
     + 'static
 {
     const ZERO: Self;
+    const NEG_ZERO: Self;
     const ONE: Self;
+    fn is_sign_negative(self) -> bool;
 }
 
 impl Float for f32 {
     const ZERO: Self = 0.0;
+    const NEG_ZERO: Self = -0.0;
     const ONE: Self = 1.0;
+    fn is_sign_negative(self) -> bool {
+        f32::is_sign_negative(self)
+    }
 }
 
 impl Float for f64 {
     const ZERO: Self = 0.0;
+    const NEG_ZERO: Self = -0.0;
     const ONE: Self = 1.0;
+    fn is_sign_negative(self) -> bool {
+        f64::is_sign_negative(self)
+    }
 }
 
 mod sealed {

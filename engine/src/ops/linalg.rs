@@ -138,7 +138,7 @@ fn product(
             b.with_slice(|sb: &[T], lb| {
                 let (la, lb) = (ma(la), mb(lb));
                 let lc = MatLayout::contiguous(la.rows, lb.cols);
-                cpu::matmul(sa, la, sb, lb, &mut out, lc, Accumulate::Overwrite)
+                cpu::matmul_signed_zeros(sa, la, sb, lb, &mut out, lc, Accumulate::Overwrite)
             })
         })??
         .map_err(kernel_err)?;
@@ -1151,7 +1151,7 @@ fn addmm_forward(
         let mut out: Vec<T> = with_contiguous(&bias.expand_raw(&target)?, |v: &[T]| v.to_vec())?;
         mat1.with_slice(|s1: &[T], l1| {
             mat2.with_slice(|s2: &[T], l2| {
-                cpu::matmul(
+                cpu::matmul_signed_zeros(
                     s1,
                     mat_of(l1, 0, 1),
                     s2,
