@@ -300,13 +300,15 @@ pub fn matmul<T: Float>(
     Ok(())
 }
 
-/// [`matmul`] with the sign of a zero product as libtorch (MKL) gives it: a product over an
-/// inner dimension of 1 is the elementwise product itself, so `0 * negative` stays `-0.0`,
-/// where the `gemm` crate, starting its accumulators at `+0.0`, gives `+0.0` (and `1 / x` then
-/// `inf` for `-inf`). Over 2 or more terms MKL's sums start from `+0.0` too, as the engine's do.
-/// With `Accumulate::Add` the product is added to what was there, so the element stays `-0.0`
-/// only if it was. Only zero results are looked at again, so the cost is nil unless the
-/// product is mostly zeros. Convolutions keep plain [`matmul`].
+/// [`matmul`] with the sign of a zero product as libtorch (MKL) gives it. A matrix product
+/// (both result dimensions at least 2) over an inner dimension of 1 is the elementwise product
+/// itself, so `0 * negative` stays `-0.0`, where the `gemm` crate, starting its accumulators at
+/// `+0.0`, gives `+0.0` (and `1 / x` then `inf` for `-inf`). Over 2 or more terms MKL's sums
+/// start from `+0.0` as the engine's do, and so do its matrix-vector products (a result with
+/// one row or one column), whatever the inner dimension. With `Accumulate::Add` the product is
+/// added to what was there, so the element stays `-0.0` only if it was. Only zero results are
+/// looked at again, so the cost is nil unless the product is mostly zeros. Convolutions keep
+/// plain [`matmul`].
 pub fn matmul_signed_zeros<T: Float>(
     a: &[T],
     la: MatLayout,
@@ -334,7 +336,7 @@ pub fn matmul_signed_zeros<T: Float>(
         for j in 0..lc.cols {
             let dst = at(&lc, i, j);
             let v = c[dst];
-            if v != T::ZERO || v.is_sign_negative() || la.cols != 1 {
+            if v != T::ZERO || v.is_sign_negative() || la.cols != 1 || lc.rows < 2 || lc.cols < 2 {
                 continue;
             }
             if acc == Accumulate::Add && !was_neg_zero[i * lc.cols + j] {

@@ -16,10 +16,14 @@
 //!   truth as the oracle on the other side. Two allowances join it. Where the statement's inputs
 //!   carry float32 rounding of their own (the oracle against its shadow, relative, at the element
 //!   that feeds this one, capped at [`ROUND_CAP`]), an ill-conditioned op (`cos` of 1e5,
-//!   `x ** 47`, `1 / (a - b)`) may amplify it `K` times. Where the exact value is zero at
+//!   `x ** 47`, `1 / (a - b)`) may amplify it `K` times; and where the two sides' inputs are
+//!   apart (by at most [`ROUND_CAP`], relative), the op may carry that on as far as its
+//!   sensitivity, read off the oracle (its input rounding against its output's), takes it. Where the exact value is zero at
 //!   float32's resolution of the magnitudes it comes from, `K` unit roundoffs of them are
-//!   cancellation noise. Neither allowance looks at how far the subject is from the oracle: that
-//!   is what is being judged.
+//!   cancellation noise. Only the carrying-on allowance looks at how far the subject's inputs
+//!   are from the oracle's, capped, and times the sensitivity measured on the oracle: a variable
+//!   cannot excuse its own difference, and a difference beyond rounding upstream buys nothing
+//!   beyond the cap.
 //! - **Discontinuities** (integer and bool values, `±inf`/NaN that only one side has, a flipped
 //!   `argmin` or truncating cast): numerics when the shadow lands where the subject does (the
 //!   float32 oracle was within rounding of the discontinuity), or when the statement consumed a
@@ -117,7 +121,7 @@ struct VarStat {
     shape: Vec<usize>,
     apart: Vec<f64>,
     /// How far float32 rounding alone moved each value: the oracle against its shadow
-    /// (relative, at most [`ROUND_CAP`]), and the same normwise.
+    /// (relative), and the same normwise.
     round: Vec<f64>,
     round_norm: f64,
     /// A digest of both sides' values and gradient when last compared: a variable the
@@ -139,6 +143,8 @@ struct Inputs {
     apart: Vec<(Vec<usize>, Vec<f64>, f64)>,
     /// Every input: shape, per-value float32 rounding (oracle against shadow), normwise.
     round: Vec<(Vec<usize>, Vec<f64>, f64)>,
+    /// For each entry of `apart`, its rounding (uncapped), per value and normwise.
+    apart_round: Vec<(Vec<f64>, f64)>,
 }
 
 impl Inputs {
@@ -164,6 +170,38 @@ impl Inputs {
             .map(|(s, per, norm)| match broadcast_index(i, shape, s) {
                 Some(j) => per.get(j).copied().unwrap_or(0.0),
                 None => *norm,
+            })
+            .fold(0.0, f64::max)
+            .min(ROUND_CAP)
+    }
+
+    /// How far the output at element `i` may move because the sides' inputs are apart by up
+    /// to [`ROUND_CAP`] (relative): the op's own sensitivity, measured on the oracle. Its input
+    /// rounding `r` moved its output by `e` beyond the op's own rounding, so an input apart by
+    /// `d` moves it by about `e d / r`; twice that is allowed. Where the oracle's input was
+    /// exact (`r = 0`) and its sensitivity cannot be read, `K d |o|`.
+    fn propagated(&self, i: usize, shape: &[usize], o: f64, h: f64) -> f64 {
+        let e = ((o - h).abs() - 2.0 * U32 * o.abs()).max(0.0);
+        self.apart
+            .iter()
+            .zip(self.apart_round.iter())
+            .map(|((s, per, norm), (rper, rnorm))| {
+                let (d, r) = match broadcast_index(i, shape, s) {
+                    Some(j) => (
+                        per.get(j).copied().unwrap_or(0.0),
+                        rper.get(j).copied().unwrap_or(0.0),
+                    ),
+                    None if per.iter().any(|&d| d > 0.0) => (*norm, *rnorm),
+                    None => (0.0, 0.0),
+                };
+                let d = d.min(ROUND_CAP);
+                if d == 0.0 {
+                    0.0
+                } else if r > 0.0 {
+                    2.0 * e * d / r
+                } else {
+                    K * d * o.abs()
+                }
             })
             .fold(0.0, f64::max)
     }
@@ -250,6 +288,7 @@ impl<'a> Judge<'a> {
                     out.noise = Some((n, var.clone()));
                 }
                 out.apart.push((st.shape.clone(), st.apart.clone(), st.rel));
+                out.apart_round.push((st.round.clone(), st.round_norm));
             }
         }
         out
@@ -277,16 +316,12 @@ impl<'a> Judge<'a> {
                     err = err.max((a - b).abs());
                     top = top.max(b.abs());
                     if b != 0.0 {
-                        round[i] = ((a - b) / b).abs().min(ROUND_CAP);
+                        round[i] = ((a - b) / b).abs();
                     }
                 }
             }
         }
-        let round_norm = if top > 0.0 {
-            (err / top).min(ROUND_CAP)
-        } else {
-            0.0
-        };
+        let round_norm = if top > 0.0 { err / top } else { 0.0 };
         let (mut diff, mut scale, mut differs) = (0.0f64, 0.0f64, false);
         let mut apart = vec![0.0f64; o.values.len()];
         for (k, (a, b)) in std::iter::once((s, o)).chain(grads).enumerate() {
@@ -455,6 +490,8 @@ impl<'a> Judge<'a> {
                 // may amplify (measured on the oracle against its shadow: how far the subject's
                 // inputs are off is what is being judged, not a licence).
                 budget += K * inputs.round_at(i, &o.shape) * b.abs();
+                // The inputs are apart by rounding already: the op carries that on.
+                budget += inputs.propagated(i, &o.shape, b, h);
                 if h.abs() <= K * U32 * scale {
                     // The exact value is zero at float32's resolution of the magnitudes it is
                     // computed from: what is left is cancellation noise of their size.

@@ -210,3 +210,27 @@ fn broadcasting_maps_a_result_element_to_its_input() {
     assert_eq!(broadcast_index(0, &[2, 3], &[4]), None);
     assert_eq!(broadcast_index(0, &[3], &[2, 3]), None);
 }
+
+#[test]
+fn an_ill_conditioned_op_carries_its_inputs_rounding_on_and_no_more() {
+    // `y = sin(x)` with x near 1750: the oracle's own input rounding (4e-7 relative) moved its
+    // output by 6e-4, so the subject's input, 1.3e-6 apart, may move it by about 2e-3.
+    let prog = "x = a.sum()\ny = x.sin()\n";
+    let xs = |v: f64| ("x", data(F, &[v]));
+    let ys = |v: f64| ("y", data(F, &[v]));
+    let s = run(&[&[xs(1749.5022)], &[xs(1749.5022), ys(0.35789)]]);
+    let o = run(&[&[xs(1749.5)], &[xs(1749.5), ys(0.35994)]]);
+    let h = run(&[
+        &[("x", data(DType::F64, &[1749.5007]))],
+        &[
+            ("x", data(DType::F64, &[1749.5007])),
+            ("y", data(DType::F64, &[0.35933])),
+        ],
+    ]);
+    let (d, notes) = judge(prog, &s, &o, &h);
+    assert_eq!(d, 0, "{notes:?}");
+    // The allowance is the op's measured sensitivity times how far the inputs are apart, no
+    // more: an output 0.16 off from the same inputs is a divergence.
+    let s = run(&[&[xs(1749.5022)], &[xs(1749.5022), ys(0.2)]]);
+    assert_eq!(judge(prog, &s, &o, &h).0, 1);
+}
