@@ -243,7 +243,7 @@ impl Tensor {
                 if p < 0 {
                     return Err(Error::NegativeIntPower);
                 }
-                map1::<i64, i64>(&x, |v| v.wrapping_pow(p as u32))?
+                map1::<i64, i64>(&x, |v| powi(v, p))?
             }
             DType::Bool => cast(&map1::<bool, i64>(&x, |v| v as i64)?, DType::Bool)?,
             _ => {
@@ -280,7 +280,7 @@ impl Tensor {
                         0
                     }
                 } else {
-                    x.wrapping_pow(y as u32)
+                    powi(x, y)
                 }
             })?,
             DType::F32 => map2::<f32, f32, f32>(&a, &b, |x, y| x.powf(y))?,
@@ -329,7 +329,7 @@ impl Tensor {
                     if y < 0 {
                         if bv == 1 { 1 } else { 0 }
                     } else {
-                        bv.wrapping_pow(y as u32)
+                        powi(bv, y)
                     }
                 })?
             }
@@ -442,11 +442,8 @@ impl Tensor {
                     "Boolean inputs not supported for relu".into(),
                 ));
             }
-            _ => float_map!(self, "relu", |v| if v > 0.0 || v.is_nan() {
-                v
-            } else {
-                0.0
-            })?,
+            // `clamp_min(x, 0)`: only a negative is replaced, so NaN and `-0.0` come through.
+            _ => float_map!(self, "relu", |v| if v < 0.0 { 0.0 } else { v })?,
         };
         unary_rule(self, out, "ReluBackward0", true, |g, r| {
             float_zip!(g, r, |g, r| if r <= 0.0 { 0.0 } else { g })
@@ -810,4 +807,18 @@ fn clamp_mask(x: &Tensor, lo: Option<f64>, hi: Option<f64>) -> Result<Tensor> {
         let ok = lo.is_none_or(|l| v >= l as _) && hi.is_none_or(|h| v <= h as _);
         if ok { 1.0 } else { 0.0 }
     })
+}
+
+/// `a ** b` for integers and `b >= 0`, as ATen's `powi` computes it: squaring with wrapping
+/// products, over the whole 64-bit exponent (a `u32` exponent would drop its high bits).
+fn powi(a: i64, b: i64) -> i64 {
+    let (mut acc, mut base, mut e) = (1i64, a, b as u64);
+    while e > 0 {
+        if e & 1 == 1 {
+            acc = acc.wrapping_mul(base);
+        }
+        e >>= 1;
+        base = base.wrapping_mul(base);
+    }
+    acc
 }
