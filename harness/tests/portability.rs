@@ -6,10 +6,10 @@
 //! Runs the built `harness` binary as a subprocess, once per setting: `harness run cases/` for
 //! the verdicts, `harness observe` on a few float32-heavy cases for libtorch's raw values.
 //!
-//! The engine has no such setting: it picks no kernels by CPU feature itself. Its only run-time
-//! dispatch is inside the `gemm` crate (FMA or scalar micro-kernels, chosen once through
-//! `is_x86_feature_detected!`), which offers no override, so the engine side of a case runs the
-//! same code under every setting here.
+//! The engine picks no kernels by CPU feature itself; its only run-time dispatch is inside the
+//! `gemm` crate (FMA or scalar micro-kernels, chosen once through `is_x86_feature_detected!`).
+//! `ENGINE_GEMM=portable` routes every product around it, through plain loops that run the same
+//! on every CPU, and is one of the settings.
 
 use harness::backend::{DType, TensorData};
 use harness::interp::{ObsValue, Run};
@@ -55,6 +55,11 @@ const SETTINGS: &[Setting] = &[
         env: &[("ONEDNN_MAX_CPU_ISA", "AVX2")],
         args: &[],
     },
+    Setting {
+        name: "ENGINE_GEMM=portable",
+        env: &[("ENGINE_GEMM", "portable")],
+        args: &[],
+    },
 ];
 
 /// Every variable some setting sets: removed from each child's environment first, so that
@@ -65,6 +70,7 @@ const KNOBS: &[&str] = &[
     "ATEN_CPU_CAPABILITY",
     "ONEDNN_MAX_CPU_ISA",
     "DNNL_MAX_CPU_ISA",
+    "ENGINE_GEMM",
 ];
 
 /// Small cases whose libtorch float32 values move under one setting or another (matmuls through

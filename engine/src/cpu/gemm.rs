@@ -16,6 +16,15 @@ const PARALLEL_THRESHOLD: usize = 64 * 64 * 64;
 /// the arithmetic.
 const SMALL_PRODUCT: usize = 32 * 32 * 32;
 
+/// `ENGINE_GEMM=portable` runs every product through the plain loops instead of the `gemm`
+/// crate, whose micro-kernels it picks by CPU feature (FMA or scalar): one machine can then run
+/// the engine on a path that is the same on every x86-64 CPU, as `ATEN_CPU_CAPABILITY` does for
+/// libtorch. Read once.
+fn portable() -> bool {
+    static PORTABLE: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *PORTABLE.get_or_init(|| std::env::var("ENGINE_GEMM").is_ok_and(|v| v == "portable"))
+}
+
 /// Where a `rows × cols` matrix lives inside a slice: element `(i, j)` is at
 /// `offset + i * row_stride + j * col_stride`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -188,7 +197,7 @@ unsafe fn gemm_raw<T: Float>(
         }
         return;
     }
-    if m * n * k <= SMALL_PRODUCT {
+    if m * n * k <= SMALL_PRODUCT || portable() {
         unsafe { small_gemm(a, la, b, lb, c0, lc, acc) };
         return;
     }
