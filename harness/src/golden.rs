@@ -46,6 +46,44 @@ pub enum GoldenError {
     },
 }
 
+/// A case's float64 shadow run and its perturbed twin on `oracle` (`backend::shadow`): what
+/// [`record`] measures the case's float32 sensitivity from.
+pub fn shadow_runs<B: crate::backend::Backend>(
+    oracle: &mut B,
+    case: &crate::case::Case,
+) -> (Run, Run) {
+    use crate::backend::shadow::Shadow;
+    let opts = crate::runner::options_for(case);
+    let shadow = crate::interp::run(&mut Shadow::new(oracle), &case.program, case.seed, &opts);
+    let perturbed = crate::interp::run(
+        &mut Shadow::perturbed(oracle, case.seed),
+        &case.program,
+        case.seed,
+        &opts,
+    );
+    (shadow, perturbed)
+}
+
+/// Records a case's golden on `oracle` (libtorch): the run, its float64 shadow and where the
+/// program is float32-sensitive, thinned for storage.
+pub fn record<B: crate::backend::Backend>(
+    oracle: &mut B,
+    rel: &str,
+    case: &crate::case::Case,
+) -> Golden {
+    let opts = crate::runner::options_for(case);
+    let run = crate::interp::run(oracle, &case.program, case.seed, &opts);
+    let (shadow, perturbed) = shadow_runs(oracle, case);
+    let tolerance = case.tolerance.as_ref().map(|t| (t.rtol, t.atol));
+    Golden {
+        case: rel.to_string(),
+        libtorch: run.version.clone(),
+        run: thin(&run),
+        shadow: Some(thin(&shadow)),
+        sensitive: crate::numerics::sensitivity(&shadow, &perturbed, tolerance),
+    }
+}
+
 /// `cases/seed001/x.yaml` → `<root>/cases/golden/seed001/x.json`.
 pub fn path_for(root: &Path, rel_case: &str) -> PathBuf {
     let inner = rel_case.strip_prefix("cases/").unwrap_or(rel_case);

@@ -422,33 +422,12 @@ fn bless(root: &Path, paths: Vec<PathBuf>) -> ExitCode {
             // A case that needs a device is recorded on that device's oracle, not here.
             continue;
         }
-        let opts = runner::options_for(&c);
-        let run = std::panic::catch_unwind(|| {
-            use harness::backend::shadow::Shadow;
-            let mut l = LibtorchBackend::default();
-            let run = interp::run(&mut l, &c.program, c.seed, &opts);
-            let shadow = interp::run(&mut Shadow::new(&mut l), &c.program, c.seed, &opts);
-            let perturbed = interp::run(
-                &mut Shadow::perturbed(&mut l, c.seed),
-                &c.program,
-                c.seed,
-                &opts,
-            );
-            let tolerance = c.tolerance.as_ref().map(|t| (t.rtol, t.atol));
-            let sensitive = harness::numerics::sensitivity(&shadow, &perturbed, tolerance);
-            (run, shadow, sensitive)
-        });
-        let Ok((run, shadow, sensitive)) = run else {
+        let g =
+            std::panic::catch_unwind(|| golden::record(&mut LibtorchBackend::default(), &rel, &c));
+        let Ok(g) = g else {
             eprintln!("skipped: {rel}: libtorch backend panicked");
             ok = false;
             continue;
-        };
-        let g = golden::Golden {
-            case: rel.clone(),
-            libtorch: run.version.clone(),
-            run: golden::thin(&run),
-            shadow: Some(golden::thin(&shadow)),
-            sensitive,
         };
         if let Err(e) = golden::write(&golden::path_for(root, &rel), &g) {
             eprintln!("error: {e}");

@@ -819,15 +819,7 @@ mod tests {
             ("cases/views/expand.yaml", false),
         ] {
             let c = load(rel);
-            let opts = options_for(&c);
-            let mut l = LibtorchBackend::new();
-            let shadow = interp::run(&mut Shadow::new(&mut l), &c.program, c.seed, &opts);
-            let perturbed = interp::run(
-                &mut Shadow::perturbed(&mut l, c.seed),
-                &c.program,
-                c.seed,
-                &opts,
-            );
+            let (shadow, perturbed) = golden::shadow_runs(&mut LibtorchBackend::new(), &c);
             let notes = crate::numerics::sensitivity(&shadow, &perturbed, None);
             assert_eq!(!notes.is_empty(), sensitive, "{rel}: {notes:?}");
             // Rounding moves values only: versions, grad_fns and outcomes stay as they were.
