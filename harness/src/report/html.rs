@@ -260,7 +260,7 @@ pub fn render_html(result: &SuiteResult) -> String {
     h.push_str("<header><h1>Autograd conformance report</h1>\n");
     let _ = writeln!(
         h,
-        "<p class=\"lede\">Each case is a short PyTorch program, run on the Rust <b>engine</b> and on <b>{}</b>, the reference. After every statement every observable is compared: success or error kind, shape, dtype, values, <code>requires_grad</code>, <code>is_leaf</code>, <code>grad_fn</code>, <code>.grad</code>, <code>_version</code>, warnings. A case <b>fails</b> at the first disagreement. <b>Document drift</b> marks what a source document printed that libtorch itself no longer does: shown, never failing.</p></header>",
+        "<p class=\"lede\">Each case is a short PyTorch program, run on the Rust <b>engine</b> and on <b>{}</b>, the reference. After every statement every observable is compared: success or error kind, shape, dtype, values, <code>requires_grad</code>, <code>is_leaf</code>, <code>grad_fn</code>, <code>.grad</code>, <code>_version</code>, warnings. A case <b>fails</b> at the first disagreement that float32 rounding does not explain; one whose differences it all explains, as libtorch re-run in float64 measures it, is <b>numerics</b>. <b>Document drift</b> marks what a source document printed that libtorch itself no longer does: shown, never failing.</p></header>",
         escape_html(meta.libtorch_version.as_deref().unwrap_or("libtorch"))
     );
 
