@@ -472,11 +472,9 @@ pub fn judge<E: Backend, L: Backend>(
 /// Whether a failed tight comparison is about values, which the float64 shadow may explain.
 pub fn needs_shadow(r: &CaseResult) -> bool {
     r.status == CaseStatus::Fail
-        && r.divergences.iter().any(|d| {
-            d.observable.ends_with("values")
-                || d.observable == "result"
-                || d.observable == "outcome"
-        })
+        && r.divergences
+            .iter()
+            .any(|d| crate::numerics::may_be_rounding(&d.observable))
 }
 
 /// A subject against a golden libtorch run, with the golden's float64 shadow for numerics.

@@ -190,11 +190,10 @@ impl<A: Backend, B: Backend> Differential<A, B> {
             Err(message) => return Some(panic_finding(self.reference.name(), message)),
         };
         let mut first = first_divergence(&test, &reference);
-        if first.as_ref().is_some_and(|d| {
-            d.observable.ends_with("values")
-                || d.observable == "result"
-                || d.observable == "outcome"
-        }) {
+        if first
+            .as_ref()
+            .is_some_and(|d| crate::numerics::may_be_rounding(&d.observable))
+        {
             // A value difference: the reference's float64 shadow tells rounding from semantics.
             let mut shadow = crate::backend::shadow::Shadow::new(&mut self.reference);
             let srun = match run_guarded(&mut shadow, p, self.data_seed, &opts) {

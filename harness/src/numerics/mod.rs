@@ -52,6 +52,13 @@ use crate::program::{Expr, ExprKind, IndexItem, Program, Stmt, StmtKind, Target}
 use serde::{Deserialize, Serialize};
 use std::collections::{HashMap, HashSet};
 
+/// Whether a divergence's observable is one the float64 shadow may explain: a variable's
+/// values or gradient values, a bare expression's result, or an outcome (downstream of a
+/// rounding flip). The runner and the fuzzer run the shadow only for these.
+pub fn may_be_rounding(observable: &str) -> bool {
+    observable.ends_with("values") || observable == "result" || observable == "outcome"
+}
+
 /// One difference the shadow explained as float32 rounding.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct NumericsNote {
