@@ -1,6 +1,6 @@
 //! The closed set of error kinds that both backends report.
 //!
-//! libtorch reports errors only as message text; `backend::libtorch::classify` maps message
+//! libtorch reports errors only as message text; `crate::classify` maps message
 //! patterns to these kinds. The engine maps its typed errors directly. A libtorch message that
 //! no pattern knows becomes `Unclassified`, which never matches anything: it fails loudly until
 //! the table learns it. Names are snake_case in cases (`# raises: leaf_inplace`).

@@ -11,6 +11,7 @@
 
 pub mod backend;
 pub mod case;
+pub mod classify;
 pub mod compare;
 pub mod devices;
 pub mod error_kind;

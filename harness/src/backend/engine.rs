@@ -14,7 +14,7 @@ use super::{
     Backend, BinaryOp, Call, DType, Failure, GraphNode, GraphObs, Index, InplaceOp, Operand,
     Reduction, Scalar, TensorAttr, TensorData, TensorObs, UnaryOp, Value,
 };
-use crate::backend::libtorch::classify;
+use crate::classify;
 use crate::error_kind::ErrorKind;
 use engine::ops::elementwise::{Cmp, Operand as EOperand};
 use engine::ops::linalg::{Conv2dOptions, Reduction as EReduction};

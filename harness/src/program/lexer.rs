@@ -5,7 +5,14 @@
 //! the NEWLINE of its logical line (wherever in a bracketed multi-line statement it was written).
 
 use super::ast::Span;
-use super::parser::SyntaxError;
+
+/// A program that does not lex or parse, with where and why.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("{}:{}: {message}", span.line, span.col)]
+pub struct SyntaxError {
+    pub span: Span,
+    pub message: String,
+}
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Tok {

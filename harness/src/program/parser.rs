@@ -12,15 +12,9 @@
 //! or parenthesised tuple, the first element of a bare tuple.
 
 use super::ast::*;
+pub use super::lexer::SyntaxError;
 use super::lexer::{Tok, Token, tokenize};
 use crate::error_kind::ErrorKind;
-
-#[derive(Debug, Clone, PartialEq, thiserror::Error)]
-#[error("{}:{}: {message}", span.line, span.col)]
-pub struct SyntaxError {
-    pub span: Span,
-    pub message: String,
-}
 
 /// Parses a whole program.
 pub fn parse(text: &str) -> Result<Program, SyntaxError> {

@@ -7,9 +7,8 @@
 //! operands), `x[i] = v` goes through Python's `__setitem__`, the `.grad` and `.requires_grad`
 //! setters apply Python's checks, `backward` applies `torch.autograd.backward`'s `_make_grads`,
 //! and `SGD` follows `torch.optim.SGD`'s single-tensor update. libtorch errors come back as
-//! [`Failure`]s classified by [`classify`]; no libtorch error can panic or abort.
+//! [`Failure`]s classified by [`crate::classify`]; no libtorch error can panic or abort.
 
-pub mod classify;
 pub mod ffi;
 
 use crate::backend::{
@@ -77,8 +76,8 @@ type R<T> = Result<T, Failure>;
 
 /// A failure from libtorch message text.
 fn fail(message: impl AsRef<str>) -> Failure {
-    let message = pythonize_type_names(classify::strip_backtrace(message.as_ref()));
-    Failure::new(classify::classify(&message), message)
+    let message = pythonize_type_names(crate::classify::strip_backtrace(message.as_ref()));
+    Failure::new(crate::classify::classify(&message), message)
 }
 
 /// libtorch prints a tensor's type as `CPUFloatType`; with Python loaded, torch registers its
