@@ -1,5 +1,6 @@
-//! Diffs two runs of one program (engine vs libtorch, or engine vs a golden) into divergences,
-//! checks `# raises:` expectations, and checks `doc` claims on all three sides.
+//! Diffs two runs of one program, the subject's and the oracle's (a live backend or a golden),
+//! into divergences, checks `# raises:` expectations, and checks `doc` claims on all three sides
+//! (document, oracle, subject).
 //!
 //! Order of comparison per step: control flow (same statement executed), outcome (both ok; both
 //! failed with agreeing kinds; or one failed), the bare expression's result, then per variable:
@@ -10,14 +11,12 @@
 use crate::backend::{DType, Failure, TensorData, TensorObs};
 use crate::case::{DocClaim, Tolerance};
 use crate::error_kind::ErrorKind;
-use crate::interp::{ObsValue, ProbeObs, Run, Step};
 use crate::numerics::Judge;
+use crate::observe::{
+    COMPACT_SAMPLES, ObsValue, ProbeObs, Run, Step, compact, is_compact, numel, show_data,
+};
 use crate::program::ExpectedError;
-use crate::results::{Divergence, DocClaimCheck};
-
-/// Tensors with more elements than this are kept in goldens as a summary ([`compact`]).
-pub const COMPACT_MAX: usize = 64;
-const COMPACT_SAMPLES: usize = 16;
+use crate::results::{Divergence, DocClaimCheck, Labels};
 
 /// Comparison tolerances: the case's, or `torch.testing.assert_close`'s defaults by dtype.
 #[derive(Debug, Clone, Copy, Default)]
@@ -73,37 +72,7 @@ pub fn close(a: f64, b: f64, rtol: f64, atol: f64) -> bool {
     (a - b).abs() <= atol + rtol * b.abs()
 }
 
-fn numel(shape: &[usize]) -> usize {
-    shape.iter().product()
-}
-
-/// Whether `d` holds a golden summary instead of every value.
-pub fn is_compact(d: &TensorData) -> bool {
-    d.values.len() != numel(&d.shape)
-}
-
-/// A summary of a big tensor: evenly spaced samples, then sum, sum of |x|, min and max.
-pub fn compact(d: &TensorData) -> TensorData {
-    let n = d.values.len();
-    if n <= COMPACT_MAX || is_compact(d) {
-        return d.clone();
-    }
-    let mut values: Vec<f64> = (0..COMPACT_SAMPLES)
-        .map(|i| d.values[i * n / COMPACT_SAMPLES])
-        .collect();
-    let sum: f64 = d.values.iter().sum();
-    let sum_abs: f64 = d.values.iter().map(|v| v.abs()).sum();
-    let min = d.values.iter().copied().fold(f64::INFINITY, f64::min);
-    let max = d.values.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-    values.extend([sum, sum_abs, min, max]);
-    TensorData {
-        shape: d.shape.clone(),
-        dtype: d.dtype,
-        values,
-    }
-}
-
-/// Compares values of equal shape and dtype; returns the first mismatch as (engine, libtorch)
+/// Compares values of equal shape and dtype; returns the first mismatch as (subject, oracle)
 /// descriptions.
 fn diff_values(e: &TensorData, l: &TensorData, tol: Tol) -> Option<(String, String)> {
     let (rtol, atol) = tol.for_dtype(l.dtype);
@@ -171,66 +140,6 @@ fn unravel(mut i: usize, shape: &[usize]) -> Vec<usize> {
     idx
 }
 
-fn fmt_num(v: f64, dtype: DType) -> String {
-    match dtype {
-        DType::Bool => if v != 0.0 { "True" } else { "False" }.into(),
-        DType::I64 => format!("{}", v as i64),
-        _ => {
-            if v.is_nan() {
-                "nan".into()
-            } else if v.is_infinite() {
-                if v > 0.0 { "inf".into() } else { "-inf".into() }
-            } else {
-                format!("{v:?}")
-            }
-        }
-    }
-}
-
-/// Tensor contents as nested lists (Python's `tolist()` look), shortened for big tensors.
-pub fn show_data(d: &TensorData) -> String {
-    if is_compact(d) {
-        let k = COMPACT_SAMPLES.min(d.values.len());
-        let samples: Vec<String> = d.values[..k].iter().map(|&v| fmt_num(v, d.dtype)).collect();
-        return format!(
-            "{} {:?} (summary) samples [{}, ...]",
-            d.dtype.torch_name(),
-            d.shape,
-            samples.join(", ")
-        );
-    }
-    let n = d.values.len();
-    if n > 24 {
-        let head: Vec<String> = d.values[..8].iter().map(|&v| fmt_num(v, d.dtype)).collect();
-        return format!(
-            "{} {:?} [{}, ...]",
-            d.dtype.torch_name(),
-            d.shape,
-            head.join(", ")
-        );
-    }
-    fn nest(d: &TensorData, dim: usize, off: usize, out: &mut String) {
-        if dim == d.shape.len() {
-            out.push_str(&fmt_num(d.values[off], d.dtype));
-            return;
-        }
-        let stride: usize = d.shape[dim + 1..].iter().product();
-        out.push('[');
-        for i in 0..d.shape[dim] {
-            if i > 0 {
-                out.push_str(", ");
-            }
-            nest(d, dim + 1, off + i * stride, out);
-        }
-        out.push(']');
-    }
-    let mut out = String::new();
-    if n == numel(&d.shape) {
-        nest(d, 0, 0, &mut out);
-    }
-    out
-}
-
 fn show_outcome(e: &Option<Failure>) -> String {
     match e {
         None => "ok".into(),
@@ -258,7 +167,7 @@ impl Diffs<'_, '_, '_> {
         !self.all && !self.out.is_empty()
     }
 
-    fn push(&mut self, var: Option<&str>, observable: &str, engine: String, libtorch: String) {
+    fn push(&mut self, var: Option<&str>, observable: &str, subject: String, oracle: String) {
         if self.done() {
             return;
         }
@@ -277,12 +186,12 @@ impl Diffs<'_, '_, '_> {
             statement: String::new(),
             variable: var.map(str::to_string),
             observable: observable.to_string(),
-            engine,
-            libtorch,
-            engine_error: self.e.error.clone(),
-            libtorch_error: self.l.error.clone(),
-            engine_graph: graph(self.e),
-            libtorch_graph: graph(self.l),
+            subject,
+            oracle,
+            subject_error: self.e.error.clone(),
+            oracle_error: self.l.error.clone(),
+            subject_graph: graph(self.e),
+            oracle_graph: graph(self.l),
         });
     }
 
@@ -403,45 +312,40 @@ pub fn values_agree(e: &ObsValue, l: &ObsValue, tol: Tol) -> bool {
     }
 }
 
-/// Engine vs libtorch: every divergence (or only the first), and how many observables were
-/// compared. A `partial` libtorch run (a golden) is matched by step number and only the steps it
+/// Subject vs oracle: every divergence (or only the first), and how many observables were
+/// compared. A `partial` oracle run (a golden) is matched by step number and only the steps it
 /// kept are compared.
-pub fn compare_counted(
-    engine: &Run,
-    libtorch: &Run,
-    tol: Tol,
-    all: bool,
-) -> (Vec<Divergence>, u64) {
-    compare_judged(engine, libtorch, tol, all, None)
+pub fn compare_counted(subject: &Run, oracle: &Run, tol: Tol, all: bool) -> (Vec<Divergence>, u64) {
+    compare_judged(subject, oracle, tol, all, None)
 }
 
 /// [`compare_counted`] with the numerics oracle: a value difference that `judge` explains as
 /// float32 rounding is noted there instead of diverging.
 pub fn compare_judged(
-    engine: &Run,
-    libtorch: &Run,
+    subject: &Run,
+    oracle: &Run,
     tol: Tol,
     all: bool,
     mut judge: Option<&mut Judge<'_>>,
 ) -> (Vec<Divergence>, u64) {
     let tol = Tol {
-        f32_in_program: tol.f32_in_program || holds_f32(libtorch) || holds_f32(engine),
+        f32_in_program: tol.f32_in_program || holds_f32(oracle) || holds_f32(subject),
         ..tol
     };
     let mut out = Vec::new();
     let mut compared = 0u64;
-    let pairs: Vec<(&Step, &Step)> = if libtorch.partial {
+    let pairs: Vec<(&Step, &Step)> = if oracle.partial {
         let mut by_seq = std::collections::HashMap::new();
-        for s in &engine.steps {
+        for s in &subject.steps {
             by_seq.insert(s.seq, s);
         }
-        libtorch
+        oracle
             .steps
             .iter()
             .filter_map(|l| by_seq.get(&l.seq).map(|e| (*e, l)))
             .collect()
     } else {
-        engine.steps.iter().zip(&libtorch.steps).collect()
+        subject.steps.iter().zip(&oracle.steps).collect()
     };
     for (e, l) in pairs {
         let mut d = Diffs {
@@ -459,51 +363,51 @@ pub fn compare_judged(
             return (out, compared);
         }
     }
-    let (ne, nl) = (engine.steps.len(), libtorch.steps.len());
-    let missing = if libtorch.partial {
-        libtorch.steps.last().is_some_and(|l| l.seq >= ne)
+    let (ne, nl) = (subject.steps.len(), oracle.steps.len());
+    let missing = if oracle.partial {
+        oracle.steps.last().is_some_and(|l| l.seq >= ne)
     } else {
         ne != nl
     };
-    if missing || engine.truncated != libtorch.truncated {
-        let last = libtorch.steps.last().or(engine.steps.last());
+    if missing || subject.truncated != oracle.truncated {
+        let last = oracle.steps.last().or(subject.steps.last());
         out.push(Divergence {
             stmt_index: last.map_or(0, |s| s.stmt_index),
             line: last.map_or(0, |s| s.line),
             statement: String::new(),
             variable: None,
             observable: "control_flow".into(),
-            engine: format!(
+            subject: format!(
                 "{ne} statement executions{}",
-                if engine.truncated { " (truncated)" } else { "" }
-            ),
-            libtorch: format!(
-                "{} statement executions{}",
-                libtorch.steps.last().map_or(0, |s| s.seq + 1),
-                if libtorch.truncated {
+                if subject.truncated {
                     " (truncated)"
                 } else {
                     ""
                 }
             ),
-            engine_error: None,
-            libtorch_error: None,
-            engine_graph: None,
-            libtorch_graph: None,
+            oracle: format!(
+                "{} statement executions{}",
+                oracle.steps.last().map_or(0, |s| s.seq + 1),
+                if oracle.truncated { " (truncated)" } else { "" }
+            ),
+            subject_error: None,
+            oracle_error: None,
+            subject_graph: None,
+            oracle_graph: None,
         });
     }
     (out, compared)
 }
 
-/// Engine vs libtorch with the case's tolerance (or the defaults): the first divergence, or
+/// Subject vs oracle with the case's tolerance (or the defaults): the first divergence, or
 /// every one with `all`.
 pub fn compare(
-    engine: &Run,
-    libtorch: &Run,
+    subject: &Run,
+    oracle: &Run,
     tolerance: Option<&Tolerance>,
     all: bool,
 ) -> Vec<Divergence> {
-    compare_counted(engine, libtorch, Tol::new(tolerance), all).0
+    compare_counted(subject, oracle, Tol::new(tolerance), all).0
 }
 
 fn compare_step(d: &mut Diffs<'_, '_, '_>, tol: Tol) {
@@ -618,12 +522,12 @@ fn show_expect(x: &Option<ExpectedError>) -> String {
 }
 
 /// Statements whose outcome does not meet their `# raises:` expectation on either side.
-/// Checked on the libtorch (or golden) steps, and on the engine's where it ran.
-pub fn check_expectations(engine: Option<&Run>, libtorch: &Run, all: bool) -> Vec<Divergence> {
+/// Checked on the oracle's steps, and on the subject's where it ran.
+pub fn check_expectations(subject: Option<&Run>, oracle: &Run, all: bool) -> Vec<Divergence> {
     let mut out = Vec::new();
     let empty = Vec::new();
-    let esteps = engine.map_or(&empty, |r| &r.steps);
-    for l in &libtorch.steps {
+    let esteps = subject.map_or(&empty, |r| &r.steps);
+    for l in &oracle.steps {
         let e = esteps
             .binary_search_by_key(&l.seq, |s| s.seq)
             .ok()
@@ -646,14 +550,14 @@ pub fn check_expectations(engine: Option<&Run>, libtorch: &Run, all: bool) -> Ve
             statement: String::new(),
             variable: None,
             observable: format!("raises (expected: {})", show_expect(&l.expect)),
-            engine: e.map_or("not run".into(), |e| {
+            subject: e.map_or("not run".into(), |e| {
                 format!("{}{}", show_outcome(&e.error), verdict(e_ok))
             }),
-            libtorch: format!("{}{}", show_outcome(&l.error), verdict(l_ok)),
-            engine_error: e.and_then(|e| e.error.clone()),
-            libtorch_error: l.error.clone(),
-            engine_graph: None,
-            libtorch_graph: None,
+            oracle: format!("{}{}", show_outcome(&l.error), verdict(l_ok)),
+            subject_error: e.and_then(|e| e.error.clone()),
+            oracle_error: l.error.clone(),
+            subject_graph: None,
+            oracle_graph: None,
         });
         if !all {
             break;
@@ -805,21 +709,21 @@ fn show_yaml(y: &serde_yaml::Value) -> String {
     }
 }
 
-/// Checks each `doc` claim (probe `i` belongs to claim `i`) on libtorch and, when it ran, the
-/// engine. Returns every claim's three sides, and the divergences where engine and libtorch
+/// Checks each `doc` claim (probe `i` belongs to claim `i`) on the oracle and, when it ran, the
+/// subject. Returns every claim's three sides, and the divergences where subject and oracle
 /// disagree on a claim's expression.
 pub fn check_claims(
     claims: &[DocClaim],
-    engine: Option<&Run>,
-    libtorch: &Run,
+    subject: Option<&Run>,
+    oracle: &Run,
     tol: Tol,
 ) -> (Vec<DocClaimCheck>, Vec<Divergence>) {
     let mut checks = Vec::new();
     let mut divs = Vec::new();
     for (i, c) in claims.iter().enumerate() {
         let raises = c.expr == "raises";
-        let lp = libtorch.probes.get(i).and_then(|p| p.as_ref());
-        let ep = engine
+        let lp = oracle.probes.get(i).and_then(|p| p.as_ref());
+        let ep = subject
             .and_then(|r| r.probes.get(i))
             .and_then(|p| p.as_ref());
         let agrees =
@@ -829,16 +733,16 @@ pub fn check_claims(
             statement: String::new(),
             observable: c.expr.clone(),
             doc: show_yaml(&c.expected),
-            libtorch: show_probe(lp),
-            engine: if engine.is_some() {
+            oracle: show_probe(lp),
+            subject: if subject.is_some() {
                 show_probe(ep)
             } else {
                 "(not run)".into()
             },
-            libtorch_agrees: agrees(lp),
-            engine_agrees: agrees(ep),
+            oracle_agrees: agrees(lp),
+            subject_agrees: agrees(ep),
         });
-        if engine.is_none() {
+        if subject.is_none() {
             continue;
         }
         let same = match (ep, lp) {
@@ -857,20 +761,21 @@ pub fn check_claims(
                 statement: String::new(),
                 variable: Some(c.expr.clone()),
                 observable: "doc claim".into(),
-                engine: show_probe(ep),
-                libtorch: show_probe(lp),
-                engine_error: None,
-                libtorch_error: None,
-                engine_graph: None,
-                libtorch_graph: None,
+                subject: show_probe(ep),
+                oracle: show_probe(lp),
+                subject_error: None,
+                oracle_error: None,
+                subject_graph: None,
+                oracle_graph: None,
             });
         }
     }
     (checks, divs)
 }
 
-/// `-expected/+actual` text for one divergence: libtorch is the expectation.
-pub fn describe(d: &Divergence) -> String {
+/// `-expected/+actual` text for one divergence: the oracle is the expectation, and each side is
+/// named by its role and backend (`- oracle libtorch 2.13.0 (cpu): ...`).
+pub fn describe(d: &Divergence, sides: &Labels) -> String {
     let mut s = format!("line {}", d.line);
     if !d.statement.is_empty() {
         s.push_str(&format!(": `{}`", d.statement.trim()));
@@ -880,9 +785,16 @@ pub fn describe(d: &Divergence) -> String {
         Some(v) => s.push_str(&format!("  {v}: {}\n", d.observable)),
         None => s.push_str(&format!("  {}\n", d.observable)),
     }
+    let width = sides
+        .oracle
+        .chars()
+        .count()
+        .max(sides.subject.chars().count())
+        + 1;
+    let (o, e) = (format!("{}:", sides.oracle), format!("{}:", sides.subject));
     s.push_str(&format!(
-        "  - libtorch: {}\n  + engine:   {}\n",
-        d.libtorch, d.engine
+        "  - {o:<width$} {}\n  + {e:<width$} {}\n",
+        d.oracle, d.subject
     ));
     s
 }

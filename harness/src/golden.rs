@@ -3,12 +3,12 @@
 //! another libtorch shows its drift as a `git diff`.
 //!
 //! A golden is a thinned [`Run`]: every top-level step, but only the first two and the last
-//! execution of each statement inside loops, and tensors above [`compare::COMPACT_MAX`]
+//! execution of each statement inside loops, and tensors above [`observe::COMPACT_MAX`]
 //! elements reduced to a summary. Such a run is marked `partial`, and the comparator matches it
 //! to the engine's by step number.
 
-use crate::compare;
-use crate::interp::{ObsValue, Run};
+use crate::interp::Options;
+use crate::observe::{self, ObsValue, Run};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -46,34 +46,36 @@ pub enum GoldenError {
     },
 }
 
-/// A case's float64 shadow run and its perturbed twin on `oracle` (`backend::shadow`): what
-/// [`record`] measures the case's float32 sensitivity from.
+/// A case's float64 shadow run and its perturbed twin on `oracle` (`backend::shadow`), observed
+/// with `opts` (`sides::options_for`): what [`record`] measures the case's float32 sensitivity
+/// from.
 pub fn shadow_runs<B: crate::backend::Backend>(
     oracle: &mut B,
     case: &crate::case::Case,
+    opts: &Options,
 ) -> (Run, Run) {
     use crate::backend::shadow::Shadow;
-    let opts = crate::runner::options_for(case);
-    let shadow = crate::interp::run(&mut Shadow::new(oracle), &case.program, case.seed, &opts);
+    let shadow = crate::interp::run(&mut Shadow::new(oracle), &case.program, case.seed, opts);
     let perturbed = crate::interp::run(
         &mut Shadow::perturbed(oracle, case.seed),
         &case.program,
         case.seed,
-        &opts,
+        opts,
     );
     (shadow, perturbed)
 }
 
-/// Records a case's golden on `oracle` (libtorch): the run, its float64 shadow and where the
-/// program is float32-sensitive, thinned for storage.
+/// Records a case's golden on `oracle` (libtorch), observed with `opts`
+/// (`sides::options_for`): the run, its float64 shadow and where the program is
+/// float32-sensitive, thinned for storage.
 pub fn record<B: crate::backend::Backend>(
     oracle: &mut B,
     rel: &str,
     case: &crate::case::Case,
+    opts: &Options,
 ) -> Golden {
-    let opts = crate::runner::options_for(case);
-    let run = crate::interp::run(oracle, &case.program, case.seed, &opts);
-    let (shadow, perturbed) = shadow_runs(oracle, case);
+    let run = crate::interp::run(oracle, &case.program, case.seed, opts);
+    let (shadow, perturbed) = shadow_runs(oracle, case, opts);
     let tolerance = case.tolerance.as_ref().map(|t| (t.rtol, t.atol));
     Golden {
         case: rel.to_string(),
@@ -113,9 +115,9 @@ pub fn thin(run: &Run) -> Run {
     for s in &mut out.steps {
         s.graphs.clear();
         for v in &mut s.vars {
-            v.obs.data = compare::compact(&v.obs.data);
+            v.obs.data = observe::compact(&v.obs.data);
             if let Some(g) = &mut v.obs.grad {
-                *g = compare::compact(g);
+                *g = observe::compact(g);
             }
         }
         if let Some(r) = &mut s.result {
@@ -134,9 +136,9 @@ pub fn thin(run: &Run) -> Run {
 fn compact_value(v: &mut ObsValue) {
     match v {
         ObsValue::Tensor(t) => {
-            t.data = compare::compact(&t.data);
+            t.data = observe::compact(&t.data);
             if let Some(g) = &mut t.grad {
-                *g = compare::compact(g);
+                *g = observe::compact(g);
             }
         }
         ObsValue::List(xs) | ObsValue::Tuple(xs) => xs.iter_mut().for_each(compact_value),

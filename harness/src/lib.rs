@@ -3,7 +3,8 @@
 //! The pieces, in the order data flows through them:
 //! - [`program`]: the IR, its parser and printer (cases, fuzzer and report share them);
 //! - [`case`]: the YAML envelope around a program (`cases/FORMAT.md`);
-//! - [`interp`]: runs a program on a [`backend::Backend`] and records observations;
+//! - [`interp`]: runs a program on a [`backend::Backend`] and records [`observe`]d values;
+//! - [`sides`]: backends as values (the subject and the oracle of a run), chosen by name;
 //! - [`compare`]: diffs two runs (and document claims) into a verdict;
 //! - [`runner`]: runs many cases, applies known divergences and goldens, makes [`results`];
 //! - [`report`]: HTML, JSON and JUnit output;
@@ -20,7 +21,9 @@ pub mod golden;
 pub mod interp;
 pub mod known;
 pub mod numerics;
+pub mod observe;
 pub mod program;
 pub mod report;
 pub mod results;
 pub mod runner;
+pub mod sides;

@@ -1,15 +1,17 @@
-//! The `harness` command line: run the suite, show one case side by side, bless goldens, merge
-//! shard reports, and forward to the fuzzer.
+//! The `harness` command line: run the suite (a subject against an oracle, both chosen from the
+//! registry in `harness::sides`), show one case side by side, bless goldens, observe libtorch,
+//! merge shard reports, and run the fuzzer.
 
-use clap::{Parser, Subcommand, ValueEnum};
-use harness::backend::engine::EngineBackend;
+use clap::{Parser, Subcommand};
 use harness::backend::libtorch::LibtorchBackend;
 use harness::case;
 use harness::compare;
+use harness::fuzzing::campaign::{self, FuzzArgs};
 use harness::golden;
-use harness::interp;
+use harness::observe::{Run, show_data};
 use harness::results::{CaseStatus, SuiteResult};
-use harness::runner::{self, Backends, Config};
+use harness::runner::{self, Config};
+use harness::sides::{self, Entry, Job, SubjectChoice};
 use indicatif::{ProgressBar, ProgressStyle};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -17,28 +19,41 @@ use std::process::ExitCode;
 #[derive(Parser)]
 #[command(
     name = "harness",
-    about = "Autograd conformance suite: the engine against libtorch 2.13"
+    about = "Autograd conformance suite: a subject (the engine) against an oracle (libtorch 2.13)"
 )]
 struct Cli {
     #[command(subcommand)]
     cmd: Cmd,
 }
 
-#[derive(Clone, Copy, ValueEnum)]
-enum BackendArg {
-    Engine,
-    Libtorch,
-    Both,
+/// The two sides of a run, chosen from one registry of backends.
+#[derive(clap::Args)]
+struct SideArgs {
+    /// The backend under test, or `none` to run the oracle alone (then only the cases' own
+    /// `# raises:` expectations and document claims are checked).
+    #[arg(long, value_enum, default_value = "engine")]
+    subject: SubjectChoice,
+    /// The reference the subject is judged against. `golden` replays libtorch's recordings in
+    /// cases/golden/ and runs no libtorch.
+    #[arg(long, value_enum, default_value = "libtorch")]
+    oracle: Entry,
+}
+
+impl SideArgs {
+    /// The sides asked for, subject first.
+    fn entries(&self) -> Vec<Entry> {
+        self.subject.0.into_iter().chain([self.oracle]).collect()
+    }
 }
 
 #[derive(Subcommand)]
 enum Cmd {
-    /// Run cases and report every divergence between the engine and libtorch.
+    /// Run cases and report every divergence between the subject and the oracle.
     Run {
         /// Case files or folders (default: cases/).
         paths: Vec<PathBuf>,
-        #[arg(long, value_enum, default_value = "both")]
-        backend: BackendArg,
+        #[command(flatten)]
+        sides: SideArgs,
         /// Only cases whose path contains this text.
         #[arg(long)]
         filter: Option<String>,
@@ -57,23 +72,21 @@ enum Cmd {
         /// Worker threads (default 2).
         #[arg(long, default_value_t = 2)]
         jobs: usize,
-        /// The backend under test: the engine on the CPU, or with every tensor on cuda:0.
-        #[arg(long, value_enum, default_value = "engine")]
-        subject: harness::devices::Subject,
-        /// The reference: libtorch on the CPU, or with every tensor on cuda:0.
-        #[arg(long, value_enum, default_value = "libtorch")]
-        oracle: harness::devices::Oracle,
         /// libtorch's intra-op threads (`torch.set_num_threads`). Other counts may change the
         /// last bits of float32 results; a verdict must not depend on it.
         #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(i32).range(1..))]
         libtorch_threads: i32,
     },
-    /// Show one case statement by statement: engine | libtorch | document.
-    Show { case: PathBuf },
+    /// Show one case statement by statement: subject | oracle | document.
+    Show {
+        case: PathBuf,
+        #[command(flatten)]
+        sides: SideArgs,
+    },
     /// Record libtorch's observations of every case as goldens under cases/golden/.
     Bless { paths: Vec<PathBuf> },
     /// Run cases on libtorch alone and write its raw observations as JSON, one
-    /// `interp::Run` per case: `{"cases/a.yaml": {...}, ...}`. No judging, no reports.
+    /// `observe::Run` per case: `{"cases/a.yaml": {...}, ...}`. No judging, no reports.
     Observe {
         /// Case files or folders (default: cases/).
         paths: Vec<PathBuf>,
@@ -89,11 +102,8 @@ enum Cmd {
         #[command(subcommand)]
         cmd: ReportCmd,
     },
-    /// The differential fuzzer (arguments are forwarded to harness::fuzzing::campaign).
-    Fuzz {
-        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
-        args: Vec<String>,
-    },
+    /// The differential fuzzer: a campaign of generated programs, or `reduce` of one case.
+    Fuzz(FuzzArgs),
 }
 
 #[derive(Subcommand)]
@@ -136,7 +146,7 @@ fn main() -> ExitCode {
     match cli.cmd {
         Cmd::Run {
             paths,
-            backend,
+            sides,
             filter,
             shard,
             all,
@@ -144,33 +154,27 @@ fn main() -> ExitCode {
             report,
             junit,
             jobs,
-            subject,
-            oracle,
             libtorch_threads,
         } => {
-            let sides = harness::devices::Sides { subject, oracle };
-            // A CUDA side without a device fails here, once, instead of once per case.
-            if let Err(e) = sides.check() {
+            // A side this machine lacks (a CUDA one without a device) fails here, once,
+            // instead of once per case.
+            if let Err(e) = harness::devices::check(&sides.entries()) {
                 eprintln!("error: {e}");
                 return ExitCode::from(2);
             }
             let mut cfg = Config::new(&root);
-            cfg.sides = sides;
+            cfg.subject = sides.subject.0;
+            cfg.oracle = sides.oracle;
             if !paths.is_empty() {
                 cfg.paths = paths;
             }
-            cfg.backends = match backend {
-                BackendArg::Engine => Backends::Engine,
-                BackendArg::Libtorch => Backends::Libtorch,
-                BackendArg::Both => Backends::Both,
-            };
             cfg.filter = filter;
             cfg.shard = shard;
             cfg.all = all;
             cfg.threads = jobs;
             run(&cfg, libtorch_threads, &json, &report, &junit)
         }
-        Cmd::Show { case } => show(&root, &case),
+        Cmd::Show { case, sides } => show(&root, &case, &sides),
         Cmd::Bless { paths } => bless(&root, paths),
         Cmd::Observe {
             paths,
@@ -186,7 +190,7 @@ fn main() -> ExitCode {
                     junit,
                 },
         } => merge(&inputs, &report, json.as_deref(), junit.as_deref()),
-        Cmd::Fuzz { args } => fuzz(args),
+        Cmd::Fuzz(args) => campaign::cli(args),
     }
 }
 
@@ -248,6 +252,7 @@ fn write_outputs(
 }
 
 fn print_failures(result: &SuiteResult) {
+    let labels = result.meta.labels();
     for c in &result.cases {
         match c.status {
             CaseStatus::Fail => {
@@ -256,7 +261,7 @@ fn print_failures(result: &SuiteResult) {
                     eprintln!("  {m}");
                 }
                 for d in &c.divergences {
-                    eprint!("  {}", compare::describe(d).replace('\n', "\n  "));
+                    eprint!("  {}", compare::describe(d, &labels).replace('\n', "\n  "));
                     eprintln!();
                 }
             }
@@ -273,8 +278,10 @@ fn print_failures(result: &SuiteResult) {
 
 fn print_summary(result: &SuiteResult) {
     let s = harness::report::Summary::of(result);
+    let sides = result.meta.labels();
+    println!("\n{} vs {}", sides.subject, sides.oracle);
     println!(
-        "\n{} cases, {} statements, {} observables compared: {} passed, {} numerics, {} failed, {} xfail, {} errors, {} skipped; doc drift: {} claims in {} cases ({:.2} s)",
+        "{} cases, {} statements, {} observables compared: {} passed, {} numerics, {} failed, {} xfail, {} errors, {} skipped; doc drift: {} claims in {} cases ({:.2} s)",
         s.cases,
         s.statements,
         s.observables,
@@ -290,7 +297,7 @@ fn print_summary(result: &SuiteResult) {
     );
 }
 
-fn show(root: &Path, path: &Path) -> ExitCode {
+fn show(root: &Path, path: &Path, sides: &SideArgs) -> ExitCode {
     tch::set_num_threads(1);
     let c = match case::load(path) {
         Ok(c) => c,
@@ -299,12 +306,30 @@ fn show(root: &Path, path: &Path) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let opts = runner::options_for(&c);
-    let mut l = LibtorchBackend::default();
-    let mut e = EngineBackend::new();
-    let lrun = interp::run(&mut l, &c.program, c.seed, &opts);
-    let erun = interp::run(&mut e, &c.program, c.seed, &opts);
+    if let Err(e) = harness::devices::check(&sides.entries()) {
+        eprintln!("error: {e}");
+        return ExitCode::from(2);
+    }
     let rel = runner::relative(root, path);
+    let opts = sides::options_for(&c);
+    let job = Job::case(&rel, &c);
+    let mut oracle = sides.oracle.build(root);
+    let mut subject = sides.subject.0.map(|e| e.build(root));
+    let runs = oracle
+        .run(&job, &opts)
+        .and_then(|l| match subject.as_mut() {
+            Some(s) => s.run(&job, &opts).map(|e| (l, e)),
+            // Without a subject its column stays empty.
+            None => Ok((l, Run::default())),
+        });
+    let (lrun, erun) = match runs {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let subject_label = subject.as_ref().map_or("(none)".into(), |s| s.version());
     println!("{rel}: {}", c.name);
     let lines: Vec<&str> = c.program_text.lines().collect();
     let cell = |s: String| {
@@ -317,7 +342,9 @@ fn show(root: &Path, path: &Path) -> ExitCode {
     };
     println!(
         "{:<38} | {:<38} | {:<38}",
-        "observable", "engine", "libtorch"
+        "observable",
+        cell(format!("subject {subject_label}")),
+        cell(format!("oracle {}", oracle.version()))
     );
     for (i, ls) in lrun.steps.iter().enumerate() {
         if ls.in_loop && i + 1 < lrun.steps.len() && lrun.steps[i + 1].in_loop {
@@ -360,7 +387,7 @@ fn show(root: &Path, path: &Path) -> ExitCode {
                     cell(f(&v.obs))
                 );
             };
-            row("", &|o| compare::show_data(&o.data));
+            row("", &|o| show_data(&o.data));
             row(" flags", &|o| {
                 format!(
                     "rg={} leaf={} fn={} v{}",
@@ -371,7 +398,7 @@ fn show(root: &Path, path: &Path) -> ExitCode {
                 )
             });
             row(".grad", &|o| {
-                o.grad.as_ref().map_or("None".into(), compare::show_data)
+                o.grad.as_ref().map_or("None".into(), show_data)
             });
         }
         for w in &ls.warnings {
@@ -381,7 +408,7 @@ fn show(root: &Path, path: &Path) -> ExitCode {
             if claim.after != ls.line {
                 continue;
             }
-            let show = |r: &interp::Run| match r.probes.get(k).and_then(|p| p.as_ref()) {
+            let show = |r: &Run| match r.probes.get(k).and_then(|p| p.as_ref()) {
                 Some(p) => match &p.value {
                     Ok(v) => v.to_string(),
                     Err(f) => f.kind.to_string(),
@@ -422,8 +449,10 @@ fn bless(root: &Path, paths: Vec<PathBuf>) -> ExitCode {
             // A case that needs a device is recorded on that device's oracle, not here.
             continue;
         }
-        let g =
-            std::panic::catch_unwind(|| golden::record(&mut LibtorchBackend::default(), &rel, &c));
+        let opts = sides::options_for(&c);
+        let g = std::panic::catch_unwind(|| {
+            golden::record(&mut LibtorchBackend::default(), &rel, &c, &opts)
+        });
         let Ok(g) = g else {
             eprintln!("skipped: {rel}: libtorch backend panicked");
             ok = false;
@@ -472,13 +501,13 @@ fn observe(
             }
         };
         // As `run` does: a case for a device this command lacks is not observed on the CPU.
-        if let Some(why) = harness::devices::unmet_requirement(&c.requires, Default::default()) {
+        if let Some(why) = harness::devices::unmet_requirement(&c.requires, &[sides::LIBTORCH]) {
             eprintln!("skipped: {rel}: {why}");
             continue;
         }
-        let opts = runner::options_for(&c);
+        let opts = sides::options_for(&c);
         let run = std::panic::catch_unwind(|| {
-            interp::run(&mut LibtorchBackend::default(), &c.program, c.seed, &opts)
+            harness::interp::run(&mut LibtorchBackend::default(), &c.program, c.seed, &opts)
         });
         match run.map(|r| serde_json::to_value(&r)) {
             Ok(Ok(v)) => {
@@ -529,10 +558,4 @@ fn merge(inputs: &[PathBuf], report: &Path, json: Option<&Path>, junit: Option<&
     } else {
         ExitCode::FAILURE
     }
-}
-
-fn fuzz(args: Vec<String>) -> ExitCode {
-    // FUZZER ENTRY: forwards to the fuzzer helper's campaign driver, or runs its campaign
-    // with the CUDA backends for `--subject engine-cuda` / `--oracle libtorch-cuda`.
-    harness::devices::fuzz(args)
 }

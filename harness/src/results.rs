@@ -1,23 +1,93 @@
 //! The results of a suite run: what the runner writes as JSON, what `report merge` reads back,
 //! and what the HTML and JUnit reports are rendered from.
+//!
+//! A run compares a *subject* (the backend under test) with an *oracle* (the reference); every
+//! result names its sides by those roles, and [`RunMeta`] says which backends filled them.
+//! The JSON carries [`FORMAT_VERSION`]; `report::read_json` also reads files from before the
+//! field existed.
 
 use crate::backend::{Failure, GraphObs};
 use serde::{Deserialize, Serialize};
 
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+/// The results JSON's format: 1 names the sides `subject` and `oracle`. A file without the
+/// field is format 0, which named them `engine` and `libtorch`.
+pub const FORMAT_VERSION: u32 = 1;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SuiteResult {
+    pub format_version: u32,
     pub meta: RunMeta,
     pub cases: Vec<CaseResult>,
 }
 
+impl Default for SuiteResult {
+    fn default() -> Self {
+        SuiteResult {
+            format_version: FORMAT_VERSION,
+            meta: RunMeta::default(),
+            cases: Vec::new(),
+        }
+    }
+}
+
+/// One side of a run: which backend, and what it says of itself.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SideInfo {
+    /// The name it was chosen by (`engine`, `libtorch-cuda`, `golden`, `mutant-sub`).
+    pub name: String,
+    /// Its own name, version and device: `engine 0.1.0 (cpu)`, `libtorch 2.13.0 (cuda:0)`.
+    pub version: String,
+}
+
+impl SideInfo {
+    pub fn new(name: &str, version: &str) -> Self {
+        SideInfo {
+            name: name.to_string(),
+            version: version.to_string(),
+        }
+    }
+}
+
+/// How text names the two sides: `subject engine 0.1.0 (cpu)`, `oracle golden ...`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Labels {
+    pub subject: String,
+    pub oracle: String,
+}
+
+impl Labels {
+    /// Labels for sides known only by their version strings.
+    pub fn new(subject: Option<&str>, oracle: &str) -> Self {
+        Labels {
+            subject: match subject {
+                Some(v) if !v.is_empty() => format!("subject {v}"),
+                _ => "subject (none)".to_string(),
+            },
+            oracle: if oracle.is_empty() {
+                "oracle".to_string()
+            } else {
+                format!("oracle {oracle}")
+            },
+        }
+    }
+}
+
+impl Default for Labels {
+    fn default() -> Self {
+        Labels {
+            subject: "subject".into(),
+            oracle: "oracle".into(),
+        }
+    }
+}
+
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct RunMeta {
-    /// `engine 0.1.0`
-    pub engine_version: String,
-    /// `libtorch 2.13.0`, or absent when the run was engine-only (checked against goldens).
-    pub libtorch_version: Option<String>,
-    /// The backends compared, e.g. `["engine", "libtorch"]`.
-    pub backends: Vec<String>,
+    /// The backend under test; absent when the oracle ran alone (`--subject none`), checking
+    /// only the cases' own expectations and document claims.
+    pub subject: Option<SideInfo>,
+    /// The reference the subject is judged against.
+    pub oracle: SideInfo,
     /// RFC 3339, UTC.
     pub started: String,
     pub duration_ms: u64,
@@ -28,10 +98,29 @@ pub struct RunMeta {
     pub notes: Vec<String>,
 }
 
+impl RunMeta {
+    /// The two sides with their versions, for headings and `-/+` diffs:
+    /// `subject engine 0.1.0 (cpu)`.
+    pub fn labels(&self) -> Labels {
+        Labels::new(
+            self.subject.as_ref().map(|s| s.version.as_str()),
+            &self.oracle.version,
+        )
+    }
+
+    /// The two sides by name, for one-line summaries: `subject engine`, `oracle golden`.
+    pub fn names(&self) -> Labels {
+        Labels::new(
+            self.subject.as_ref().map(|s| s.name.as_str()),
+            &self.oracle.name,
+        )
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum CaseStatus {
-    /// Engine and libtorch agree on every observable.
+    /// Subject and oracle agree on every observable.
     Pass,
     /// A divergence that is not listed as known, or a known one that stopped diverging.
     Fail,
@@ -64,7 +153,7 @@ pub struct CaseResult {
     pub observables: u64,
     /// Empty when passing. Holds the first divergence, or all of them with `--all`.
     pub divergences: Vec<Divergence>,
-    /// Document claims that libtorch contradicts (recorded, never failing).
+    /// Document claims that the oracle contradicts (recorded, never failing).
     pub drift: Vec<DocClaimCheck>,
     /// Every document claim with its three sides.
     pub claims: Vec<DocClaimCheck>,
@@ -91,27 +180,30 @@ pub struct Divergence {
     /// `outcome`, `shape`, `dtype`, `values`, `requires_grad`, `is_leaf`, `grad_fn`, `grad`,
     /// `grad.values`, `version`, `retains_grad`, `is_view`, `warnings`, `result`.
     pub observable: String,
-    pub engine: String,
-    pub libtorch: String,
-    pub engine_error: Option<Failure>,
-    pub libtorch_error: Option<Failure>,
+    /// What the subject showed.
+    pub subject: String,
+    /// What the oracle showed: the expectation.
+    pub oracle: String,
+    pub subject_error: Option<Failure>,
+    pub oracle_error: Option<Failure>,
     /// The graphs reachable from the diverging variable on each side.
-    pub engine_graph: Option<GraphObs>,
-    pub libtorch_graph: Option<GraphObs>,
+    pub subject_graph: Option<GraphObs>,
+    pub oracle_graph: Option<GraphObs>,
 }
 
-/// One `doc:` claim checked on all three sides.
+/// One `doc:` claim checked on all three sides: the document, the oracle and the subject.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct DocClaimCheck {
     pub line: u32,
     pub statement: String,
     pub observable: String,
     pub doc: String,
-    pub libtorch: String,
-    pub engine: String,
-    /// libtorch agrees with the document.
-    pub libtorch_agrees: bool,
-    pub engine_agrees: bool,
+    pub oracle: String,
+    /// `(not run)` when the oracle ran alone.
+    pub subject: String,
+    /// The oracle agrees with the document (when not, the claim is document drift).
+    pub oracle_agrees: bool,
+    pub subject_agrees: bool,
 }
 
 impl SuiteResult {

@@ -1,40 +1,35 @@
-//! Runs many cases: discovery, sharding, both backends (or the engine against goldens), known
-//! divergences as strict expected failures, and a [`SuiteResult`] for the reports.
+//! Runs many cases: discovery, sharding, the run's two sides (a subject and an oracle, each a
+//! [`Side`] from the registry), known divergences as strict expected failures, and a
+//! [`SuiteResult`] for the reports.
 //!
-//! Cases run in parallel on a rayon pool; each worker builds its own backends. A panic inside a
-//! case is caught and becomes that case's failure, and a malformed case becomes an `Error` result
+//! Cases run in parallel on a rayon pool; each case builds its own sides. A panic inside a case
+//! is caught and becomes that case's failure, and a malformed case becomes an `Error` result
 //! with its `file:line:col` message; the other cases still run.
 
-use crate::backend::Backend;
-use crate::backend::engine::EngineBackend;
-use crate::backend::libtorch::LibtorchBackend;
-use crate::backend::shadow::Shadow;
 use crate::case::{self, Case};
 use crate::compare::{self, Tol};
 use crate::golden;
-use crate::interp::{self, Options, Probe, Run};
 use crate::known::KnownDivergences;
 use crate::numerics::Judge;
-use crate::results::{CaseResult, CaseStatus, Divergence, RunMeta, SuiteResult};
+use crate::observe::Run;
+use crate::results::{
+    CaseResult, CaseStatus, Divergence, FORMAT_VERSION, Labels, RunMeta, SuiteResult,
+};
+use crate::sides::{self, Entry, Job, Side};
 use rayon::prelude::*;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Backends {
-    /// The engine against goldens (no libtorch).
-    Engine,
-    /// libtorch alone: its expectations and claims (drift) are checked.
-    Libtorch,
-    Both,
-}
-
 #[derive(Debug, Clone)]
 pub struct Config {
     /// Files or folders holding cases.
     pub paths: Vec<PathBuf>,
-    pub backends: Backends,
+    /// The backend under test; `None` runs the oracle alone, which checks only the cases'
+    /// `# raises:` expectations and document claims.
+    pub subject: Option<Entry>,
+    /// The reference.
+    pub oracle: Entry,
     pub filter: Option<String>,
     /// `(k, n)`: run the k-th (1-based) of n slices.
     pub shard: Option<(usize, usize)>,
@@ -44,21 +39,38 @@ pub struct Config {
     /// the known-divergence file and the goldens.
     pub root: PathBuf,
     pub threads: usize,
-    /// The devices of the two sides (`--subject engine-cuda`, `--oracle libtorch-cuda`).
-    pub sides: crate::devices::Sides,
 }
 
 impl Config {
+    /// The engine against libtorch, on the CPU, over `root/cases`.
     pub fn new(root: &Path) -> Self {
         Config {
             paths: vec![root.join("cases")],
-            backends: Backends::Both,
+            subject: Some(sides::ENGINE),
+            oracle: sides::LIBTORCH,
             filter: None,
             shard: None,
             all: false,
             root: root.to_path_buf(),
             threads: 2,
-            sides: crate::devices::Sides::default(),
+        }
+    }
+
+    /// The sides this run uses, subject first.
+    pub fn entries(&self) -> Vec<Entry> {
+        self.subject.into_iter().chain([self.oracle]).collect()
+    }
+
+    /// The run's [`RunMeta`] sides, as the backends name themselves.
+    pub fn labels(&self) -> Labels {
+        self.meta_sides().labels()
+    }
+
+    fn meta_sides(&self) -> RunMeta {
+        RunMeta {
+            subject: self.subject.map(|e| e.info(&self.root)),
+            oracle: self.oracle.info(&self.root),
+            ..RunMeta::default()
         }
     }
 }
@@ -132,34 +144,17 @@ pub fn run_suite(cfg: &Config, progress: &(dyn Fn(&CaseResult) + Sync)) -> Suite
         ));
     }
     let meta = RunMeta {
-        engine_version: EngineBackend::new().version(),
-        libtorch_version: (cfg.backends != Backends::Engine).then(libtorch_version),
-        backends: {
-            use crate::devices::{Oracle, Subject};
-            let subject = match cfg.sides.subject {
-                Subject::Engine => "engine",
-                Subject::EngineCuda => "engine-cuda",
-            };
-            let oracle = match cfg.sides.oracle {
-                Oracle::Libtorch => "libtorch",
-                Oracle::LibtorchCuda => "libtorch-cuda",
-            };
-            match cfg.backends {
-                Backends::Engine => vec![subject.into(), "golden".into()],
-                Backends::Libtorch => vec![oracle.into()],
-                Backends::Both => vec![subject.into(), oracle.into()],
-            }
-        },
         started: now_rfc3339(),
         duration_ms: started.elapsed().as_millis() as u64,
         shard: cfg.shard.map(|(k, n)| format!("{k}/{n}")),
         notes: Vec::new(),
+        ..cfg.meta_sides()
     };
-    SuiteResult { meta, cases }
-}
-
-fn libtorch_version() -> String {
-    "libtorch 2.13.0".to_string()
+    SuiteResult {
+        format_version: FORMAT_VERSION,
+        meta,
+        cases,
+    }
 }
 
 /// Seconds since the epoch as an RFC 3339 UTC timestamp (no calendar crate needed).
@@ -299,173 +294,110 @@ pub fn mark_sensitive(
 }
 
 fn run_sides(cfg: &Config, rel: &str, case: &Case) -> CaseResult {
-    if let Some(why) = crate::devices::unmet_requirement(&case.requires, cfg.sides) {
+    let entries = cfg.entries();
+    if let Some(why) = crate::devices::unmet_requirement(&case.requires, &entries) {
         let mut r = base_result(rel, case);
         r.status = CaseStatus::Skipped;
         r.message = Some(format!("{rel}: skipped: {why}"));
         return r;
     }
-    if cfg.sides.uses_cuda() {
-        return run_on_cuda(cfg, rel, case);
+    // The command line refuses a side this machine lacks up front; a library caller that did
+    // not check gets one error per case.
+    if let Some(e) = entries.iter().find_map(|e| e.available().err()) {
+        return side_error(rel, case, e);
     }
-    match cfg.backends {
-        Backends::Both => {
-            let mut e = EngineBackend::new();
-            let mut l = LibtorchBackend::default();
-            judge(rel, case, Some(&mut e), &mut l, cfg.all)
-        }
-        Backends::Libtorch => {
-            let mut l = LibtorchBackend::default();
-            judge::<EngineBackend, _>(rel, case, None, &mut l, cfg.all)
-        }
-        Backends::Engine => {
-            let gpath = golden::path_for(&cfg.root, rel);
-            match golden::read(&gpath) {
-                Ok(g) => {
-                    let mut e = EngineBackend::new();
-                    judge_against(rel, case, &mut e, &g, cfg.all)
-                }
-                Err(err) => {
-                    let mut r = base_result(rel, case);
-                    r.status = CaseStatus::Error;
-                    r.message = Some(format!(
-                        "{}: no usable golden ({err}); run `harness bless` with libtorch",
-                        gpath.display()
-                    ));
-                    r
-                }
-            }
-        }
-    }
+    let mut oracle = cfg.oracle.build(&cfg.root);
+    let mut subject = cfg.subject.map(|e| e.build(&cfg.root));
+    let subject = subject.as_mut().map(|s| s.as_mut() as &mut dyn Side);
+    judge(rel, case, subject, oracle.as_mut(), cfg.all)
 }
 
-/// [`run_loaded`] with a CUDA side: the same judging, with the CUDA backends built per case.
-/// Without a device each case is an error naming why (the CLI refuses such a run up front).
-fn run_on_cuda(cfg: &Config, rel: &str, case: &Case) -> CaseResult {
-    use crate::backend::cuda::{EngineCudaBackend, LibtorchCudaBackend, NoCudaDevice};
-    use crate::devices::{Oracle, Subject};
-    let refused = |e: NoCudaDevice| {
-        let mut r = base_result(rel, case);
-        r.status = CaseStatus::Error;
-        r.message = Some(format!("{rel}: {e}"));
-        r
-    };
-    macro_rules! with_oracle {
-        ($subject:expr) => {
-            match cfg.sides.oracle {
-                Oracle::Libtorch => {
-                    judge(rel, case, $subject, &mut LibtorchBackend::new(), cfg.all)
-                }
-                Oracle::LibtorchCuda => match LibtorchCudaBackend::new() {
-                    Ok(mut l) => judge(rel, case, $subject, &mut l, cfg.all),
-                    Err(e) => refused(e),
-                },
-            }
-        };
-    }
-    match (cfg.backends, cfg.sides.subject) {
-        (Backends::Libtorch, _) => with_oracle!(None::<&mut EngineBackend>),
-        (Backends::Both, Subject::Engine) => with_oracle!(Some(&mut EngineBackend::new())),
-        (Backends::Both, Subject::EngineCuda) => match EngineCudaBackend::new() {
-            Ok(mut e) => with_oracle!(Some(&mut e)),
-            Err(e) => refused(e),
-        },
-        (Backends::Engine, Subject::EngineCuda) => {
-            let gpath = golden::path_for(&cfg.root, rel);
-            match (golden::read(&gpath), EngineCudaBackend::new()) {
-                (Ok(g), Ok(mut e)) => judge_against(rel, case, &mut e, &g, cfg.all),
-                (_, Err(e)) => refused(e),
-                (Err(err), _) => {
-                    let mut r = base_result(rel, case);
-                    r.status = CaseStatus::Error;
-                    r.message = Some(format!("{}: no usable golden ({err})", gpath.display()));
-                    r
-                }
-            }
-        }
-        (Backends::Engine, Subject::Engine) => {
-            let mut r = base_result(rel, case);
-            r.status = CaseStatus::Error;
-            r.message = Some(format!(
-                "{rel}: --oracle libtorch-cuda has no effect against goldens (--backend engine)"
-            ));
-            r
-        }
-    }
+/// A case that could not be run on one of its sides (no golden, no device).
+fn side_error(rel: &str, case: &Case, e: sides::SideError) -> CaseResult {
+    let mut r = base_result(rel, case);
+    r.status = CaseStatus::Error;
+    r.message = Some(if e.0.contains(rel) {
+        e.0
+    } else {
+        format!("{rel}: {e}")
+    });
+    r
 }
 
-/// The interpreter options for a case: one probe per `doc` claim.
-pub fn options_for(case: &Case) -> Options {
-    let probes = case
-        .doc
-        .iter()
-        .map(|c| Probe {
-            line: c.after,
-            expr: if c.expr == "raises" {
-                None
-            } else {
-                crate::program::parser::parse_expr(&c.expr).ok()
-            },
-        })
-        .collect();
-    Options {
-        probes,
-        ..Options::default()
-    }
-}
-
-/// Runs `case` on libtorch (the reference) and, when given, on the engine, and judges it.
-pub fn judge<E: Backend, L: Backend>(
+/// Runs `case` on the oracle and, when given, on the subject, and judges it. A value difference
+/// beyond the tight tolerance is judged again with the oracle's float64 shadow (a live
+/// backend's, or the one a golden recorded); without a shadow the tight verdict stands.
+pub fn judge(
     rel: &str,
     case: &Case,
-    engine: Option<&mut E>,
-    libtorch: &mut L,
+    subject: Option<&mut dyn Side>,
+    oracle: &mut dyn Side,
     all: bool,
 ) -> CaseResult {
-    let opts = options_for(case);
-    let lrun = interp::run(libtorch, &case.program, case.seed, &opts);
-    match engine {
-        Some(e) => {
-            let erun = interp::run(e, &case.program, case.seed, &opts);
-            let mut r = verdict(rel, case, Some(&erun), &lrun, None, all);
-            if needs_shadow(&r) {
-                let shadow =
-                    interp::run(&mut Shadow::new(libtorch), &case.program, case.seed, &opts);
-                r = verdict(rel, case, Some(&erun), &lrun, Some(&shadow), all);
-            }
-            if !r.divergences.is_empty() {
-                // Graphs are only recorded where they are shown: rerun both sides up to the
-                // last diverging step, capturing the graphs after each diverging step.
-                let offset = case.program_line.saturating_sub(1);
-                let seqs = diverging_seqs(&erun, &lrun, &r.divergences, offset);
-                if let Some(&last) = seqs.iter().map(|(s, _)| s).max() {
-                    let gopts = Options {
-                        graphs_at: seqs.iter().map(|(s, _)| *s).collect(),
-                        max_steps: last + 1,
-                        ..opts.clone()
-                    };
-                    let erun2 = interp::run(e, &case.program, case.seed, &gopts);
-                    let lrun2 = interp::run(libtorch, &case.program, case.seed, &gopts);
-                    for (seq, i) in seqs {
-                        let d = &mut r.divergences[i];
-                        let Some(var) = d.variable.clone() else {
-                            continue;
-                        };
-                        let base = var.strip_suffix(".grad").unwrap_or(&var).to_string();
-                        let graph = |run: &Run| {
-                            run.steps
-                                .get(seq)
-                                .and_then(|s| s.graphs.iter().find(|(n, _)| *n == base))
-                                .map(|(_, g)| g.clone())
-                        };
-                        d.engine_graph = graph(&erun2);
-                        d.libtorch_graph = graph(&lrun2);
-                    }
-                }
-            }
-            r
-        }
-        None => verdict(rel, case, None, &lrun, None, all),
+    let opts = sides::options_for(case);
+    let job = Job::case(rel, case);
+    let orun = match oracle.run(&job, &opts) {
+        Ok(r) => r,
+        Err(e) => return side_error(rel, case, e),
+    };
+    let Some(subject) = subject else {
+        return verdict(rel, case, None, &orun, None, all);
+    };
+    let srun = match subject.run(&job, &opts) {
+        Ok(r) => r,
+        Err(e) => return side_error(rel, case, e),
+    };
+    let mut r = verdict(rel, case, Some(&srun), &orun, None, all);
+    if needs_shadow(&r)
+        && let Ok(shadow) = oracle.shadow(&job, &opts)
+    {
+        r = verdict(rel, case, Some(&srun), &orun, Some(&shadow), all);
+    }
+    if !r.divergences.is_empty() {
+        attach_graphs(&mut r, case, &job, subject, oracle, &srun, &orun);
+    }
+    r
+}
+
+/// Graphs are only recorded where they are shown: reruns both sides up to the last diverging
+/// step, capturing the graphs after each diverging step (a golden has none to give).
+fn attach_graphs(
+    r: &mut CaseResult,
+    case: &Case,
+    job: &Job<'_>,
+    subject: &mut dyn Side,
+    oracle: &mut dyn Side,
+    srun: &Run,
+    orun: &Run,
+) {
+    let offset = case.program_line.saturating_sub(1);
+    let seqs = diverging_seqs(srun, orun, &r.divergences, offset);
+    let Some(&last) = seqs.iter().map(|(s, _)| s).max() else {
+        return;
+    };
+    let gopts = crate::interp::Options {
+        graphs_at: seqs.iter().map(|(s, _)| *s).collect(),
+        max_steps: last + 1,
+        ..sides::options_for(case)
+    };
+    let (Ok(srun2), Ok(orun2)) = (subject.run(job, &gopts), oracle.run(job, &gopts)) else {
+        return;
+    };
+    for (seq, i) in seqs {
+        let d = &mut r.divergences[i];
+        let Some(var) = d.variable.clone() else {
+            continue;
+        };
+        let base = var.strip_suffix(".grad").unwrap_or(&var).to_string();
+        let graph = |run: &Run| {
+            run.steps
+                .iter()
+                .find(|s| s.seq == seq)
+                .and_then(|s| s.graphs.iter().find(|(n, _)| *n == base))
+                .map(|(_, g)| g.clone())
+        };
+        d.subject_graph = graph(&srun2);
+        d.oracle_graph = graph(&orun2);
     }
 }
 
@@ -477,36 +409,21 @@ pub fn needs_shadow(r: &CaseResult) -> bool {
             .any(|d| crate::numerics::may_be_rounding(&d.observable))
 }
 
-/// A subject against a golden libtorch run, with the golden's float64 shadow for numerics.
-pub fn judge_against<E: Backend>(
-    rel: &str,
-    case: &Case,
-    engine: &mut E,
-    golden: &golden::Golden,
-    all: bool,
-) -> CaseResult {
-    let opts = options_for(case);
-    let erun = interp::run(engine, &case.program, case.seed, &opts);
-    let r = verdict(rel, case, Some(&erun), &golden.run, None, all);
-    match &golden.shadow {
-        Some(shadow) if needs_shadow(&r) => {
-            verdict(rel, case, Some(&erun), &golden.run, Some(shadow), all)
-        }
-        _ => r,
-    }
-}
-
 /// For each divergence about a variable: the step it was found at (the first step on its line
-/// whose observations differ) and the divergence's index.
-fn diverging_seqs(erun: &Run, lrun: &Run, divs: &[Divergence], offset: u32) -> Vec<(usize, usize)> {
+/// whose observations differ; an oracle that kept only some steps, a golden, is matched by step
+/// number) and the divergence's index.
+fn diverging_seqs(srun: &Run, orun: &Run, divs: &[Divergence], offset: u32) -> Vec<(usize, usize)> {
     let mut seqs = Vec::new();
     for (i, d) in divs.iter().enumerate() {
         if d.variable.is_none() {
             continue;
         }
-        for (e, l) in erun.steps.iter().zip(&lrun.steps) {
-            if l.line + offset == d.line && e.vars != l.vars {
-                seqs.push((l.seq, i));
+        for o in &orun.steps {
+            let Some(s) = srun.steps.iter().find(|s| s.seq == o.seq) else {
+                continue;
+            };
+            if o.line + offset == d.line && s.vars != o.vars {
+                seqs.push((o.seq, i));
                 break;
             }
         }
@@ -514,36 +431,36 @@ fn diverging_seqs(erun: &Run, lrun: &Run, divs: &[Divergence], offset: u32) -> V
     seqs
 }
 
-/// Judges runs: engine vs libtorch (or golden), `# raises:` expectations, and `doc` claims.
+/// Judges runs: subject vs oracle, `# raises:` expectations, and `doc` claims.
 pub fn verdict(
     rel: &str,
     case: &Case,
-    engine: Option<&Run>,
-    libtorch: &Run,
+    subject: Option<&Run>,
+    oracle: &Run,
     shadow: Option<&Run>,
     all: bool,
 ) -> CaseResult {
     let mut r = base_result(rel, case);
     let tol = Tol::new(case.tolerance.as_ref());
-    let reference = engine.unwrap_or(libtorch);
+    let reference = subject.unwrap_or(oracle);
     r.statements = reference.steps.len() as u64;
     let mut divs = Vec::new();
     let mut judge = shadow.map(|s| Judge::new(s, &case.program));
-    let observables = if let Some(e) = engine {
-        let (d, n) = compare::compare_judged(e, libtorch, tol, all, judge.as_mut());
+    let observables = if let Some(s) = subject {
+        let (d, n) = compare::compare_judged(s, oracle, tol, all, judge.as_mut());
         divs.extend(d);
         n
     } else {
-        libtorch
+        oracle
             .steps
             .iter()
             .map(|s| 1 + s.vars.len() as u64 * 8)
             .sum()
     };
     if all || divs.is_empty() {
-        divs.extend(compare::check_expectations(engine, libtorch, all));
+        divs.extend(compare::check_expectations(subject, oracle, all));
     }
-    let (claims, claim_divs) = compare::check_claims(&case.doc, engine, libtorch, tol);
+    let (claims, claim_divs) = compare::check_claims(&case.doc, subject, oracle, tol);
     if all || divs.is_empty() {
         divs.extend(claim_divs);
     }
@@ -580,7 +497,7 @@ pub fn verdict(
     r.drift = r
         .claims
         .iter()
-        .filter(|c| !c.libtorch_agrees)
+        .filter(|c| !c.oracle_agrees)
         .cloned()
         .collect();
     r.observables = observables + r.claims.len() as u64;
@@ -596,10 +513,10 @@ pub fn verdict(
         r.status = CaseStatus::Numerics;
     }
     r.divergences = divs;
-    if libtorch.truncated && r.message.is_none() {
+    if oracle.truncated && r.message.is_none() {
         r.message = Some(format!(
             "{rel}: stopped after {} statement executions",
-            libtorch.steps.len()
+            oracle.steps.len()
         ));
     }
     r
@@ -608,7 +525,10 @@ pub fn verdict(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::backend::{Call, Failure, GraphObs, TensorObs, Value};
+    use crate::backend::libtorch::LibtorchBackend;
+    use crate::backend::{Backend, Call, Failure, GraphObs, TensorObs, Value};
+    use crate::interp;
+    use crate::sides::GoldenSide;
 
     fn root() -> PathBuf {
         Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
@@ -668,7 +588,7 @@ mod tests {
         for p in files {
             let Ok(c) = case::load(&p) else { continue };
             let rel = relative(&root(), &p);
-            let opts = options_for(&c);
+            let opts = sides::options_for(&c);
             let runs = catch_unwind(AssertUnwindSafe(|| {
                 let a = interp::run(&mut LibtorchBackend::new(), &c.program, c.seed, &opts);
                 let b = interp::run(&mut LibtorchBackend::new(), &c.program, c.seed, &opts);
@@ -677,7 +597,8 @@ mod tests {
             // A panic inside the libtorch backend is that backend's bug, reported elsewhere.
             let Ok((a, b)) = runs else { continue };
             let d = compare::compare(&a, &b, c.tolerance.as_ref(), true);
-            assert!(d.is_empty(), "{rel}: {}", compare::describe(&d[0]));
+            let labels = Labels::new(Some("libtorch"), "libtorch");
+            assert!(d.is_empty(), "{rel}: {}", compare::describe(&d[0], &labels));
         }
     }
 
@@ -695,15 +616,11 @@ mod tests {
         assert_eq!(r.status, CaseStatus::Fail);
         let d = &r.divergences[0];
         assert_eq!(d.observable, "grad_fn");
-        assert_eq!(d.engine, "Some(\"AddBackward\")");
-        assert_eq!(d.libtorch, "Some(\"AddBackward0\")");
+        assert_eq!(d.subject, "Some(\"AddBackward\")");
+        assert_eq!(d.oracle, "Some(\"AddBackward0\")");
         assert!(d.line > c.program_line, "file line, not program line");
         assert!(!d.statement.is_empty());
-        assert!(
-            d.libtorch_graph
-                .as_ref()
-                .is_some_and(|g| !g.nodes.is_empty())
-        );
+        assert!(d.oracle_graph.as_ref().is_some_and(|g| !g.nodes.is_empty()));
     }
 
     #[test]
@@ -725,7 +642,7 @@ mod tests {
     fn known_divergences_are_strict() {
         let known = KnownDivergences::parse("cases/a.yaml: \"engine lacks X\"\n").unwrap();
         let c = load("cases/seed002/sum_2x_grad.yaml");
-        let mut pass = judge::<LibtorchBackend, _>(
+        let mut pass = judge(
             "cases/a.yaml",
             &c,
             Some(&mut LibtorchBackend::new()),
@@ -765,7 +682,7 @@ mod tests {
         .unwrap();
         let mut cfg = Config::new(&root());
         cfg.paths = vec![dir.clone(), dir.join("missing")];
-        cfg.backends = Backends::Libtorch;
+        cfg.subject = None;
         let r = run_suite(&cfg, &|_| {});
         let status: Vec<_> = r.cases.iter().map(|c| c.status).collect();
         assert_eq!(
@@ -784,6 +701,10 @@ mod tests {
 
     #[test]
     fn libtorch_matches_its_goldens() {
+        let mut cfg = Config::new(&root());
+        cfg.oracle = sides::GOLDEN;
+        cfg.subject = Some(sides::LIBTORCH);
+        let labels = cfg.labels();
         let mut checked = 0;
         for p in discover(&[root().join("cases")]) {
             let Ok(c) = case::load(&p) else { continue };
@@ -791,10 +712,15 @@ mod tests {
             if !c.requires.is_empty() {
                 continue;
             }
-            let g =
-                golden::read(&golden::path_for(&root(), &rel)).expect("every case has a golden");
             let r = catch_unwind(AssertUnwindSafe(|| {
-                judge_against(&rel, &c, &mut LibtorchBackend::new(), &g, true)
+                let mut golden = GoldenSide::new(&root());
+                judge(
+                    &rel,
+                    &c,
+                    Some(&mut LibtorchBackend::new()),
+                    &mut golden,
+                    true,
+                )
             }));
             let Ok(r) = r else { continue };
             let d: Vec<_> = r
@@ -802,7 +728,8 @@ mod tests {
                 .iter()
                 .filter(|d| !d.observable.starts_with("raises"))
                 .collect();
-            assert!(d.is_empty(), "{rel}: {}", compare::describe(d[0]));
+            assert!(d.is_empty(), "{rel}: {}", compare::describe(d[0], &labels));
+            assert_ne!(r.status, CaseStatus::Error, "{rel}: {:?}", r.message);
             checked += 1;
         }
         assert!(checked > 0, "no goldens found");
@@ -817,7 +744,8 @@ mod tests {
             ("cases/views/expand.yaml", false),
         ] {
             let c = load(rel);
-            let (shadow, perturbed) = golden::shadow_runs(&mut LibtorchBackend::new(), &c);
+            let opts = sides::options_for(&c);
+            let (shadow, perturbed) = golden::shadow_runs(&mut LibtorchBackend::new(), &c, &opts);
             let notes = crate::numerics::sensitivity(&shadow, &perturbed, None);
             assert_eq!(!notes.is_empty(), sensitive, "{rel}: {notes:?}");
             // Rounding moves values only: versions, grad_fns and outcomes stay as they were.
@@ -826,7 +754,7 @@ mod tests {
                 assert!(
                     d.observable.ends_with("values") || d.observable == "result",
                     "{rel}: {}",
-                    compare::describe(d)
+                    compare::describe(d, &Labels::new(Some("perturbed"), "shadow"))
                 );
             }
             let g = golden::read(&golden::path_for(&root(), rel)).unwrap();

@@ -1,11 +1,12 @@
 //! Every case under `cases/` as its own test (libtest-mimic), named by its path: the engine
-//! against libtorch. A failure shows the divergence as `- libtorch / + engine`. A case listed
+//! (subject) against libtorch (oracle). A failure shows the divergence as `- oracle libtorch ... /
+//! + subject engine ...`. A case listed
 //! in `cases/known_divergences.yaml` passes (with a note) only while it still diverges.
 
 use harness::compare;
 use harness::known::KnownDivergences;
 use harness::results::CaseStatus;
-use harness::runner::{self, Backends, Config};
+use harness::runner::{self, Config};
 use libtest_mimic::{Arguments, Failed, Trial};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -16,9 +17,8 @@ fn main() {
     std::panic::set_hook(Box::new(|_| {}));
     let root: PathBuf = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
     let root = root.canonicalize().unwrap_or(root);
-    let mut cfg = Config::new(&root);
-    cfg.backends = Backends::Both;
-    let cfg = Arc::new(cfg);
+    let cfg = Arc::new(Config::new(&root));
+    let labels = Arc::new(cfg.labels());
     let known = Arc::new(KnownDivergences::load(
         &root.join("cases/known_divergences.yaml"),
     ));
@@ -26,7 +26,7 @@ fn main() {
         .into_iter()
         .map(|path| {
             let name = runner::relative(&root, &path);
-            let (cfg, known) = (cfg.clone(), known.clone());
+            let (cfg, known, labels) = (cfg.clone(), known.clone(), labels.clone());
             Trial::test(name, move || {
                 let known = match known.as_ref() {
                     Ok(k) => Ok(k.clone()),
@@ -65,7 +65,7 @@ fn main() {
                             msg.push('\n');
                         }
                         for d in &r.divergences {
-                            msg.push_str(&compare::describe(d));
+                            msg.push_str(&compare::describe(d, &labels));
                         }
                         Err(msg.into())
                     }

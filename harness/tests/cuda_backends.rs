@@ -3,10 +3,11 @@
 //! On a machine without a GPU the CUDA runs must skip with the reason; with one, the device
 //! cases must pass engine-CUDA against libtorch on the CPU and on CUDA.
 
-use harness::devices::{Oracle, Sides, Subject};
+use harness::devices;
 use harness::report::{Summary, render_html, render_junit};
 use harness::results::CaseStatus;
-use harness::runner::{self, Backends, Config};
+use harness::runner::{self, Config};
+use harness::sides::{self, Entry};
 use std::path::{Path, PathBuf};
 
 fn root() -> PathBuf {
@@ -14,20 +15,20 @@ fn root() -> PathBuf {
     r.canonicalize().unwrap_or(r)
 }
 
-fn devices_config(sides: Sides) -> Config {
+fn devices_config(subject: Entry, oracle: Entry) -> Config {
     let root = root();
     let mut cfg = Config::new(&root);
     cfg.paths = vec![root.join("cases/devices")];
-    cfg.backends = Backends::Both;
     cfg.threads = 1;
-    cfg.sides = sides;
+    cfg.subject = Some(subject);
+    cfg.oracle = oracle;
     cfg
 }
 
 #[test]
 fn cuda_cases_are_skipped_with_the_reason_on_a_cpu_run() {
     tch::set_num_threads(1);
-    let result = runner::run_suite(&devices_config(Sides::default()), &|_| {});
+    let result = runner::run_suite(&devices_config(sides::ENGINE, sides::LIBTORCH), &|_| {});
     assert!(
         result.cases.len() >= 2,
         "cases/devices holds the CUDA cases"
@@ -58,38 +59,34 @@ fn cuda_cases_are_skipped_with_the_reason_on_a_cpu_run() {
 #[test]
 fn device_cases_on_the_cuda_backends() {
     tch::set_num_threads(1);
-    for sides in [
-        Sides {
-            subject: Subject::EngineCuda,
-            oracle: Oracle::Libtorch,
-        },
-        Sides {
-            subject: Subject::EngineCuda,
-            oracle: Oracle::LibtorchCuda,
-        },
+    for (subject, oracle) in [
+        (sides::ENGINE_CUDA, sides::LIBTORCH),
+        (sides::ENGINE_CUDA, sides::LIBTORCH_CUDA),
     ] {
-        let result = runner::run_suite(&devices_config(sides), &|_| {});
-        match sides.check() {
+        let result = runner::run_suite(&devices_config(subject, oracle), &|_| {});
+        let pair = (subject.name, oracle.name);
+        match devices::check(&[subject, oracle]) {
             Ok(()) => {
                 for c in &result.cases {
                     assert_eq!(
                         c.status,
                         CaseStatus::Pass,
-                        "{} ({sides:?}): {:?} {:?}",
+                        "{} ({pair:?}): {:?} {:?}",
                         c.path,
                         c.message,
                         c.divergences.first()
                     );
                 }
-                assert_eq!(
-                    result.meta.backends,
-                    vec![
-                        "engine-cuda".to_string(),
-                        match sides.oracle {
-                            Oracle::Libtorch => "libtorch".into(),
-                            Oracle::LibtorchCuda => "libtorch-cuda".into(),
-                        }
-                    ]
+                let meta = &result.meta;
+                let names = (
+                    meta.subject.as_ref().map(|s| s.name.as_str()),
+                    meta.oracle.name.as_str(),
+                );
+                assert_eq!(names, (Some(subject.name), oracle.name));
+                assert!(
+                    meta.labels().subject.ends_with("(cuda:0)"),
+                    "{:?}",
+                    meta.labels()
                 );
             }
             Err(e) => {

@@ -1,4 +1,4 @@
-//! Issue 2, item 3: libtorch links and runs at test time. A small graph is built through tch
+//! libtorch links and runs at test time. A small graph is built through tch
 //! directly, backward runs, and `.grad` is checked against derivatives worked out by hand.
 
 use tch::{Kind, Tensor};

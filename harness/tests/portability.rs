@@ -12,7 +12,7 @@
 //! on every CPU, and is one of the settings.
 
 use harness::backend::{DType, TensorData};
-use harness::interp::{ObsValue, Run};
+use harness::observe::{ObsValue, Run};
 use harness::results::CaseStatus;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};

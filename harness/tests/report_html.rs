@@ -3,7 +3,7 @@
 //! inject markup.
 
 use harness::report::{self, sample};
-use harness::results::{RunMeta, SuiteResult};
+use harness::results::{FORMAT_VERSION, RunMeta, SideInfo, SuiteResult};
 
 fn html() -> String {
     report::render_html(&sample::sample_suite())
@@ -46,7 +46,15 @@ fn summary_figures_are_the_hand_counted_ones() {
     assert_eq!(figure(&page, "observables"), (41 + 7 * 19).to_string());
     assert!(page.contains("libtorch 2.13.0") && page.contains("engine 0.1.0"));
     assert!(page.contains("2026-11-23T18:00:00Z") && page.contains("4.3 s"));
-    assert!(page.contains("3 of 9 cases diverge from libtorch, 1 could not be run"));
+    assert!(page.contains(
+        "engine 0.1.0 (cpu) diverges from libtorch 2.13.0 (cpu) on 3 of 9 cases, 1 could not be run"
+    ));
+    // The tables and graphs name both sides by role and backend.
+    let data = embedded_data(&page);
+    assert_eq!(data["sides"]["subject"], "subject engine 0.1.0 (cpu)");
+    assert_eq!(data["sides"]["oracle"], "oracle libtorch 2.13.0 (cpu)");
+    assert!(page.contains("<h5>subject engine 0.1.0 (cpu)</h5>"));
+    assert!(page.contains("<dt>oracle</dt><dd>libtorch 2.13.0 (cpu)</dd>"));
 }
 
 #[test]
@@ -78,7 +86,7 @@ fn every_text_from_cases_and_libtorch_is_escaped() {
         .expect("the evil case survives the round trip");
     assert_eq!(evil["message"], "</script><script>alert(4)</script>");
     assert_eq!(
-        evil["divergences"][0]["libtorch_error"]["message"],
+        evil["divergences"][0]["oracle_error"]["message"],
         "<img src=x onerror=alert(6)>"
     );
 }
@@ -141,7 +149,7 @@ fn divergences_carry_the_document_side_and_both_graphs() {
         .unwrap();
     assert!(inplace["divergences"][0]["graph"].is_null());
     assert_eq!(
-        inplace["divergences"][0]["libtorch_error"]["kind"],
+        inplace["divergences"][0]["oracle_error"]["kind"],
         "leaf_inplace"
     );
 }
@@ -198,8 +206,31 @@ fn junit_has_a_suite_per_folder_and_the_right_elements() {
     assert!(x.contains(
         r#"<skipped message="xfail: the engine does not record whether a view was made under no_grad yet"/>"#
     ));
-    assert!(x.contains("engine:     [[3.0000, 3.0000], [3.0000, 3.0000]]"));
-    assert!(x.contains("libtorch raised leaf_inplace: a leaf Variable that requires grad"));
+    // Each side's value on a line of its own, named by role and backend.
+    let line = |start: &str, value: &str| {
+        x.lines()
+            .any(|l| l.trim_start().starts_with(start) && l.ends_with(&format!(" {value}")))
+    };
+    assert!(
+        line(
+            "subject engine 0.1.0 (cpu):",
+            "[[3.0000, 3.0000], [3.0000, 3.0000]]"
+        ),
+        "{x}"
+    );
+    assert!(
+        line(
+            "oracle libtorch 2.13.0 (cpu):",
+            "[[4.5000, 4.5000], [4.5000, 4.5000]]"
+        ),
+        "{x}"
+    );
+    assert!(x.contains(
+        "oracle libtorch 2.13.0 (cpu) raised leaf_inplace: a leaf Variable that requires grad"
+    ));
+    assert!(x.contains(r#"<property name="subject" value="engine 0.1.0 (cpu)"/>"#));
+    assert!(x.contains(r#"<property name="oracle" value="libtorch 2.13.0 (cpu)"/>"#));
+    assert!(x.contains("differs: subject engine [[3.0000"), "{x}");
     assert!(x.contains("<system-out>document drift"));
     // Markup from the case is text in the XML.
     assert!(!x.contains("<script>"));
@@ -222,6 +253,7 @@ fn junit_has_a_suite_per_folder_and_the_right_elements() {
 fn shard(k: u32, n: u32, paths: &[&str], started: &str, ms: u64) -> SuiteResult {
     let base = sample::sample_suite();
     SuiteResult {
+        format_version: FORMAT_VERSION,
         meta: RunMeta {
             shard: Some(format!("{k}/{n}")),
             started: started.into(),
@@ -281,15 +313,22 @@ fn merge_sorts_keeps_the_last_duplicate_and_notes_it() {
             .iter()
             .any(|n| n.contains("400 ms of run time in all"))
     );
-    assert_eq!(m.meta.engine_version, "engine 0.1.0");
-    assert_eq!(m.meta.backends, ["engine", "libtorch"]);
+    assert_eq!(
+        m.meta.subject,
+        Some(SideInfo::new("engine", "engine 0.1.0 (cpu)"))
+    );
+    assert_eq!(
+        m.meta.oracle,
+        SideInfo::new("libtorch", "libtorch 2.13.0 (cpu)")
+    );
+    assert_eq!(m.format_version, FORMAT_VERSION);
 }
 
 #[test]
 fn merge_reports_missing_shards_and_version_disagreements() {
     let a = shard(1, 3, &["cases/a.yaml"], "t", 1);
     let mut b = shard(3, 3, &["cases/c.yaml"], "t", 1);
-    b.meta.libtorch_version = Some("libtorch 2.12.0".into());
+    b.meta.oracle.version = "libtorch 2.12.0 (cpu)".into();
     let m = report::merge(&[a, b]);
     assert_eq!(m.meta.shard.as_deref(), Some("1/3, 3/3"));
     assert!(
@@ -302,7 +341,7 @@ fn merge_reports_missing_shards_and_version_disagreements() {
         m.meta
             .notes
             .iter()
-            .any(|n| n.contains("libtorch 2.13.0, libtorch 2.12.0"))
+            .any(|n| n.contains("different oracles: libtorch 2.13.0 (cpu), libtorch 2.12.0 (cpu)"))
     );
     // The notes reach the page.
     assert!(report::render_html(&m).contains("shards 2/3 missing"));
@@ -324,6 +363,16 @@ fn json_round_trips_through_files_and_old_files_still_read() {
     let s = sample::sample_suite();
     report::write_json(&s, &path).unwrap();
     assert_eq!(report::read_json(&path).unwrap(), s);
+    let written: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    assert_eq!(written["format_version"], FORMAT_VERSION);
+
+    // A format this harness does not know yet is refused, naming it.
+    let mut newer = serde_json::to_value(&s).unwrap();
+    newer["format_version"] = serde_json::json!(FORMAT_VERSION + 1);
+    std::fs::write(&path, newer.to_string()).unwrap();
+    let err = report::read_json(&path).unwrap_err().to_string();
+    assert!(err.contains("newer harness"), "{err}");
 
     // Results written before `notes` existed.
     let mut v = serde_json::to_value(&s).unwrap();
@@ -380,12 +429,23 @@ fn a_single_backend_run_does_not_claim_a_comparison() {
     let mut s = sample::sample_suite();
     s.cases
         .retain(|c| c.status == harness::results::CaseStatus::Pass);
-    s.meta.backends = vec!["libtorch".into()];
+    let subject = s.meta.subject.take();
     let page = report::render_html(&s);
-    assert!(page.contains("All 3 cases pass on libtorch alone"));
-    assert!(!page.contains("The engine matches"));
-    s.meta.backends = vec!["engine".into(), "libtorch".into()];
-    assert!(report::render_html(&s).contains("The engine matches libtorch on all 3 cases"));
+    assert!(page.contains("All 3 cases pass on libtorch 2.13.0 (cpu) alone (no subject was run)"));
+    assert!(!page.contains(" matches "));
+    assert!(page.contains("<dt>subject</dt><dd>none (the oracle alone)</dd>"));
+    s.meta.subject = subject;
+    assert!(
+        report::render_html(&s)
+            .contains("engine 0.1.0 (cpu) matches libtorch 2.13.0 (cpu) on all 3 cases")
+    );
+    // Against the goldens the verdict names them, not a live libtorch.
+    s.meta.oracle = SideInfo::new("golden", "golden of libtorch 2.13.0 (cpu)");
+    let page = report::render_html(&s);
+    assert!(
+        page.contains("engine 0.1.0 (cpu) matches golden of libtorch 2.13.0 (cpu) on all 3 cases")
+    );
+    assert!(page.contains("on the oracle, <b>golden of libtorch 2.13.0 (cpu)</b>"));
 }
 
 #[test]
@@ -423,4 +483,78 @@ fn a_numerics_case_shows_its_budget_and_has_a_filter_of_its_own() {
         "{junit}"
     );
     assert!(!junit.contains(r#"<failure type="divergence" message="line 7"#));
+}
+
+fn fixture(name: &str) -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(name)
+}
+
+/// Results files written before `format_version` existed (format 0, `engine`/`libtorch`
+/// fields) read as the current format, and merge with current ones.
+#[test]
+fn merge_reads_results_of_the_format_before_format_version() {
+    let old = report::read_json(&fixture("results_unversioned_engine_vs_libtorch.json"))
+        .expect("an unversioned results file reads");
+    assert_eq!(old.format_version, FORMAT_VERSION);
+    assert_eq!(
+        old.meta.subject,
+        Some(SideInfo::new("engine", "engine 0.1.0"))
+    );
+    assert_eq!(
+        old.meta.oracle,
+        SideInfo::new("libtorch", "libtorch 2.13.0")
+    );
+    assert_eq!(old.cases.len(), 8);
+    let by_path = |r: &SuiteResult, p: &str| {
+        r.cases
+            .iter()
+            .find(|c| c.path == p)
+            .unwrap_or_else(|| panic!("{p} in the old file"))
+            .clone()
+    };
+    // The xfail's divergence keeps both values and both graphs under their new names.
+    let x = by_path(&old, "cases/regressions/b2ca2950.yaml");
+    assert_eq!(x.status, harness::results::CaseStatus::Xfail);
+    let d = &x.divergences[0];
+    assert_eq!(d.observable, "grad.values");
+    assert!(!d.subject.is_empty() && !d.oracle.is_empty() && d.subject != d.oracle);
+    assert!(d.subject_graph.is_some() && d.oracle_graph.is_some());
+    // Document claims: the oracle's side and whether it agrees (the drift) are kept.
+    let drift = by_path(&old, "cases/seed000/in28_slice_assign_leaf.yaml");
+    assert!(!drift.drift.is_empty());
+    assert!(drift.drift.iter().all(|c| !c.oracle_agrees));
+    assert!(
+        drift
+            .claims
+            .iter()
+            .any(|c| c.oracle_agrees && !c.oracle.is_empty())
+    );
+
+    // The engine against the goldens: the oracle was `golden`.
+    let golden =
+        report::read_json(&fixture("results_unversioned_engine_vs_golden.json")).expect("reads");
+    assert_eq!(golden.meta.oracle.name, "golden");
+    assert_eq!(
+        golden.meta.subject.as_ref().map(|s| s.name.as_str()),
+        Some("engine")
+    );
+
+    // Merged with a current result: one result of every case, rendered like any other.
+    let m = report::merge(&[old.clone(), sample::sample_suite()]);
+    assert_eq!(
+        m.cases.len(),
+        old.cases.len() + sample::sample_suite().cases.len()
+    );
+    assert!(
+        m.meta
+            .notes
+            .iter()
+            .any(|n| n.contains("different subjects")),
+        "{:?}",
+        m.meta.notes
+    );
+    let page = report::render_html(&m);
+    assert!(page.contains("cases/regressions/b2ca2950.yaml"));
 }

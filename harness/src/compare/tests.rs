@@ -1,7 +1,7 @@
 //! Comparator tests on hand-made observations.
 
 use super::*;
-use crate::interp::{Step, VarObs};
+use crate::observe::{Step, VarObs};
 
 fn data(shape: &[usize], values: &[f64]) -> TensorData {
     TensorData {
@@ -75,11 +75,22 @@ fn shape_is_reported_before_values_with_both_sides_named() {
     assert_eq!(d.len(), 1);
     assert_eq!(d[0].observable, "shape");
     assert_eq!(d[0].variable.as_deref(), Some("x"));
-    assert_eq!(d[0].engine, "[2, 3]");
-    assert_eq!(d[0].libtorch, "[3, 2]");
-    let text = describe(&d[0]);
+    assert_eq!(d[0].subject, "[2, 3]");
+    assert_eq!(d[0].oracle, "[3, 2]");
+    let sides = Labels::new(Some("engine 0.1.0 (cpu)"), "libtorch 2.13.0 (cpu)");
+    let text = describe(&d[0], &sides);
     assert!(
-        text.contains("- libtorch: [3, 2]") && text.contains("+ engine:   [2, 3]"),
+        text.contains("- oracle libtorch 2.13.0 (cpu): [3, 2]")
+            && text.contains("+ subject engine 0.1.0 (cpu):   [2, 3]"),
+        "{text}"
+    );
+    // Sides of one backend are told apart by their roles.
+    let same = Labels::new(Some("libtorch 2.13.0 (cpu)"), "libtorch 2.13.0 (cpu)");
+    let text = describe(&d[0], &same);
+    assert!(
+        text.contains("- oracle libtorch 2.13.0 (cpu):  [3, 2]")
+            && text.contains("+ subject libtorch 2.13.0 (cpu): [2, 3]")
+            && !text.contains("engine"),
         "{text}"
     );
 }
@@ -140,7 +151,7 @@ fn flags_and_grads_are_compared_in_order() {
         (d[0].observable.as_str(), d[0].variable.as_deref()),
         ("grad", Some("y.grad"))
     );
-    assert_eq!(d[0].libtorch, "None");
+    assert_eq!(d[0].oracle, "None");
     let mut g2 = g.clone();
     g2.grad = Some(data(&[1], &[3.0]));
     let d = compare(
@@ -176,7 +187,7 @@ fn outcomes_follow_the_three_way_classification() {
         false,
     );
     assert_eq!(d[0].observable, "outcome");
-    assert!(d[0].engine.contains("leaf_inplace") && d[0].libtorch.contains("view_of_leaf_inplace"));
+    assert!(d[0].subject.contains("leaf_inplace") && d[0].oracle.contains("view_of_leaf_inplace"));
     assert_eq!(
         compare(&ok, &fail(ErrorKind::BackwardTwice), None, false)[0].observable,
         "outcome"
@@ -281,14 +292,14 @@ fn expectations_are_checked_on_both_sides() {
     let er = run(vec![s]);
     let d = check_expectations(Some(&er), &lr, false);
     assert_eq!(d.len(), 1);
-    assert!(d[0].engine.contains("does not meet"), "{}", d[0].engine);
+    assert!(d[0].subject.contains("does not meet"), "{}", d[0].subject);
     let mut wrong_msg = l;
     wrong_msg.error = Some(Failure::new(ErrorKind::LeafInplace, "other text"));
     assert!(!meets_expectation(&wrong_msg.error, &wrong_msg.expect));
 }
 
 #[test]
-fn doc_claims_separate_drift_from_engine_divergence() {
+fn doc_claims_separate_drift_from_subject_divergence() {
     let claim = |expr: &str, y: &str| DocClaim {
         after: 1,
         file_line: 10,
@@ -311,19 +322,19 @@ fn doc_claims_separate_drift_from_engine_divergence() {
     ];
     let (checks, divs) = check_claims(&claims, Some(&l), &l, Tol::default());
     assert!(divs.is_empty());
-    assert!(checks[0].libtorch_agrees, "4-decimal document values match");
+    assert!(checks[0].oracle_agrees, "4-decimal document values match");
     assert!(
-        !checks[1].libtorch_agrees,
+        !checks[1].oracle_agrees,
         "ViewBackward vs ViewBackward0 is drift"
     );
-    assert!(checks[2].libtorch_agrees);
+    assert!(checks[2].oracle_agrees);
     let mut e = l.clone();
     e.probes[1] = probe(Ok(ObsValue::Str("ViewBackward".into())));
     let (checks, divs) = check_claims(&claims, Some(&e), &l, Tol::default());
-    assert!(checks[1].engine_agrees && !checks[1].libtorch_agrees);
+    assert!(checks[1].subject_agrees && !checks[1].oracle_agrees);
     assert_eq!(
         divs.len(),
         1,
-        "the engine is judged against libtorch, not the document"
+        "the subject is judged against the oracle, not the document"
     );
 }

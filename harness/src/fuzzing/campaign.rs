@@ -1,52 +1,32 @@
 //! Fuzz campaigns without libFuzzer: `harness fuzz --seed S --time 60`.
 //!
-//! One worker per core, each with its own pair of backends (libtorch handles are not shared
-//! across threads). Program `i` of a campaign is generated from seed `S + i`, so any finding can
-//! be regenerated from its seed alone. Every tenth program is a differentiable one and goes
-//! through gradcheck as well. Findings are deduplicated by [`Key`] (first divergent observable,
+//! One worker per core, each with its own pair of sides, the subject and the oracle, built from
+//! the registry (`crate::sides`; libtorch handles are not shared across threads). Program `i` of
+//! a campaign is generated from seed `S + i`, so any finding can be regenerated from its seed
+//! alone. Every tenth program is a differentiable one and goes through gradcheck as well. Findings are deduplicated by [`Key`] (first divergent observable,
 //! op); the first program with a new key is shrunk and written as a case under
 //! `cases/regressions/`. A watchdog reports a program that runs for more than 10 s as a hang
 //! (it is written out and the campaign stops without waiting for that worker).
 //!
-//! `harness fuzz reduce FILE` shrinks a given case against the same oracle.
+//! `harness fuzz reduce FILE` shrinks a given case, the same subject against the same oracle.
 
 use super::generate::{self, GenConfig};
-use super::oracle::{Differential, Finding, FindingKind, Key, Mutant, Mutation};
+use super::oracle::{Differential, Finding, FindingKind, Key};
 use super::shrink;
-use crate::backend::Backend;
-use crate::backend::engine::EngineBackend;
-use crate::backend::libtorch::LibtorchBackend;
 use crate::error_kind::ErrorKind;
 use crate::program::Program;
+use crate::sides::{Entry, Side};
 use indicatif::{ProgressBar, ProgressStyle};
 use std::collections::{BTreeMap, BTreeSet};
 use std::panic::AssertUnwindSafe;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-/// The reference backend: libtorch.
-pub type Reference = LibtorchBackend;
-
-/// A fresh reference backend.
-pub fn reference() -> Reference {
-    LibtorchBackend::new()
-}
-
-/// The backend under test; the reference is always libtorch.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum Subject {
-    Engine,
-    /// libtorch against itself: a campaign that must come out clean.
-    Libtorch,
-    /// libtorch with `a - b` computing `a + b`: a campaign that must find divergences.
-    MutantSub,
-    /// libtorch whose implicit backward seeds 2: only gradcheck can tell.
-    MutantSeed,
-}
-
+/// `harness fuzz`'s options. The two sides come from the registry (`crate::sides`): any
+/// backend that runs programs, so every name but `golden`.
 #[derive(Debug, Clone, clap::Args)]
 pub struct FuzzArgs {
     #[command(subcommand)]
@@ -66,11 +46,15 @@ pub struct FuzzArgs {
     /// Where shrunk findings are written.
     #[arg(long, default_value = "cases/regressions")]
     pub out: PathBuf,
-    /// The backend under test.
-    #[arg(long, value_enum, default_value_t = Subject::Engine)]
-    pub subject: Subject,
+    /// The backend under test (`libtorch`: against itself, a campaign that must come out
+    /// clean; a mutant: one that must find divergences).
+    #[arg(long, value_enum, default_value = "engine", global = true)]
+    pub subject: Entry,
+    /// The reference the subject is judged against.
+    #[arg(long, value_enum, default_value = "libtorch", global = true)]
+    pub oracle: Entry,
     /// Oracle calls the shrinker may spend on one finding.
-    #[arg(long, default_value_t = 2000)]
+    #[arg(long, default_value_t = 2000, global = true)]
     pub shrink_budget: usize,
 }
 
@@ -81,23 +65,9 @@ pub enum FuzzCmd {
         file: PathBuf,
         #[arg(long, default_value = "cases/regressions")]
         out: PathBuf,
-        #[arg(long, value_enum, default_value_t = Subject::Engine)]
-        subject: Subject,
     },
 }
 
-/// A clap wrapper so the CLI can forward raw arguments: `harness fuzz <ARGS>`.
-#[derive(Debug, clap::Parser)]
-#[command(
-    name = "harness fuzz",
-    about = "Differential fuzz campaign: engine vs libtorch"
-)]
-struct FuzzCli {
-    #[command(flatten)]
-    args: FuzzArgs,
-}
-
-/// Entry point for a CLI that forwards `harness fuzz`'s arguments as strings.
 impl FuzzArgs {
     /// The campaign options these arguments ask for (one worker per core by default).
     pub fn options(&self) -> Options {
@@ -113,24 +83,34 @@ impl FuzzArgs {
             shrink_budget: self.shrink_budget,
         }
     }
-}
 
-pub fn main_from_args(args: Vec<String>) -> ExitCode {
-    use clap::Parser;
-    let argv = std::iter::once("harness fuzz".to_string()).chain(args);
-    match FuzzCli::try_parse_from(argv) {
-        Ok(c) => cli(c.args),
-        Err(e) => {
-            let _ = e.print();
-            ExitCode::from(2)
+    /// Why these sides cannot fuzz here: a side that cannot run new programs (`golden`), or
+    /// one whose device this machine lacks.
+    pub fn refusal(&self) -> Option<String> {
+        for (flag, e) in [("--subject", self.subject), ("--oracle", self.oracle)] {
+            if !e.runs_programs() {
+                return Some(format!(
+                    "{flag} {}: it replays recorded cases and cannot run generated programs",
+                    e.name
+                ));
+            }
+            if let Err(why) = e.available() {
+                return Some(format!("{flag} {}: {why}", e.name));
+            }
         }
+        None
     }
 }
 
-/// Entry point for a CLI that embeds [`FuzzArgs`] in its own clap tree.
+/// Entry point for a CLI that embeds [`FuzzArgs`] in its own clap tree (`harness fuzz`).
 pub fn cli(args: FuzzArgs) -> ExitCode {
-    if let Some(FuzzCmd::Reduce { file, out, subject }) = &args.cmd {
-        return match reduce(file, out, *subject, args.shrink_budget) {
+    // A side that cannot run here fails at once, not once per worker.
+    if let Some(why) = args.refusal() {
+        eprintln!("harness fuzz: {why}");
+        return ExitCode::from(2);
+    }
+    if let Some(FuzzCmd::Reduce { file, out }) = &args.cmd {
+        return match reduce(file, out, args.subject, args.oracle, args.shrink_budget) {
             Ok(msg) => {
                 println!("{msg}");
                 ExitCode::SUCCESS
@@ -142,7 +122,14 @@ pub fn cli(args: FuzzArgs) -> ExitCode {
         };
     }
     let opts = args.options();
-    let report = run_subject(&opts, args.subject);
+    let (subject, oracle) = (args.subject, args.oracle);
+    // Only `golden` reads files to build, and a campaign refuses it; the root is the working
+    // directory, where `cases/known_divergences.yaml` is read from too.
+    let report = run_with(
+        &opts,
+        move || subject.build(Path::new(".")),
+        move || oracle.build(Path::new(".")),
+    );
     report.print()
 }
 
@@ -198,6 +185,8 @@ pub struct Rounding {
 
 #[derive(Debug, Clone, Default)]
 pub struct Report {
+    /// The subject's and the oracle's versions (`engine 0.1.0 (cpu)`).
+    pub sides: [String; 2],
     pub programs: u64,
     pub elapsed: Duration,
     pub findings: Vec<Found>,
@@ -216,7 +205,9 @@ impl Report {
     pub fn print(&self) -> ExitCode {
         let new: Vec<&Found> = self.findings.iter().filter(|f| f.known.is_none()).collect();
         println!(
-            "{} programs in {:.1} s ({:.0} programs/s): {} distinct divergences, {} explained by known divergences, {} distinct float32 numerics ({} programs)",
+            "subject {} vs oracle {}: {} programs in {:.1} s ({:.0} programs/s): {} distinct divergences, {} explained by known divergences, {} distinct float32 numerics ({} programs)",
+            self.sides[0],
+            self.sides[1],
             self.programs,
             self.elapsed.as_secs_f64(),
             self.rate(),
@@ -264,31 +255,14 @@ pub fn data_seed(seed: u64) -> u64 {
     seed % 1000
 }
 
-fn run_subject(opts: &Options, subject: Subject) -> Report {
-    match subject {
-        Subject::Engine => run_with(opts, EngineBackend::default, reference),
-        Subject::Libtorch => run_with(opts, reference, reference),
-        Subject::MutantSub => run_with(
-            opts,
-            || Mutant::new(reference(), Mutation::SubIsAdd),
-            reference,
-        ),
-        Subject::MutantSeed => run_with(
-            opts,
-            || Mutant::new(reference(), Mutation::DoubleSeed),
-            reference,
-        ),
-    }
-}
-
 /// Per worker: the seed it is running and since when.
 type Busy = Vec<Option<(u64, Instant)>>;
 
 /// Runs a campaign of `opts` with `test()` against `reference()`, one pair per worker.
 pub fn run_with<A, B, FA, FB>(opts: &Options, test: FA, reference: FB) -> Report
 where
-    A: Backend + 'static,
-    B: Backend + 'static,
+    A: Side + 'static,
+    B: Side + 'static,
     FA: Fn() -> A + Send + Sync + 'static + Clone,
     FB: Fn() -> B + Send + Sync + 'static + Clone,
 {
@@ -301,10 +275,10 @@ where
     let stop = Arc::new(AtomicBool::new(false));
     let found: Arc<Mutex<BTreeMap<Key, Found>>> = Arc::default();
     let rounding: Arc<Mutex<BTreeMap<Key, Rounding>>> = Arc::default();
-    let known = Arc::new(known_signatures(&mut Differential::new(
-        test(),
-        reference(),
-    )));
+    let mut first = Differential::new(test(), reference());
+    let sides = [first.test.version(), first.reference.version()];
+    let known = Arc::new(known_signatures(&mut first));
+    drop(first);
     let busy: Arc<Mutex<Busy>> = Arc::new(Mutex::new(vec![None; opts.workers.max(1)]));
     let mut handles = Vec::new();
     for w in 0..opts.workers.max(1) {
@@ -419,6 +393,7 @@ where
         .cloned()
         .collect();
     Report {
+        sides,
         programs: done.load(Ordering::Relaxed),
         elapsed: start.elapsed(),
         findings,
@@ -470,7 +445,7 @@ fn ops(p: &Program) -> BTreeSet<String> {
 
 /// Each known divergence's signature, as the oracle finds it on the listed case today, so that
 /// a campaign counts a finding it explains against it instead of writing it again.
-fn known_signatures<A: Backend, B: Backend>(
+fn known_signatures<A: Side, B: Side>(
     diff: &mut Differential<A, B>,
 ) -> BTreeMap<Signature, String> {
     let path = std::path::Path::new("cases/known_divergences.yaml");
@@ -492,7 +467,7 @@ fn known_signatures<A: Backend, B: Backend>(
     out
 }
 
-fn record<A: Backend, B: Backend>(
+fn record<A: Side, B: Side>(
     diff: &mut Differential<A, B>,
     opts: &Options,
     found: &Mutex<BTreeMap<Key, Found>>,
@@ -535,7 +510,7 @@ fn record<A: Backend, B: Backend>(
     // A message the classification table does not know is a gap in the table (the engine maps
     // its errors to kinds directly), not a divergence a case could state: report it, no case.
     let table_gap = matches!(&sf.kind, FindingKind::Divergence(d)
-        if [&d.engine_error, &d.libtorch_error]
+        if [&d.subject_error, &d.oracle_error]
             .iter()
             .any(|e| e.as_ref().is_some_and(|e| e.kind == ErrorKind::Unclassified)));
     let path = opts.out.as_ref().filter(|_| !table_gap).and_then(|dir| {
@@ -557,47 +532,33 @@ fn record<A: Backend, B: Backend>(
     }
 }
 
-/// `harness fuzz reduce FILE`: shrink a case's program against the oracle.
+/// `harness fuzz reduce FILE`: shrink a case's program, `subject` against `oracle`.
 fn reduce(
-    file: &std::path::Path,
-    out: &std::path::Path,
-    subject: Subject,
+    file: &Path,
+    out: &Path,
+    subject: Entry,
+    oracle: Entry,
     budget: usize,
 ) -> Result<String, String> {
     let case = crate::case::load(file).map_err(|e| e.to_string())?;
-    let go = |diff: &mut dyn FnMut(&Program) -> Option<Finding>| -> Option<(Program, Finding)> {
-        let f = diff(&case.program)?;
-        shrink::shrink(&case.program, &f.key, diff, budget)
-    };
+    let root = Path::new(".");
+    let mut d = Differential::new(subject.build(root), oracle.build(root));
+    d.data_seed = case.seed;
+    let f = d
+        .check(&case.program)
+        .ok_or_else(|| format!("{}: no divergence to reduce", file.display()))?;
+    let (p, f) = shrink::shrink(&case.program, &f.key, |q| d.check(q), budget)
+        .ok_or_else(|| format!("{}: the divergence does not reproduce", file.display()))?;
     let origin = format!("{} (reduced)", case.source);
-    macro_rules! with {
-        ($test:expr) => {{
-            let mut d = Differential::new($test, reference());
-            d.data_seed = case.seed;
-            let r = go(&mut |q| d.check(q));
-            match r {
-                None => Err(format!("{}: no divergence to reduce", file.display())),
-                Some((p, f)) => {
-                    let path =
-                        shrink::write_case(out, &mut d.reference, &p, &f, &origin, case.seed)
-                            .map_err(|e| e.to_string())?;
-                    Ok(format!(
-                        "{} statements -> {}: {}\n{}",
-                        case.program.stmts.len(),
-                        p.stmts.len(),
-                        path.display(),
-                        f
-                    ))
-                }
-            }
-        }};
-    }
-    match subject {
-        Subject::Engine => with!(EngineBackend::default()),
-        Subject::Libtorch => with!(reference()),
-        Subject::MutantSub => with!(Mutant::new(reference(), Mutation::SubIsAdd)),
-        Subject::MutantSeed => with!(Mutant::new(reference(), Mutation::DoubleSeed)),
-    }
+    let path = shrink::write_case(out, &mut d.reference, &p, &f, &origin, case.seed)
+        .map_err(|e| e.to_string())?;
+    Ok(format!(
+        "{} statements -> {}: {}\n{}",
+        case.program.stmts.len(),
+        p.stmts.len(),
+        path.display(),
+        f
+    ))
 }
 
 #[cfg(test)]

@@ -5,7 +5,8 @@
 //! `harness fuzz` campaign are thin glue over it.
 //!
 //! - [`generate`]: bytes (libFuzzer's, or ChaCha8's from a seed) to a program IR;
-//! - [`oracle`]: runs one program on two backends and classifies the outcome;
+//! - [`oracle`]: runs one program on two sides (`crate::sides`) and classifies the outcome;
+//! - [`mutant`]: deliberately wrong backends, for checking that the oracles notice;
 //! - [`gradcheck`]: central finite differences in f64 against each backend's gradients;
 //! - [`shrink`]: reduces a failing program and writes it as a regression case;
 //! - [`campaign`]: a seed, a time budget, one worker per core, deduplicated findings.
@@ -40,5 +41,6 @@
 pub mod campaign;
 pub mod generate;
 pub mod gradcheck;
+pub mod mutant;
 pub mod oracle;
 pub mod shrink;

@@ -1,4 +1,5 @@
-//! The differential oracle: one program, two backends, one verdict.
+//! The differential oracle: one program, two sides (a subject under test and an oracle), one
+//! verdict.
 //!
 //! Outcomes are classified the way wasmtime's differential oracle classifies them. The
 //! interpreter records each statement's outcome and every observable after it, and the harness
@@ -12,14 +13,15 @@
 //! its key stays the same.
 
 use super::gradcheck::{self, Verdict};
-use crate::backend::{
-    Backend, BinaryOp, Call, DType, Failure, GraphObs, InplaceOp, Operand, Scalar, TensorAttr,
-    TensorObs, UnaryOp as BUnary, Value,
-};
-use crate::interp::{self, Options, Run};
+use crate::interp::Options;
+use crate::observe::Run;
 use crate::program::ast::{Expr, ExprKind, Program, Stmt, StmtKind, Target};
 use crate::results::Divergence;
+use crate::sides::{Job, Side};
 use std::panic::{AssertUnwindSafe, catch_unwind};
+
+// The mutant backends are `fuzzing::mutant`'s; the fuzzer's tests name them through here.
+pub use super::mutant::{Mutant, Mutation};
 
 /// What identifies a finding across programs: the first divergent observable and the op.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -38,7 +40,7 @@ impl std::fmt::Display for Key {
 
 #[derive(Debug, Clone)]
 pub enum FindingKind {
-    /// The comparator's first divergence between the backend under test and the reference.
+    /// The comparator's first divergence between the subject and the oracle.
     Divergence(Box<Divergence>),
     /// A backend panicked (a panic is a bug whatever the program).
     Panic { backend: String, message: String },
@@ -50,6 +52,8 @@ pub enum FindingKind {
 pub struct Finding {
     pub key: Key,
     pub kind: FindingKind,
+    /// The names of the two sides compared: the subject under test, then the oracle.
+    pub sides: [String; 2],
 }
 
 impl std::fmt::Display for Finding {
@@ -64,7 +68,12 @@ impl std::fmt::Display for Finding {
                 if let Some(v) = &d.variable {
                     write!(f, " of {v}")?;
                 }
-                write!(f, ": engine {} vs libtorch {}", d.engine, d.libtorch)
+                let [subject, oracle] = &self.sides;
+                write!(
+                    f,
+                    ": subject {subject} {} vs oracle {oracle} {}",
+                    d.subject, d.oracle
+                )
             }
             FindingKind::Panic { backend, message } => write!(f, "{backend} panicked: {message}"),
             FindingKind::Gradcheck(m) => write!(f, "gradcheck: {m}"),
@@ -128,14 +137,18 @@ fn panic_message(p: &(dyn std::any::Any + Send)) -> String {
     }
 }
 
-/// Runs `p` on `b`, turning a panic into a message.
-pub fn run_guarded<B: Backend>(
-    b: &mut B,
+/// Runs `p` on `side`, turning a panic (or a side that cannot run programs) into a message.
+pub fn run_guarded<S: Side + ?Sized>(
+    side: &mut S,
     p: &Program,
     seed: u64,
     opts: &Options,
 ) -> Result<Run, String> {
-    catch_unwind(AssertUnwindSafe(|| interp::run(b, p, seed, opts))).map_err(|e| panic_message(&*e))
+    match catch_unwind(AssertUnwindSafe(|| side.run(&Job::program(p, seed), opts))) {
+        Ok(Ok(run)) => Ok(run),
+        Ok(Err(e)) => Err(e.to_string()),
+        Err(e) => Err(panic_message(&*e)),
+    }
 }
 
 /// The comparator's first divergence between the run under test and the reference run.
@@ -145,8 +158,9 @@ pub fn first_divergence(test: &Run, reference: &Run) -> Option<Divergence> {
         .next()
 }
 
-/// Engine (or any backend under test) against a reference backend (libtorch).
-pub struct Differential<A: Backend, B: Backend> {
+/// A subject under test (`test`) against an oracle (`reference`): the engine against
+/// libtorch, or any two sides of the registry.
+pub struct Differential<A: Side, B: Side> {
     pub test: A,
     pub reference: B,
     /// Also run gradcheck for programs of gradcheck's shape, on the backend under test.
@@ -164,7 +178,7 @@ pub struct Differential<A: Backend, B: Backend> {
     pub last_numerics: Option<Key>,
 }
 
-impl<A: Backend, B: Backend> Differential<A, B> {
+impl<A: Side, B: Side> Differential<A, B> {
     pub fn new(test: A, reference: B) -> Self {
         Differential {
             test,
@@ -177,48 +191,63 @@ impl<A: Backend, B: Backend> Differential<A, B> {
         }
     }
 
+    /// The names of the subject and the oracle, for findings.
+    fn sides(&self) -> [String; 2] {
+        [
+            self.test.name().to_string(),
+            self.reference.name().to_string(),
+        ]
+    }
+
     /// The oracles' verdict on one program: `None` when everything agrees.
     pub fn check(&mut self, p: &Program) -> Option<Finding> {
         self.last_numerics = None;
+        let sides = self.sides();
         let opts = Options::default();
         let test = match run_guarded(&mut self.test, p, self.data_seed, &opts) {
             Ok(r) => r,
-            Err(message) => return Some(panic_finding(self.test.name(), message)),
+            Err(message) => return Some(panic_finding(&sides[0], message, &sides)),
         };
         let reference = match run_guarded(&mut self.reference, p, self.data_seed, &opts) {
             Ok(r) => r,
-            Err(message) => return Some(panic_finding(self.reference.name(), message)),
+            Err(message) => return Some(panic_finding(&sides[1], message, &sides)),
         };
         let mut first = first_divergence(&test, &reference);
         if first
             .as_ref()
             .is_some_and(|d| crate::numerics::may_be_rounding(&d.observable))
         {
-            // A value difference: the reference's float64 shadow tells rounding from semantics.
-            let mut shadow = crate::backend::shadow::Shadow::new(&mut self.reference);
-            let srun = match run_guarded(&mut shadow, p, self.data_seed, &opts) {
-                Ok(r) => r,
-                Err(message) => return Some(panic_finding("shadow", message)),
+            // A value difference: the oracle's float64 shadow tells rounding from semantics.
+            let job = Job::program(p, self.data_seed);
+            let shadow = catch_unwind(AssertUnwindSafe(|| self.reference.shadow(&job, &opts)));
+            let srun = match shadow {
+                Ok(Ok(r)) => Some(r),
+                // A side without a shadow leaves the tight verdict standing.
+                Ok(Err(_)) => None,
+                Err(e) => return Some(panic_finding("shadow", panic_message(&*e), &sides)),
             };
-            let mut judge = crate::numerics::Judge::new(&srun, p);
-            let tol = crate::compare::Tol::new(None);
-            first = crate::compare::compare_judged(&test, &reference, tol, false, Some(&mut judge))
-                .0
-                .into_iter()
-                .next();
-            if first.is_none()
-                && let Some(n) = judge.notes.first()
-            {
-                let op = p
-                    .stmts
-                    .iter()
-                    .find(|s| s.span.line == n.line)
-                    .map(stmt_op)
-                    .unwrap_or_default();
-                self.last_numerics = Some(Key {
-                    observable: n.observable.clone(),
-                    op,
-                });
+            if let Some(srun) = srun {
+                let mut judge = crate::numerics::Judge::new(&srun, p);
+                let tol = crate::compare::Tol::new(None);
+                first =
+                    crate::compare::compare_judged(&test, &reference, tol, false, Some(&mut judge))
+                        .0
+                        .into_iter()
+                        .next();
+                if first.is_none()
+                    && let Some(n) = judge.notes.first()
+                {
+                    let op = p
+                        .stmts
+                        .iter()
+                        .find(|s| s.span.line == n.line)
+                        .map(stmt_op)
+                        .unwrap_or_default();
+                    self.last_numerics = Some(Key {
+                        observable: n.observable.clone(),
+                        op,
+                    });
+                }
             }
         }
         if let Some(mut d) = first {
@@ -235,43 +264,35 @@ impl<A: Backend, B: Backend> Differential<A, B> {
                     op,
                 },
                 kind: FindingKind::Divergence(Box::new(d)),
+                sides,
             });
         }
         if self.gradcheck && gradcheck::is_differentiable(p) {
-            let sides = if self.gradcheck_reference { 2 } else { 1 };
+            let count = if self.gradcheck_reference { 2 } else { 1 };
             let (seed, n) = (self.data_seed, self.gradcheck_per_input);
-            for side in 0..sides {
+            for side in 0..count {
                 let verdict = catch_unwind(AssertUnwindSafe(|| {
                     if side == 0 {
-                        gradcheck::check_sampled(&mut self.test, p, seed, Default::default(), n)
+                        self.test.gradcheck(p, seed, n)
                     } else {
-                        gradcheck::check_sampled(
-                            &mut self.reference,
-                            p,
-                            seed,
-                            Default::default(),
-                            n,
-                        )
+                        self.reference.gradcheck(p, seed, n)
                     }
                 }));
                 match verdict {
                     Err(e) => {
-                        let name = if side == 0 {
-                            self.test.name()
-                        } else {
-                            self.reference.name()
-                        };
-                        return Some(panic_finding(name, panic_message(&*e)));
+                        return Some(panic_finding(&sides[side], panic_message(&*e), &sides));
                     }
-                    Ok(Verdict::Mismatch(m)) => {
+                    Ok(Ok(Verdict::Mismatch(m))) => {
                         return Some(Finding {
                             key: Key {
                                 observable: "gradcheck".into(),
                                 op: m.backend.clone(),
                             },
                             kind: FindingKind::Gradcheck(m),
+                            sides,
                         });
                     }
+                    // A side without gradients to check (a golden) has nothing to say here.
                     Ok(_) => {}
                 }
             }
@@ -280,7 +301,7 @@ impl<A: Backend, B: Backend> Differential<A, B> {
     }
 }
 
-fn panic_finding(backend: &str, message: String) -> Finding {
+fn panic_finding(backend: &str, message: String, sides: &[String; 2]) -> Finding {
     // Panic messages go on to carry values, addresses and backtraces; the start of the first
     // line names the site well enough to tell panics apart.
     let first = message.lines().next().unwrap_or("");
@@ -294,348 +315,6 @@ fn panic_finding(backend: &str, message: String) -> Finding {
             backend: backend.to_string(),
             message: first.chars().take(400).collect(),
         },
-    }
-}
-
-/// A deliberately wrong backend: wraps a correct one and breaks one rule, so that tests can
-/// check that the oracles notice (a fuzzer that finds nothing may just be blind).
-pub struct Mutant<B: Backend> {
-    pub inner: B,
-    pub mutation: Mutation,
-    /// For `ZeroGradSign`: the tensors that can hold a gradient (made to require grad, asked to
-    /// retain it, or given one), one handle each.
-    grad_holders: Vec<B::Tensor>,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Mutation {
-    /// `a - b` computes `a + b`: wrong values and grad_fn.
-    SubIsAdd,
-    /// `exp` computes `sigmoid`.
-    ExpIsSigmoid,
-    /// `backward` always retains the graph: a second backward does not fail.
-    AlwaysRetainGraph,
-    /// In-place ops on leaves that require grad succeed under grad mode (as `.data` would).
-    NoLeafCheck,
-    /// An implicit scalar backward seeds the gradient with 2 instead of 1: values and graph are
-    /// right, only the gradients are doubled (gradcheck's business).
-    DoubleSeed,
-    /// The backward of a float32 root seeds (or scales its given gradient) with `1 + 1e-3`: every
-    /// gradient it produces is 0.1% off, a wrong constant in a backward rule. Beyond the float32
-    /// tolerance wherever a gradient is not tiny, and far beyond any float32 rounding.
-    GradScale,
-    /// Every zero a backward writes into a gradient has the wrong sign (`+0.0` <-> `-0.0`):
-    /// invisible to the value comparison itself, exposed by whatever divides by the gradient.
-    ZeroGradSign,
-    /// In-place ops (`add_`, `x += ..`, `zero_`, `fill_`, `copy_`, `clamp_`, `x[i] = ..`) bump
-    /// the version and rewrite the history as they should, but the write is lost: the tensor
-    /// keeps, and shows, its values from before the op.
-    StaleInplace,
-}
-
-/// The factor `GradScale` puts on a float32 root's gradient.
-const GRAD_SCALE: f64 = 1.0 + 1e-3;
-
-impl<B: Backend> Mutant<B> {
-    pub fn new(inner: B, mutation: Mutation) -> Self {
-        Mutant {
-            inner,
-            mutation,
-            grad_holders: Vec::new(),
-        }
-    }
-
-    fn tensor(v: Value<B::Tensor>) -> Option<B::Tensor> {
-        match v {
-            Value::Tensor(t) => Some(t),
-            _ => None,
-        }
-    }
-
-    /// Remembers `x` as a tensor that may come to hold a gradient.
-    fn hold(&mut self, x: &B::Tensor) {
-        if !self.grad_holders.iter().any(|h| self.inner.same(h, x)) {
-            self.grad_holders.push(x.clone());
-        }
-    }
-
-    /// The gradient of every holder whose `.grad` can be read without a warning, as bits.
-    fn grad_bits(&mut self) -> Vec<Option<Vec<u64>>> {
-        let holders = self.grad_holders.clone();
-        holders
-            .iter()
-            .map(|h| {
-                let o = self.inner.observe(h);
-                let g = o.grad.filter(|_| o.is_leaf || o.retains_grad)?;
-                Some(g.values.iter().map(|v| v.to_bits()).collect())
-            })
-            .collect()
-    }
-
-    /// Flips the sign of every zero in the gradients a backward just wrote (new, or changed
-    /// since `before`), through a `.data` alias so that no version counter moves.
-    fn flip_zero_grads(&mut self, before: &[Option<Vec<u64>>]) {
-        let after = self.grad_bits();
-        let holders = self.grad_holders.clone();
-        for (i, h) in holders.iter().enumerate() {
-            let Some(now) = &after[i] else { continue };
-            if before.get(i).is_some_and(|b| b.as_ref() == Some(now)) {
-                continue;
-            }
-            if !now.iter().any(|&b| f64::from_bits(b) == 0.0) {
-                continue;
-            }
-            let _ = (|| -> Option<()> {
-                let g = Self::tensor(
-                    self.inner
-                        .call(Call::GetAttr {
-                            x: h.clone(),
-                            attr: TensorAttr::Grad,
-                        })
-                        .ok()?,
-                )?;
-                let d = Self::tensor(
-                    self.inner
-                        .call(Call::GetAttr {
-                            x: g,
-                            attr: TensorAttr::Data,
-                        })
-                        .ok()?,
-                )?;
-                let zero = Self::tensor(
-                    self.inner
-                        .call(Call::Binary {
-                            op: BinaryOp::Eq,
-                            a: d.clone(),
-                            b: Operand::Scalar(Scalar::Float(0.0)),
-                        })
-                        .ok()?,
-                )?;
-                let sign = Self::tensor(
-                    self.inner
-                        .call(Call::Where {
-                            cond: zero,
-                            a: Operand::Scalar(Scalar::Float(-1.0)),
-                            b: Operand::Scalar(Scalar::Float(1.0)),
-                        })
-                        .ok()?,
-                )?;
-                self.inner
-                    .call(Call::Inplace {
-                        op: InplaceOp::Mul,
-                        x: d,
-                        other: Operand::Tensor(sign),
-                    })
-                    .ok()?;
-                Some(())
-            })();
-        }
-    }
-
-    /// Runs an in-place `call` on `x`, then writes `x`'s old values back through a `.data`
-    /// alias: the version bump and the new history stay, the values do not.
-    fn stale_inplace(
-        &mut self,
-        x: B::Tensor,
-        call: Call<B::Tensor>,
-    ) -> Result<Value<B::Tensor>, Failure> {
-        let old = self
-            .inner
-            .call(Call::Detach { x: x.clone() })
-            .ok()
-            .and_then(Self::tensor)
-            .and_then(|d| self.inner.call(Call::Clone { x: d }).ok())
-            .and_then(Self::tensor);
-        let out = self.inner.call(call)?;
-        if let Some(old) = old
-            && let Ok(Value::Tensor(d)) = self.inner.call(Call::GetAttr {
-                x,
-                attr: TensorAttr::Data,
-            })
-        {
-            let _ = self.inner.call(Call::Copy_ { x: d, src: old });
-        }
-        Ok(out)
-    }
-}
-
-impl<B: Backend> Backend for Mutant<B> {
-    type Tensor = B::Tensor;
-
-    fn name(&self) -> &'static str {
-        "engine"
-    }
-    fn version(&self) -> String {
-        format!("mutant {:?} of {}", self.mutation, self.inner.version())
-    }
-    fn call(&mut self, call: Call<B::Tensor>) -> Result<Value<B::Tensor>, Failure> {
-        let call = match (self.mutation, call) {
-            (
-                Mutation::SubIsAdd,
-                Call::Binary {
-                    op: BinaryOp::Sub,
-                    a,
-                    b,
-                },
-            ) => Call::Binary {
-                op: BinaryOp::Add,
-                a,
-                b,
-            },
-            (Mutation::ExpIsSigmoid, Call::Unary { op: BUnary::Exp, x }) => Call::Unary {
-                op: BUnary::Sigmoid,
-                x,
-            },
-            (
-                Mutation::AlwaysRetainGraph,
-                Call::Backward {
-                    root,
-                    gradient,
-                    create_graph,
-                    ..
-                },
-            ) => Call::Backward {
-                root,
-                gradient,
-                retain_graph: Some(true),
-                create_graph,
-            },
-            (Mutation::NoLeafCheck, Call::Inplace { op, x, other }) => {
-                let obs = self.inner.observe(&x);
-                if obs.is_leaf && obs.requires_grad {
-                    // Write through a detached alias: same storage, no leaf check.
-                    let d = match self.inner.call(Call::Detach { x: x.clone() })? {
-                        Value::Tensor(d) => d,
-                        other => return Ok(other),
-                    };
-                    self.inner.call(Call::Inplace { op, x: d, other })?;
-                    return Ok(Value::Tensor(x));
-                }
-                Call::Inplace { op, x, other }
-            }
-            (
-                Mutation::DoubleSeed,
-                Call::Backward {
-                    root,
-                    gradient: None,
-                    retain_graph,
-                    create_graph,
-                },
-            ) => {
-                let obs: TensorObs = self.inner.observe(&root);
-                if obs.data.shape.is_empty() && obs.data.dtype.is_float() {
-                    let g = match self.inner.call(Call::Full {
-                        shape: vec![],
-                        value: Scalar::Float(2.0),
-                        dtype: obs.data.dtype,
-                    })? {
-                        Value::Tensor(g) => g,
-                        other => return Ok(other),
-                    };
-                    Call::Backward {
-                        root,
-                        gradient: Some(g),
-                        retain_graph,
-                        create_graph,
-                    }
-                } else {
-                    Call::Backward {
-                        root,
-                        gradient: None,
-                        retain_graph,
-                        create_graph,
-                    }
-                }
-            }
-            (
-                Mutation::GradScale,
-                Call::Backward {
-                    root,
-                    gradient,
-                    retain_graph,
-                    create_graph,
-                },
-            ) => {
-                let obs: TensorObs = self.inner.observe(&root);
-                let gradient = match gradient {
-                    _ if obs.data.dtype != DType::F32 => gradient,
-                    None if obs.data.shape.is_empty() => {
-                        Self::tensor(self.inner.call(Call::Full {
-                            shape: vec![],
-                            value: Scalar::Float(GRAD_SCALE),
-                            dtype: DType::F32,
-                        })?)
-                    }
-                    None => None,
-                    Some(g) => match self.inner.call(Call::Binary {
-                        op: BinaryOp::Mul,
-                        a: g.clone(),
-                        b: Operand::Scalar(Scalar::Float(GRAD_SCALE)),
-                    }) {
-                        Ok(Value::Tensor(s)) => Some(s),
-                        // A gradient the multiplication rejects is the backward's to reject.
-                        _ => Some(g),
-                    },
-                };
-                Call::Backward {
-                    root,
-                    gradient,
-                    retain_graph,
-                    create_graph,
-                }
-            }
-            (Mutation::ZeroGradSign, call) => {
-                match &call {
-                    // `requires_grad=True` at creation and module parameters come through
-                    // `requires_grad_` too.
-                    Call::RequiresGrad_ { x, flag: true }
-                    | Call::SetRequiresGrad { x, flag: true }
-                    | Call::RetainGrad { x }
-                    | Call::SetGrad { x, grad: Some(_) } => self.hold(x),
-                    Call::Backward { .. } => {
-                        let before = self.grad_bits();
-                        let out = self.inner.call(call)?;
-                        self.flip_zero_grads(&before);
-                        return Ok(out);
-                    }
-                    _ => {}
-                }
-                call
-            }
-            (
-                Mutation::StaleInplace,
-                call @ (Call::Inplace { .. }
-                | Call::Zero_ { .. }
-                | Call::Fill_ { .. }
-                | Call::Copy_ { .. }
-                | Call::Clamp_ { .. }
-                | Call::SetIndex { .. }),
-            ) => {
-                let x = match &call {
-                    Call::Inplace { x, .. }
-                    | Call::Zero_ { x }
-                    | Call::Fill_ { x, .. }
-                    | Call::Copy_ { x, .. }
-                    | Call::Clamp_ { x, .. }
-                    | Call::SetIndex { x, .. } => x.clone(),
-                    _ => unreachable!(),
-                };
-                return self.stale_inplace(x, call);
-            }
-            (_, c) => c,
-        };
-        self.inner.call(call)
-    }
-    fn observe(&mut self, x: &B::Tensor) -> TensorObs {
-        self.inner.observe(x)
-    }
-    fn same(&self, a: &B::Tensor, b: &B::Tensor) -> bool {
-        self.inner.same(a, b)
-    }
-    fn graph(&mut self, x: &B::Tensor) -> GraphObs {
-        self.inner.graph(x)
-    }
-    fn take_warnings(&mut self) -> Vec<String> {
-        self.inner.take_warnings()
+        sides: sides.clone(),
     }
 }

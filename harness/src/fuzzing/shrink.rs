@@ -7,13 +7,13 @@
 //! nothing more can go or its budget of oracle calls is spent.
 //!
 //! [`write_case`] prints the result as a case under `cases/regressions/<short-hash>.yaml`, with
-//! `# raises:` on each statement where the reference backend (libtorch) raised, so that the case
-//! states libtorch's behaviour and runs with the suite like any other.
+//! `# raises:` on each statement where the oracle (libtorch, in a campaign) raised, so that the
+//! case states the oracle's behaviour and runs with the suite like any other.
 
 use super::oracle::{Finding, Key};
-use crate::backend::Backend;
-use crate::interp::{self, Options};
+use crate::interp::Options;
 use crate::program::ast::{ExpectedError, Expr, ExprKind, Program, Stmt, StmtKind};
+use crate::sides::Side;
 use std::path::{Path, PathBuf};
 
 /// Shrinks `p` while `check` keeps reporting a finding with key `key`. Returns the smallest
@@ -249,9 +249,10 @@ pub fn short_hash(text: &str) -> String {
     format!("{:08x}", h >> 32)
 }
 
-/// Marks each statement where `reference` raises with `# raises: <kind>`, so the case states
-/// libtorch's behaviour. Works on a parsed copy, whose spans tell nested statements apart.
-pub fn annotate_raises<B: Backend>(reference: &mut B, p: &Program, seed: u64) -> Program {
+/// Marks each statement where `reference` (the oracle) raises with `# raises: <kind>`, so the
+/// case states the oracle's behaviour. Works on a parsed copy, whose spans tell nested
+/// statements apart.
+pub fn annotate_raises<S: Side + ?Sized>(reference: &mut S, p: &Program, seed: u64) -> Program {
     let text = crate::program::print(p);
     let Ok(mut parsed) = crate::program::parse(&text) else {
         return p.clone();
@@ -299,9 +300,9 @@ fn mark(s: &mut Stmt, line: u32, kind: &str) {
 
 /// Writes `p` as `dir/<short-hash>.yaml` and returns the path. `origin` is the case's `source`
 /// (`fuzz <seed>`), and the finding goes in a comment, since the format has no key for it.
-pub fn write_case<B: Backend>(
+pub fn write_case<S: Side + ?Sized>(
     dir: &Path,
-    reference: &mut B,
+    reference: &mut S,
     p: &Program,
     finding: &Finding,
     origin: &str,
@@ -343,9 +344,9 @@ fn serde_yaml_str(s: &str) -> String {
 }
 
 /// Runs `p` on `b` and says whether every statement ran without error (for tests and `reduce`).
-pub fn runs_clean<B: Backend>(b: &mut B, p: &Program) -> bool {
-    let run = interp::run(b, p, 0, &Options::default());
-    run.steps.iter().all(|s| s.error.is_none())
+pub fn runs_clean<S: Side + ?Sized>(side: &mut S, p: &Program) -> bool {
+    super::oracle::run_guarded(side, p, 0, &Options::default())
+        .is_ok_and(|run| run.steps.iter().all(|s| s.error.is_none()))
 }
 
 #[cfg(test)]
@@ -364,6 +365,7 @@ mod tests {
                 backend: "test".into(),
                 message: String::new(),
             },
+            sides: ["test".into(), "reference".into()],
         }
     }
 

@@ -16,13 +16,16 @@ mod builtins;
 mod eval;
 mod value;
 
-use crate::backend::{Backend, DType, Failure, GraphObs, TensorObs, Value};
+use crate::backend::{Backend, Failure, Value};
 use crate::error_kind::ErrorKind;
-use crate::program::{ExpectedError, Expr, ExprKind, IndexItem, Program, Stmt, StmtKind, Target};
+use crate::program::{Expr, ExprKind, IndexItem, Program, Stmt, StmtKind, Target};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
-use serde::{Deserialize, Serialize};
 use value::{PyVal, unsupported};
+
+// The observation types live in `crate::observe`; the interpreter's own files and the gradcheck
+// oracle name them through `interp`.
+pub use crate::observe::{ObsValue, ProbeObs, Run, Step, VarObs};
 
 /// How a run is observed.
 #[derive(Debug, Clone)]
@@ -54,110 +57,6 @@ impl Default for Options {
 pub struct Probe {
     pub line: u32,
     pub expr: Option<Expr>,
-}
-
-/// Everything one backend showed while running one program.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct Run {
-    pub backend: String,
-    pub version: String,
-    pub steps: Vec<Step>,
-    /// One entry per [`Options::probes`] item: the value at the last execution of its line,
-    /// `None` when that line never ran.
-    pub probes: Vec<Option<ProbeObs>>,
-    /// The run stopped at [`Options::max_steps`].
-    pub truncated: bool,
-    /// Steps were thinned out (goldens keep the first and last executions of loop statements).
-    #[serde(default)]
-    pub partial: bool,
-}
-
-/// One statement execution.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Step {
-    /// Execution order, from 0.
-    pub seq: usize,
-    /// Index of the enclosing top-level statement.
-    pub stmt_index: usize,
-    /// The statement's line (as the parser gave it).
-    pub line: u32,
-    pub in_loop: bool,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub error: Option<Failure>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub expect: Option<ExpectedError>,
-    /// The value of a bare expression statement (`x.grad`, `print(...)`, `loss.item()`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub result: Option<ObsValue>,
-    pub vars: Vec<VarObs>,
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub warnings: Vec<String>,
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub graphs: Vec<(String, GraphObs)>,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct VarObs {
-    /// `x`, `param[1]`, `net.0.weight`.
-    pub name: String,
-    pub obs: TensorObs,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct ProbeObs {
-    pub seq: usize,
-    pub value: Result<ObsValue, Failure>,
-}
-
-/// A Python value as observed: tensors fully read, everything else by value.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub enum ObsValue {
-    None,
-    Bool(bool),
-    Int(i64),
-    Float(#[serde(with = "crate::backend::floats::one")] f64),
-    Str(String),
-    Tensor(Box<TensorObs>),
-    List(Vec<ObsValue>),
-    Tuple(Vec<ObsValue>),
-    Dtype(DType),
-    /// Modules, optimizers, functions: shown by type name only.
-    Other(String),
-}
-
-impl std::fmt::Display for ObsValue {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        fn seq(
-            f: &mut std::fmt::Formatter<'_>,
-            xs: &[ObsValue],
-            open: &str,
-            close: &str,
-        ) -> std::fmt::Result {
-            f.write_str(open)?;
-            for (i, x) in xs.iter().enumerate() {
-                if i > 0 {
-                    f.write_str(", ")?;
-                }
-                write!(f, "{x}")?;
-            }
-            if close == ")" && xs.len() == 1 {
-                f.write_str(",")?;
-            }
-            f.write_str(close)
-        }
-        match self {
-            ObsValue::None => f.write_str("None"),
-            ObsValue::Bool(b) => f.write_str(if *b { "True" } else { "False" }),
-            ObsValue::Int(i) => write!(f, "{i}"),
-            ObsValue::Float(x) => write!(f, "{x:?}"),
-            ObsValue::Str(s) => write!(f, "'{s}'"),
-            ObsValue::Tensor(t) => write!(f, "{}", crate::compare::show_data(&t.data)),
-            ObsValue::List(xs) => seq(f, xs, "[", "]"),
-            ObsValue::Tuple(xs) => seq(f, xs, "(", ")"),
-            ObsValue::Dtype(d) => f.write_str(d.torch_name()),
-            ObsValue::Other(s) => write!(f, "<{s}>"),
-        }
-    }
 }
 
 /// Runs `program` on `backend`. Never panics on a bad program: every problem is a recorded

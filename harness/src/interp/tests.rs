@@ -3,6 +3,7 @@
 //! semantics, seeded data).
 
 use super::*;
+use crate::backend::TensorObs;
 use crate::backend::libtorch::LibtorchBackend;
 use crate::program::parse;
 

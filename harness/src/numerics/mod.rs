@@ -47,7 +47,7 @@
 //! wherever it runs, with those observables listed.
 
 use crate::backend::{DType, TensorData};
-use crate::interp::{ObsValue, Run, Step};
+use crate::observe::{ObsValue, Run, Step};
 use crate::program::{Expr, ExprKind, IndexItem, Program, Stmt, StmtKind, Target};
 use serde::{Deserialize, Serialize};
 use std::collections::{HashMap, HashSet};
@@ -601,8 +601,8 @@ pub fn sensitivity(
             budget: f64::NAN,
             why: format!(
                 "float32-sensitive: rounding each computed value by float32's unit roundoff moves it from {} to {}",
-                cut(&d.libtorch),
-                cut(&d.engine)
+                cut(&d.oracle),
+                cut(&d.subject)
             ),
         });
     }
@@ -632,10 +632,10 @@ fn digest(s: &TensorData, o: &TensorData) -> u64 {
 
 /// The vectors that are compared: every value, or a golden's summary of each side.
 fn summaries(s: &TensorData, o: &TensorData) -> (Vec<f64>, Vec<f64>) {
-    if crate::compare::is_compact(s) || crate::compare::is_compact(o) {
+    if crate::observe::is_compact(s) || crate::observe::is_compact(o) {
         (
-            crate::compare::compact(s).values,
-            crate::compare::compact(o).values,
+            crate::observe::compact(s).values,
+            crate::observe::compact(o).values,
         )
     } else {
         (s.values.clone(), o.values.clone())
@@ -643,8 +643,8 @@ fn summaries(s: &TensorData, o: &TensorData) -> (Vec<f64>, Vec<f64>) {
 }
 
 fn summary_like(h: &TensorData, o: &TensorData) -> Vec<f64> {
-    if crate::compare::is_compact(o) || crate::compare::is_compact(h) {
-        crate::compare::compact(h).values
+    if crate::observe::is_compact(o) || crate::observe::is_compact(h) {
+        crate::observe::compact(h).values
     } else {
         h.values.clone()
     }

@@ -3,7 +3,7 @@
 use super::*;
 use crate::backend::TensorObs;
 use crate::compare::{Tol, compare_judged};
-use crate::interp::VarObs;
+use crate::observe::VarObs;
 
 fn data(dtype: DType, values: &[f64]) -> TensorData {
     TensorData {

@@ -1,11 +1,13 @@
 // The report's case table and case details, built from the JSON embedded in the page.
-// Text from cases and libtorch only ever enters the page as text nodes; the only markup inserted
+// Text from cases and backends only ever enters the page as text nodes; the only markup inserted
 // is the graphs' SVG, which the harness escaped when it drew them.
 (function () {
   'use strict';
   document.documentElement.classList.remove('nojs');
   var data = JSON.parse(document.getElementById('report-data').textContent);
   var cases = data.cases;
+  // How the tables name the two sides: role, backend, version and device (`RunMeta::labels`).
+  var sides = data.sides;
   var body = document.getElementById('case-rows');
 
   function h(tag, attrs) {
@@ -127,14 +129,14 @@
     switch (c.status) {
       case 'fail':
         if (!n) return 'Failed: ' + (c.message || 'see below');
-        return 'The engine and libtorch disagree, first at line ' + c.divergences[0].line + ' on ' + observed(c.divergences[0]) +
+        return 'The subject and the oracle disagree, first at line ' + c.divergences[0].line + ' on ' + observed(c.divergences[0]) +
           (n > 1 ? ' (' + n + ' divergences shown)' : '') + '.';
       case 'error': return 'This case could not be run: the case file is malformed.';
-      case 'xfail': return 'A known divergence: the engine is expected to disagree with libtorch here.';
-      case 'numerics': return 'The engine and libtorch differ only by float32 rounding, as libtorch re-run in float64 measures it (' + c.numerics.length + ' difference' + (c.numerics.length > 1 ? 's' : '') + ', below with their budgets).';
+      case 'xfail': return 'A known divergence: the subject is expected to disagree with the oracle here.';
+      case 'numerics': return 'The subject and the oracle differ only by float32 rounding, as the oracle re-run in float64 measures it (' + c.numerics.length + ' difference' + (c.numerics.length > 1 ? 's' : '') + ', below with their budgets).';
       default:
-        return 'The engine and libtorch agree on all ' + c.observables + ' observables over ' + c.statements + ' statements.' +
-          (c.drift.length ? ' The document, though, printed something libtorch 2.13 no longer does (drift, below).' : '');
+        return 'The subject and the oracle agree on all ' + c.observables + ' observables over ' + c.statements + ' statements.' +
+          (c.drift.length ? ' The document, though, printed something the oracle no longer does (drift, below).' : '');
     }
   }
   function programBlock(c) {
@@ -166,17 +168,17 @@
   }
   function sideValue(v, err) { return v === '' && err ? 'raised ' + err.kind : v; }
   function divergenceBlock(c, d, k) {
-    var ev = sideValue(d.engine, d.engine_error), lv = sideValue(d.libtorch, d.libtorch_error);
+    var ev = sideValue(d.subject, d.subject_error), lv = sideValue(d.oracle, d.oracle_error);
     var rowsT = [h('tr', null, h('th', null, observed(d)), cell(ev, 'differ'), cell(lv), d.doc ? cell(d.doc.observable + ' = ' + d.doc.value) : h('td', { class: 'none' }, 'not stated'))];
-    if (d.engine_error || d.libtorch_error) {
-      var ek = d.engine_error ? d.engine_error.kind : 'no error', lk = d.libtorch_error ? d.libtorch_error.kind : 'no error';
+    if (d.subject_error || d.oracle_error) {
+      var ek = d.subject_error ? d.subject_error.kind : 'no error', lk = d.oracle_error ? d.oracle_error.kind : 'no error';
       rowsT.push(h('tr', null, h('th', null, 'error kind'), h('td', { class: 'kind' + (ek !== lk ? ' differ' : '') }, ek), h('td', { class: 'kind' }, lk), h('td', { class: 'none' }, '')));
-      rowsT.push(h('tr', null, h('th', null, 'message'), cell(d.engine_error && d.engine_error.message), cell(d.libtorch_error && d.libtorch_error.message), h('td', { class: 'none' }, '')));
+      rowsT.push(h('tr', null, h('th', null, 'message'), cell(d.subject_error && d.subject_error.message), cell(d.oracle_error && d.oracle_error.message), h('td', { class: 'none' }, '')));
     }
     return h('div', { class: 'divergence' },
       h('h4', null, (c.divergences.length > 1 ? 'Divergence ' + (k + 1) + ': ' : 'Divergence: ') + 'line ' + d.line + ', ', d.statement.trim() ? h('code', null, d.statement.trim()) : 'a document claim'),
       h('table', { class: 'sides' },
-        h('thead', null, h('tr', null, h('th', null, 'observable'), h('th', null, 'engine'), h('th', null, 'libtorch (the truth)'), h('th', null, 'document'))),
+        h('thead', null, h('tr', null, h('th', null, 'observable'), h('th', null, sides.subject), h('th', null, sides.oracle + ' (the truth)'), h('th', null, 'document'))),
         h('tbody', null, rowsT)));
   }
   function graphBlock(d) {
@@ -194,12 +196,12 @@
     if (!c.claims.length) return null;
     return [h('h4', null, 'What the document claims (', c.source, ')'),
       h('table', { class: 'claims' },
-        h('thead', null, h('tr', null, ['line', 'statement', 'claim', 'document', 'libtorch', 'engine', ''].map(function (t) { return h('th', null, t); }))),
+        h('thead', null, h('tr', null, ['line', 'statement', 'claim', 'document', sides.oracle, sides.subject, ''].map(function (t) { return h('th', null, t); }))),
         h('tbody', null, c.claims.map(function (k) {
-          var verdict = !k.libtorch_agrees ? 'drift: libtorch no longer does this' : !k.engine_agrees ? 'engine disagrees' : 'all agree';
+          var verdict = !k.oracle_agrees ? 'drift: the oracle no longer does this' : !k.subject_agrees ? 'the subject disagrees' : 'all agree';
           return h('tr', null, h('td', { class: 'num' }, k.line), h('td', null, h('code', null, k.statement)), h('td', null, h('code', null, k.observable)),
-            h('td', { class: k.libtorch_agrees ? null : 'drifted' }, h('code', null, k.doc)), h('td', null, h('code', null, k.libtorch)),
-            h('td', { class: k.engine_agrees ? null : 'bad' }, h('code', null, k.engine)), h('td', null, verdict));
+            h('td', { class: k.oracle_agrees ? null : 'drifted' }, h('code', null, k.doc)), h('td', null, h('code', null, k.oracle)),
+            h('td', { class: k.subject_agrees ? null : 'bad' }, h('code', null, k.subject)), h('td', null, verdict));
         })))];
   }
   function buildDetail(c) {

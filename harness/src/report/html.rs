@@ -45,10 +45,10 @@ struct ViewDivergence<'a> {
     statement: &'a str,
     variable: Option<&'a str>,
     observable: &'a str,
-    engine: &'a str,
-    libtorch: &'a str,
-    engine_error: Option<&'a Failure>,
-    libtorch_error: Option<&'a Failure>,
+    subject: &'a str,
+    oracle: &'a str,
+    subject_error: Option<&'a Failure>,
+    oracle_error: Option<&'a Failure>,
     /// What the document claims about this variable at this line, when it says anything.
     doc: Option<ViewDoc<'a>>,
     /// The id of the `<template>` holding both graphs, when either side has one.
@@ -61,8 +61,18 @@ struct ViewDoc<'a> {
     value: &'a str,
 }
 
+/// How the page's tables name the two sides.
+#[derive(Serialize)]
+struct ViewSides {
+    /// `subject engine 0.1.0 (cpu)`.
+    subject: String,
+    /// `oracle libtorch 2.13.0 (cpu)`.
+    oracle: String,
+}
+
 #[derive(Serialize)]
 struct ViewData<'a> {
+    sides: ViewSides,
     cases: Vec<ViewCase<'a>>,
 }
 
@@ -134,21 +144,33 @@ pub fn render_html(result: &SuiteResult) -> String {
             .then_with(|| a.path.cmp(&b.path))
     });
 
+    let meta = &result.meta;
+    let (labels, names) = (meta.labels(), meta.names());
     let mut templates = String::new();
     let mut view = ViewData {
+        sides: ViewSides {
+            subject: labels.subject.clone(),
+            oracle: labels.oracle.clone(),
+        },
         cases: Vec::with_capacity(order.len()),
     };
     for (ci, c) in order.iter().enumerate() {
         let mut divergences = Vec::with_capacity(c.divergences.len());
         for (di, d) in c.divergences.iter().enumerate() {
-            let graph = if d.engine_graph.is_some() || d.libtorch_graph.is_some() {
+            let graph = if d.subject_graph.is_some() || d.oracle_graph.is_some() {
                 let id = format!("g{ci}-{di}");
                 let var = d.variable.as_deref().unwrap_or("the result");
-                let (e, l) =
-                    svg::render_pair(d.engine_graph.as_ref(), d.libtorch_graph.as_ref(), var);
+                let (e, l) = svg::render_pair(
+                    d.subject_graph.as_ref(),
+                    d.oracle_graph.as_ref(),
+                    var,
+                    &names,
+                );
                 let _ = write!(
                     templates,
-                    r#"<template id="{id}"><div class="gside"><h5>engine</h5>{e}</div><div class="gside"><h5>libtorch</h5>{l}</div></template>"#
+                    r#"<template id="{id}"><div class="gside"><h5>{}</h5>{e}</div><div class="gside"><h5>{}</h5>{l}</div></template>"#,
+                    escape_html(&labels.subject),
+                    escape_html(&labels.oracle)
                 );
                 Some(id)
             } else {
@@ -159,10 +181,10 @@ pub fn render_html(result: &SuiteResult) -> String {
                 statement: &d.statement,
                 variable: d.variable.as_deref(),
                 observable: &d.observable,
-                engine: &d.engine,
-                libtorch: &d.libtorch,
-                engine_error: d.engine_error.as_ref(),
-                libtorch_error: d.libtorch_error.as_ref(),
+                subject: &d.subject,
+                oracle: &d.oracle,
+                subject_error: d.subject_error.as_ref(),
+                oracle_error: d.oracle_error.as_ref(),
                 doc: doc_for(
                     c,
                     d.line,
@@ -185,7 +207,7 @@ pub fn render_html(result: &SuiteResult) -> String {
             statements: c.statements,
             observables: c.observables,
             duration_ms: c.duration_ms,
-            summary: case_summary(c),
+            summary: case_summary(c, &names),
             divergences,
             claims: &c.claims,
             drift: &c.drift,
@@ -196,50 +218,11 @@ pub fn render_html(result: &SuiteResult) -> String {
     }
     // Serialising borrowed strings and plain numbers cannot fail; an empty list is the fallback
     // that keeps the page's summary usable all the same.
-    let json = serde_json::to_string(&view).unwrap_or_else(|_| r#"{"cases":[]}"#.to_string());
+    let json = serde_json::to_string(&view)
+        .unwrap_or_else(|_| r#"{"sides":{"subject":"","oracle":""},"cases":[]}"#.to_string());
 
     let attention = sum.failed + sum.errors;
-    // A run of one backend (libtorch checking the cases, or the engine against recorded
-    // results) compares nothing live, and the verdict must not claim it does.
-    let single = match result.meta.backends.as_slice() {
-        [one] => Some(one.as_str()),
-        _ => None,
-    };
-    let verdict = if sum.cases == 0 {
-        ("none", "No cases were run.".to_string())
-    } else if attention > 0 {
-        let mut v = match single {
-            Some(b) => format!("{} of {} cases fail on {b} alone", sum.failed, sum.cases),
-            None => format!(
-                "{} of {} cases diverge from libtorch",
-                sum.failed, sum.cases
-            ),
-        };
-        if sum.errors > 0 {
-            let _ = write!(v, ", {} could not be run", sum.errors);
-        }
-        ("bad", v)
-    } else {
-        let n = sum.cases - sum.xfail - sum.skipped - sum.numerics;
-        let mut v = match single {
-            Some("engine") => {
-                format!("The engine matches libtorch's recorded results on all {n} cases")
-            }
-            Some(b) => format!("All {n} cases pass on {b} alone (the other backend was not run)"),
-            None => format!("The engine matches libtorch on all {n} cases"),
-        };
-        if sum.numerics > 0 {
-            let _ = write!(v, ", and on {} more up to float32 rounding", sum.numerics);
-        }
-        if sum.xfail > 0 {
-            let _ = write!(v, " but {} known divergences", sum.xfail);
-        }
-        if sum.skipped > 0 {
-            let _ = write!(v, " ({} skipped for lack of a requirement)", sum.skipped);
-        }
-        ("good", v)
-    };
-    let meta = &result.meta;
+    let verdict = verdict(result, &sum);
     let title = format!(
         "Autograd conformance: {} failed, {} passed of {}",
         sum.failed + sum.errors,
@@ -258,10 +241,20 @@ pub fn render_html(result: &SuiteResult) -> String {
     let _ = writeln!(h, "<style>\n{STYLE}</style>\n</head>\n<body>");
 
     h.push_str("<header><h1>Autograd conformance report</h1>\n");
+    let ran = match &meta.subject {
+        Some(s) => format!(
+            "run on the subject, <b>{}</b>, and on the oracle, <b>{}</b>, the reference",
+            escape_html(&s.version),
+            escape_html(&meta.oracle.version)
+        ),
+        None => format!(
+            "run on the oracle, <b>{}</b>, alone (no subject)",
+            escape_html(&meta.oracle.version)
+        ),
+    };
     let _ = writeln!(
         h,
-        "<p class=\"lede\">Each case is a short PyTorch program, run on the Rust <b>engine</b> and on <b>{}</b>, the reference. After every statement every observable is compared: success or error kind, shape, dtype, values, <code>requires_grad</code>, <code>is_leaf</code>, <code>grad_fn</code>, <code>.grad</code>, <code>_version</code>, warnings. A case <b>fails</b> at the first disagreement that float32 rounding does not explain; one whose differences it all explains, as libtorch re-run in float64 measures it, is <b>numerics</b>. <b>Document drift</b> marks what a source document printed that libtorch itself no longer does: shown, never failing.</p></header>",
-        escape_html(meta.libtorch_version.as_deref().unwrap_or("libtorch"))
+        "<p class=\"lede\">Each case is a short PyTorch program, {ran}. After every statement every observable is compared: success or error kind, shape, dtype, values, <code>requires_grad</code>, <code>is_leaf</code>, <code>grad_fn</code>, <code>.grad</code>, <code>_version</code>, warnings. A case <b>fails</b> at the first disagreement that float32 rounding does not explain; one whose differences it all explains, as the oracle re-run in float64 measures it, is <b>numerics</b>. <b>Document drift</b> marks what a source document printed that the oracle itself no longer does: shown, never failing.</p></header>"
     );
 
     h.push_str("<main>\n<section id=\"summary\">\n");
@@ -300,7 +293,7 @@ pub fn render_html(result: &SuiteResult) -> String {
         "",
         sum.observables.to_string(),
         "observables",
-        "compared, engine vs libtorch",
+        "compared, subject vs oracle",
     );
     card(
         &mut h,
@@ -316,7 +309,7 @@ pub fn render_html(result: &SuiteResult) -> String {
         "fail",
         sum.failed.to_string(),
         "failed",
-        "engine and libtorch disagree",
+        "subject and oracle disagree",
     );
     card(
         &mut h,
@@ -349,7 +342,7 @@ pub fn render_html(result: &SuiteResult) -> String {
         sum.drift_claims.to_string(),
         "drift",
         &format!(
-            "document claims libtorch contradicts, in {}",
+            "document claims the oracle contradicts, in {}",
             plural(sum.drift_cases as u64, "case", "cases")
         ),
     );
@@ -380,16 +373,13 @@ pub fn render_html(result: &SuiteResult) -> String {
             escape_html(v)
         );
     };
-    meta_row("engine", &meta.engine_version);
     meta_row(
-        "reference",
-        meta.libtorch_version
-            .as_deref()
-            .unwrap_or("none (engine checked against recorded results)"),
+        "subject",
+        meta.subject
+            .as_ref()
+            .map_or("none (the oracle alone)", |s| s.version.as_str()),
     );
-    if !meta.backends.is_empty() {
-        meta_row("backends", &meta.backends.join(" vs "));
-    }
+    meta_row("oracle", &meta.oracle.version);
     meta_row("started", &meta.started);
     meta_row("duration", &format_duration(meta.duration_ms));
     if let Some(shard) = &meta.shard {
@@ -400,13 +390,13 @@ pub fn render_html(result: &SuiteResult) -> String {
     }
     h.push_str("</dl>\n");
     h.push_str("<details class=\"help\"><summary>How to read this report</summary><ul>\
-<li><b class=\"st fail\">fail</b> the engine and libtorch disagree; the first disagreement is named: the statement, the variable and the observable, with both values.</li>\
+<li><b class=\"st fail\">fail</b> the subject and the oracle disagree; the first disagreement is named: the statement, the variable and the observable, with both values.</li>\
 <li><b class=\"st error\">error</b> the case file itself could not be run (YAML, syntax, an unknown name): fix the case.</li>\
 <li><b class=\"st xfail\">xfail</b> a known divergence, listed with a reason in <code>cases/known_divergences.yaml</code>. If it starts agreeing it turns into a failure, so the list stays true.</li>\
-<li><b class=\"st numerics\">numerics</b> every difference is float32 rounding: re-run in float64, libtorch's own float32 result is at least that far from the exact one (half the difference either side), or a tie, cast or comparison the float64 run shows within rounding of its edge. Each is listed with its budget; never failing.</li>\
+<li><b class=\"st numerics\">numerics</b> every difference is float32 rounding: re-run in float64, the oracle's own float32 result is at least that far from the exact one (half the difference either side), or a tie, cast or comparison the float64 run shows within rounding of its edge. Each is listed with its budget; never failing.</li>\
 <li><b class=\"st pass\">pass</b> every observable agrees after every statement.</li>\
-<li><b class=\"st drift\">drift</b> the source document printed something that libtorch 2.13 no longer does (PyTorch changed since). Recorded, never failing; the engine follows libtorch.</li>\
-<li>Open a case to see its program with the diverging line marked, an engine | libtorch | document table for each divergence, the error kinds and messages, and both autograd graphs. In the graphs, <span class=\"key only\">red</span> nodes and edges exist on one side only and <span class=\"key differs\">amber</span> nodes differ in name, leaf shape or saved-tensor versions.</li>\
+<li><b class=\"st drift\">drift</b> the source document printed something that the oracle no longer does (PyTorch changed since). Recorded, never failing; the subject follows the oracle.</li>\
+<li>Open a case to see its program with the diverging line marked, a subject | oracle | document table for each divergence, the error kinds and messages, and both autograd graphs. In the graphs, <span class=\"key only\">red</span> nodes and edges exist on one side only and <span class=\"key differs\">amber</span> nodes differ in name, leaf shape or saved-tensor versions.</li>\
 </ul></details>\n");
     h.push_str("</section>\n");
 
@@ -417,8 +407,8 @@ pub fn render_html(result: &SuiteResult) -> String {
             let first = c
                 .divergences
                 .first()
-                .map(divergence_line)
-                .unwrap_or_else(|| case_summary(c));
+                .map(|d| divergence_line(d, &names))
+                .unwrap_or_else(|| case_summary(c, &names));
             let _ = write!(
                 h,
                 "<li><b class=\"st {st}\">{st}</b> {name} <code>{path}</code><br>{first}</li>",
@@ -468,6 +458,47 @@ pub fn render_html(result: &SuiteResult) -> String {
     );
     let _ = writeln!(h, "<script>\n{APP}</script>\n</body>\n</html>");
     h
+}
+
+/// The headline: its CSS class and text. A run without a subject compares nothing, and the
+/// verdict must not claim it does.
+fn verdict(result: &SuiteResult, sum: &Summary) -> (&'static str, String) {
+    let meta = &result.meta;
+    let oracle = &meta.oracle.version;
+    if sum.cases == 0 {
+        return ("none", "No cases were run.".to_string());
+    }
+    if sum.failed + sum.errors > 0 {
+        let mut v = match &meta.subject {
+            None => format!(
+                "{} of {} cases fail on {oracle} alone",
+                sum.failed, sum.cases
+            ),
+            Some(s) => format!(
+                "{} diverges from {oracle} on {} of {} cases",
+                s.version, sum.failed, sum.cases
+            ),
+        };
+        if sum.errors > 0 {
+            let _ = write!(v, ", {} could not be run", sum.errors);
+        }
+        return ("bad", v);
+    }
+    let n = sum.cases - sum.xfail - sum.skipped - sum.numerics;
+    let mut v = match &meta.subject {
+        None => format!("All {n} cases pass on {oracle} alone (no subject was run)"),
+        Some(s) => format!("{} matches {oracle} on all {n} cases", s.version),
+    };
+    if sum.numerics > 0 {
+        let _ = write!(v, ", and on {} more up to float32 rounding", sum.numerics);
+    }
+    if sum.xfail > 0 {
+        let _ = write!(v, " but {} known divergences", sum.xfail);
+    }
+    if sum.skipped > 0 {
+        let _ = write!(v, " ({} skipped for lack of a requirement)", sum.skipped);
+    }
+    ("good", v)
 }
 
 #[cfg(test)]

@@ -1,9 +1,10 @@
 //! JUnit XML for CI systems: one `testsuite` per case folder, one `testcase` per case. A failure
 //! carries the divergence text, a case error is an `error`, and a known divergence is `skipped`
-//! with its reason. Document drift goes to `system-out`, since it never fails.
+//! with its reason. Document drift goes to `system-out`, since it never fails. Each `testsuite`'s
+//! properties name the run's subject and oracle.
 
 use super::{Summary, divergence_line, divergence_text, status_name};
-use crate::results::{CaseResult, CaseStatus, SuiteResult};
+use crate::results::{CaseResult, CaseStatus, Labels, SuiteResult};
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
@@ -64,10 +65,20 @@ pub fn render_junit(result: &SuiteResult) -> String {
             secs(cases.iter().map(|c| c.duration_ms).sum()),
             xml(&result.meta.started)
         );
+        // Which backends were the subject and the oracle: JUnit's place for a suite's settings.
+        let meta = &result.meta;
+        let subject = meta.subject.as_ref().map_or("none", |s| s.version.as_str());
+        let _ = writeln!(
+            x,
+            r#"    <properties><property name="subject" value="{}"/><property name="oracle" value="{}"/></properties>"#,
+            xml(subject),
+            xml(&meta.oracle.version)
+        );
+        let (labels, names) = (meta.labels(), meta.names());
         let mut sorted = cases;
         sorted.sort_by(|a, b| a.path.cmp(&b.path));
         for c in sorted {
-            write_case(&mut x, c);
+            write_case(&mut x, c, &labels, &names);
         }
         x.push_str("  </testsuite>\n");
     }
@@ -75,7 +86,8 @@ pub fn render_junit(result: &SuiteResult) -> String {
     x
 }
 
-fn write_case(x: &mut String, c: &CaseResult) {
+/// One case; `labels` name the sides with their versions, `names` by name only.
+fn write_case(x: &mut String, c: &CaseResult, labels: &Labels, names: &Labels) {
     let _ = write!(
         x,
         r#"    <testcase name="{}" classname="{}" file="{}" time="{}">"#,
@@ -97,7 +109,7 @@ fn write_case(x: &mut String, c: &CaseResult) {
         }
         CaseStatus::Fail => {
             let message = match (c.divergences.first(), &c.message) {
-                (Some(d), _) => divergence_line(d),
+                (Some(d), _) => divergence_line(d, names),
                 (None, Some(m)) => m.clone(),
                 (None, None) => "failed".into(),
             };
@@ -106,7 +118,7 @@ fn write_case(x: &mut String, c: &CaseResult) {
                 let _ = writeln!(body, "{m}");
             }
             for d in &c.divergences {
-                body.push_str(&divergence_text(d));
+                body.push_str(&divergence_text(d, labels));
             }
             let _ = write!(
                 x,
@@ -138,12 +150,15 @@ fn write_case(x: &mut String, c: &CaseResult) {
         }
     }
     if !c.drift.is_empty() {
-        let mut out = String::from("document drift (libtorch disagrees with the document):\n");
+        let mut out = format!(
+            "document drift ({} disagrees with the document):\n",
+            labels.oracle
+        );
         for d in &c.drift {
             let _ = writeln!(
                 out,
-                "  line {}: {}: {}: document {}, libtorch {}",
-                d.line, d.statement, d.observable, d.doc, d.libtorch
+                "  line {}: {}: {}: document {}, {} {}",
+                d.line, d.statement, d.observable, d.doc, names.oracle, d.oracle
             );
         }
         let _ = write!(x, "\n      <system-out>{}</system-out>", xml(&out));

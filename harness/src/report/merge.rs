@@ -5,7 +5,7 @@
 //! (a re-run shard given later wins), with a note. The shards ran side by side, so the run's
 //! duration is the longest shard's, and the sum is noted; case durations are kept as measured.
 
-use crate::results::{CaseResult, RunMeta, SuiteResult};
+use crate::results::{CaseResult, FORMAT_VERSION, RunMeta, SideInfo, SuiteResult};
 use std::collections::{BTreeSet, HashMap};
 
 /// Duplicate paths listed by name in the notes; beyond this they are counted.
@@ -22,22 +22,11 @@ pub fn merge(parts: &[SuiteResult]) -> SuiteResult {
     }
 
     let meta = RunMeta {
-        engine_version: agreed(parts, "engine versions", &mut notes, |m| {
-            Some(m.engine_version.clone()).filter(|v| !v.is_empty())
+        subject: agreed(parts, "subjects", &mut notes, |m| m.subject.clone()),
+        oracle: agreed(parts, "oracles", &mut notes, |m| {
+            Some(m.oracle.clone()).filter(|o| !o.version.is_empty())
         })
         .unwrap_or_default(),
-        libtorch_version: agreed(parts, "libtorch versions", &mut notes, |m| {
-            m.libtorch_version.clone()
-        }),
-        backends: {
-            let mut all: Vec<String> = Vec::new();
-            for b in parts.iter().flat_map(|p| &p.meta.backends) {
-                if !all.contains(b) {
-                    all.push(b.clone());
-                }
-            }
-            all
-        },
         // RFC 3339 UTC timestamps of one format sort as text.
         started: parts
             .iter()
@@ -96,6 +85,7 @@ pub fn merge(parts: &[SuiteResult]) -> SuiteResult {
     cases.sort_by(|a, b| a.path.cmp(&b.path));
 
     SuiteResult {
+        format_version: FORMAT_VERSION,
         meta: RunMeta {
             shard,
             notes,
@@ -105,21 +95,22 @@ pub fn merge(parts: &[SuiteResult]) -> SuiteResult {
     }
 }
 
-/// The value the parts agree on; when they differ, the first one, and a note naming them all.
+/// The side the parts agree on; when they differ, the first one, and a note naming them all.
 fn agreed(
     parts: &[SuiteResult],
     what: &str,
     notes: &mut Vec<String>,
-    get: impl Fn(&RunMeta) -> Option<String>,
-) -> Option<String> {
-    let mut seen: Vec<String> = Vec::new();
+    get: impl Fn(&RunMeta) -> Option<SideInfo>,
+) -> Option<SideInfo> {
+    let mut seen: Vec<SideInfo> = Vec::new();
     for v in parts.iter().filter_map(|p| get(&p.meta)) {
         if !seen.contains(&v) {
             seen.push(v);
         }
     }
     if seen.len() > 1 {
-        notes.push(format!("shards ran different {what}: {}", seen.join(", ")));
+        let all: Vec<&str> = seen.iter().map(|s| s.version.as_str()).collect();
+        notes.push(format!("shards ran different {what}: {}", all.join(", ")));
     }
     seen.into_iter().next()
 }

@@ -10,8 +10,9 @@ mod junit;
 mod merge;
 pub mod sample;
 pub mod svg;
+mod unversioned;
 
-use crate::results::{CaseResult, CaseStatus, Divergence, SuiteResult};
+use crate::results::{CaseResult, CaseStatus, Divergence, FORMAT_VERSION, Labels, SuiteResult};
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
@@ -34,6 +35,11 @@ pub enum ReportError {
         #[source]
         source: serde_json::Error,
     },
+    #[error(
+        "{path}: results of format {found}, written by a newer harness (this one reads up to \
+         format {FORMAT_VERSION})"
+    )]
+    Newer { path: PathBuf, found: u64 },
 }
 
 /// Writes the self-contained HTML report, creating the parent folder if needed.
@@ -58,16 +64,29 @@ pub fn write_json(result: &SuiteResult, path: &Path) -> Result<(), ReportError> 
     })
 }
 
-/// Reads results that [`write_json`] wrote (on this machine or another).
+/// Reads results that [`write_json`] wrote (on this machine or another), of this format or,
+/// without a `format_version`, of the format before it.
 pub fn read_json(path: &Path) -> Result<SuiteResult, ReportError> {
     let text = std::fs::read_to_string(path).map_err(|source| ReportError::Io {
         path: path.to_path_buf(),
         source,
     })?;
-    serde_json::from_str(&text).map_err(|source| ReportError::Json {
+    let json = |source| ReportError::Json {
         path: path.to_path_buf(),
         source,
-    })
+    };
+    let mut doc: serde_json::Value = serde_json::from_str(&text).map_err(json)?;
+    match doc.get("format_version").map(serde_json::Value::as_u64) {
+        None => unversioned::upgrade(&mut doc),
+        Some(Some(found)) if found > u64::from(FORMAT_VERSION) => {
+            return Err(ReportError::Newer {
+                path: path.to_path_buf(),
+                found,
+            });
+        }
+        Some(_) => {}
+    }
+    serde_json::from_value(doc).map_err(json)
 }
 
 fn write_creating_parent(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
@@ -91,9 +110,9 @@ pub struct Summary {
     pub errors: usize,
     /// Cases not run because they require something the run lacks (`requires: [cuda]`).
     pub skipped: usize,
-    /// Cases with at least one document claim that libtorch contradicts.
+    /// Cases with at least one document claim that the oracle contradicts.
     pub drift_cases: usize,
-    /// Document claims that libtorch contradicts, over all cases.
+    /// Document claims that the oracle contradicts, over all cases.
     pub drift_claims: usize,
     pub divergences: usize,
 }
@@ -163,18 +182,21 @@ pub(crate) fn observed(d: &Divergence) -> String {
     }
 }
 
-/// One line per divergence, used in the case table, the no-script list and JUnit messages.
-pub(crate) fn divergence_line(d: &Divergence) -> String {
+/// One line per divergence, used in the case table, the no-script list and JUnit messages;
+/// `sides` names the sides (`subject engine`, `oracle libtorch`).
+pub(crate) fn divergence_line(d: &Divergence, sides: &Labels) -> String {
     // Divergences found by checking a document claim carry the claim's line and no statement.
     let at = match d.statement.trim() {
         "" => format!("line {} (document claim)", d.line),
         st => format!("line {}: `{st}`", d.line),
     };
     let mut s = format!(
-        "{at}: {} differs: engine {}, libtorch {}",
+        "{at}: {} differs: {} {}, {} {}",
         observed(d),
-        side_text(&d.engine, d.engine_error.as_ref()),
-        side_text(&d.libtorch, d.libtorch_error.as_ref()),
+        sides.subject,
+        side_text(&d.subject, d.subject_error.as_ref()),
+        sides.oracle,
+        side_text(&d.oracle, d.oracle_error.as_ref()),
     );
     if s.chars().count() > 400 {
         s = s.chars().take(399).collect::<String>() + "…";
@@ -192,26 +214,39 @@ fn side_text(value: &str, error: Option<&crate::backend::Failure>) -> String {
     }
 }
 
-/// The full text of a divergence, messages included, for JUnit failure bodies.
-pub(crate) fn divergence_text(d: &Divergence) -> String {
+/// The full text of a divergence, messages included, for JUnit failure bodies; `sides` names
+/// the sides with their versions (`subject engine 0.1.0 (cpu)`).
+pub(crate) fn divergence_text(d: &Divergence, sides: &Labels) -> String {
     let mut s = String::new();
     let _ = writeln!(s, "line {}: {}", d.line, d.statement.trim());
     let _ = writeln!(s, "  observable: {}", observed(d));
-    let _ = writeln!(s, "  engine:     {}", d.engine);
-    let _ = writeln!(s, "  libtorch:   {}", d.libtorch);
-    for (side, err) in [("engine", &d.engine_error), ("libtorch", &d.libtorch_error)] {
+    let width = sides
+        .subject
+        .chars()
+        .count()
+        .max(sides.oracle.chars().count())
+        + 1;
+    let rows = [
+        (&sides.subject, &d.subject, &d.subject_error),
+        (&sides.oracle, &d.oracle, &d.oracle_error),
+    ];
+    for (label, value, _) in rows {
+        let _ = writeln!(s, "  {:<width$} {value}", format!("{label}:"));
+    }
+    for (label, _, err) in rows {
         if let Some(f) = err {
-            let _ = writeln!(s, "  {side} raised {}: {}", f.kind.name(), f.message);
+            let _ = writeln!(s, "  {label} raised {}: {}", f.kind.name(), f.message);
         }
     }
     s
 }
 
 /// A one-line account of a case's outcome for the table: why it failed, or why it is notable.
-pub(crate) fn case_summary(c: &CaseResult) -> String {
+/// `sides` names the sides as [`divergence_line`] does.
+pub(crate) fn case_summary(c: &CaseResult, sides: &Labels) -> String {
     match c.status {
         CaseStatus::Fail => match (c.divergences.first(), &c.message) {
-            (Some(d), _) => divergence_line(d),
+            (Some(d), _) => divergence_line(d, sides),
             (None, Some(m)) => m.clone(),
             (None, None) => "failed".to_string(),
         },
@@ -220,7 +255,7 @@ pub(crate) fn case_summary(c: &CaseResult) -> String {
         CaseStatus::Xfail => {
             let why = c.xfail_reason.as_deref().unwrap_or("known divergence");
             match c.divergences.first() {
-                Some(d) => format!("known: {why} ({})", divergence_line(d)),
+                Some(d) => format!("known: {why} ({})", divergence_line(d, sides)),
                 None => format!("known: {why}"),
             }
         }
@@ -234,8 +269,8 @@ pub(crate) fn case_summary(c: &CaseResult) -> String {
         },
         CaseStatus::Pass => match c.drift.first() {
             Some(d) => format!(
-                "document drift at line {}: {} — document says {}, libtorch {}",
-                d.line, d.observable, d.doc, d.libtorch
+                "document drift at line {}: {} — document says {}, {} {}",
+                d.line, d.observable, d.doc, sides.oracle, d.oracle
             ),
             None => format!(
                 "agree on {} observables over {} statements",

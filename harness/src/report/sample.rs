@@ -5,7 +5,10 @@
 
 use crate::backend::{Failure, GraphNode, GraphObs};
 use crate::error_kind::ErrorKind;
-use crate::results::{CaseResult, CaseStatus, Divergence, DocClaimCheck, RunMeta, SuiteResult};
+use crate::results::{
+    CaseResult, CaseStatus, Divergence, DocClaimCheck, FORMAT_VERSION, RunMeta, SideInfo,
+    SuiteResult,
+};
 
 fn node(name: &str, saved: &[u64]) -> GraphNode {
     GraphNode {
@@ -52,9 +55,8 @@ pub fn accumulate_graph_engine() -> GraphObs {
 
 fn meta() -> RunMeta {
     RunMeta {
-        engine_version: "engine 0.1.0".into(),
-        libtorch_version: Some("libtorch 2.13.0".into()),
-        backends: vec!["engine".into(), "libtorch".into()],
+        subject: Some(SideInfo::new("engine", "engine 0.1.0 (cpu)")),
+        oracle: SideInfo::new("libtorch", "libtorch 2.13.0 (cpu)"),
         started: "2026-11-23T18:00:00Z".into(),
         duration_ms: 4321,
         shard: None,
@@ -111,12 +113,12 @@ pub fn sample_suite() -> SuiteResult {
         statement: "out.backward()".into(),
         variable: Some("x".into()),
         observable: "grad.values".into(),
-        engine: "[[3.0000, 3.0000], [3.0000, 3.0000]]".into(),
-        libtorch: "[[4.5000, 4.5000], [4.5000, 4.5000]]".into(),
-        engine_error: None,
-        libtorch_error: None,
-        engine_graph: Some(accumulate_graph_engine()),
-        libtorch_graph: Some(accumulate_graph_libtorch()),
+        subject: "[[3.0000, 3.0000], [3.0000, 3.0000]]".into(),
+        oracle: "[[4.5000, 4.5000], [4.5000, 4.5000]]".into(),
+        subject_error: None,
+        oracle_error: None,
+        subject_graph: Some(accumulate_graph_engine()),
+        oracle_graph: Some(accumulate_graph_libtorch()),
     });
     fail.claims = vec![
         DocClaimCheck {
@@ -124,20 +126,20 @@ pub fn sample_suite() -> SuiteResult {
             statement: "out.backward()".into(),
             observable: "x.grad".into(),
             doc: "[[4.5, 4.5], [4.5, 4.5]]".into(),
-            libtorch: "[[4.5, 4.5], [4.5, 4.5]]".into(),
-            engine: "[[3.0, 3.0], [3.0, 3.0]]".into(),
-            libtorch_agrees: true,
-            engine_agrees: false,
+            oracle: "[[4.5, 4.5], [4.5, 4.5]]".into(),
+            subject: "[[3.0, 3.0], [3.0, 3.0]]".into(),
+            oracle_agrees: true,
+            subject_agrees: false,
         },
         DocClaimCheck {
             line: 10,
             statement: "out2.backward()".into(),
             observable: "x.grad".into(),
             doc: "[[5.5, 5.5], [5.5, 5.5]]".into(),
-            libtorch: "[[5.5, 5.5], [5.5, 5.5]]".into(),
-            engine: "[[4.0, 4.0], [4.0, 4.0]]".into(),
-            libtorch_agrees: true,
-            engine_agrees: false,
+            oracle: "[[5.5, 5.5], [5.5, 5.5]]".into(),
+            subject: "[[4.0, 4.0], [4.0, 4.0]]".into(),
+            oracle_agrees: true,
+            subject_agrees: false,
         },
     ];
 
@@ -155,15 +157,15 @@ pub fn sample_suite() -> SuiteResult {
         statement: "a.add_(10.)    # raises: leaf_inplace".into(),
         variable: None,
         observable: "outcome".into(),
-        engine: "ok".into(),
-        libtorch: "raised leaf_inplace".into(),
-        engine_error: None,
-        libtorch_error: Some(Failure::new(
+        subject: "ok".into(),
+        oracle: "raised leaf_inplace".into(),
+        subject_error: None,
+        oracle_error: Some(Failure::new(
             ErrorKind::LeafInplace,
             "a leaf Variable that requires grad is being used in an in-place operation.",
         )),
-        engine_graph: None,
-        libtorch_graph: None,
+        subject_graph: None,
+        oracle_graph: None,
     });
 
     let mut xfail = case(
@@ -181,18 +183,18 @@ pub fn sample_suite() -> SuiteResult {
         statement: "v.mul_(2)".into(),
         variable: None,
         observable: "outcome".into(),
-        engine: String::new(),
-        libtorch: String::new(),
-        engine_error: Some(Failure::new(
+        subject: String::new(),
+        oracle: String::new(),
+        subject_error: Some(Failure::new(
             ErrorKind::ViewOfLeafInplace,
             "a view of a leaf Variable that requires grad is being used in an in-place operation.",
         )),
-        libtorch_error: Some(Failure::new(
+        oracle_error: Some(Failure::new(
             ErrorKind::NoGradViewInplace,
             "A view was created in no_grad mode and is being modified inplace with grad mode enabled.",
         )),
-        engine_graph: None,
-        libtorch_graph: None,
+        subject_graph: None,
+        oracle_graph: None,
     });
 
     let mut error = case(
@@ -218,10 +220,10 @@ pub fn sample_suite() -> SuiteResult {
         statement: "y.grad_fn".into(),
         observable: "y.grad_fn".into(),
         doc: "<AddBackward object at 0x7f8b1c0b5b00>".into(),
-        libtorch: "<AddBackward0 object>".into(),
-        engine: "<AddBackward0 object>".into(),
-        libtorch_agrees: false,
-        engine_agrees: true,
+        oracle: "<AddBackward0 object>".into(),
+        subject: "<AddBackward0 object>".into(),
+        oracle_agrees: false,
+        subject_agrees: true,
     };
     drift.drift = vec![claim.clone()];
     drift.claims = vec![claim];
@@ -275,24 +277,25 @@ pub fn sample_suite() -> SuiteResult {
         statement: "y = x * 2  # <svg onload=alert(5)>".into(),
         variable: Some("y<b>".into()),
         observable: "grad_fn".into(),
-        engine: "<MulBackward0>".into(),
-        libtorch: "</script>".into(),
-        engine_error: None,
-        libtorch_error: Some(Failure::new(
+        subject: "<MulBackward0>".into(),
+        oracle: "</script>".into(),
+        subject_error: None,
+        oracle_error: Some(Failure::new(
             ErrorKind::Unclassified,
             "<img src=x onerror=alert(6)>",
         )),
-        engine_graph: Some(GraphObs {
+        subject_graph: Some(GraphObs {
             nodes: vec![node("<script>alert(7)</script>", &[]), leaf(&[1])],
             edges: vec![(0, 1)],
         }),
-        libtorch_graph: Some(GraphObs {
+        oracle_graph: Some(GraphObs {
             nodes: vec![node("MulBackward0", &[]), leaf(&[1])],
             edges: vec![(0, 1)],
         }),
     });
 
     SuiteResult {
+        format_version: FORMAT_VERSION,
         meta: meta(),
         cases: vec![
             pass, fail, drift, xfail, error, evil, inplace, fuzz, numerics,
@@ -344,7 +347,7 @@ pub fn synthetic_suite(n: usize) -> SuiteResult {
             "z = x * 3\nz.sum().backward()\n".repeat(i % 5)
         );
         for d in &mut c.divergences {
-            if let Some(g) = &mut d.libtorch_graph {
+            if let Some(g) = &mut d.oracle_graph {
                 // Deeper graphs than the sample's, as a real failing case has.
                 let mut prev = 3;
                 for k in 0..i % 9 {
@@ -358,6 +361,7 @@ pub fn synthetic_suite(n: usize) -> SuiteResult {
         cases.push(c);
     }
     SuiteResult {
+        format_version: FORMAT_VERSION,
         meta: meta(),
         cases,
     }

@@ -1,4 +1,4 @@
-//! Draws the two autograd graphs of a divergence (engine and libtorch) as inline SVG, with the
+//! Draws the two autograd graphs of a divergence (subject and oracle) as inline SVG, with the
 //! nodes and edges that exist on one side only, or differ, highlighted, so that a reader sees at
 //! a glance where the graphs part.
 //!
@@ -267,7 +267,7 @@ fn sort_by_barycentre(row: &mut [usize], neighbours: &[Vec<usize>], pos: &[f64])
 }
 
 /// Renders one side's graph as an `<svg>` element, coloured by `marks` (from [`diff`]).
-/// `title` names the side for screen readers (`engine graph of x`).
+/// `title` names the side for screen readers (`subject engine autograd graph of x`).
 pub fn render(g: &GraphObs, marks: &Marks, title: &str) -> String {
     let lay = layout(g);
     let n = lay.boxes.len();
@@ -362,31 +362,34 @@ fn tooltip(lines: &[String], mark: Option<Mark>) -> String {
     t
 }
 
-/// Renders both sides of a divergence. A missing graph is drawn as empty, so the other side's
-/// nodes all show as present on one side only.
+/// Renders both sides of a divergence, the subject's and the oracle's, each named as `names`
+/// says (`subject engine`). A missing graph is drawn as empty, so the other side's nodes all
+/// show as present on one side only.
 pub fn render_pair(
-    engine: Option<&GraphObs>,
-    libtorch: Option<&GraphObs>,
+    subject: Option<&GraphObs>,
+    oracle: Option<&GraphObs>,
     variable: &str,
+    names: &crate::results::Labels,
 ) -> (String, String) {
     let empty = GraphObs {
         nodes: Vec::new(),
         edges: Vec::new(),
     };
-    let e = engine.unwrap_or(&empty);
-    let l = libtorch.unwrap_or(&empty);
+    let e = subject.unwrap_or(&empty);
+    let l = oracle.unwrap_or(&empty);
     let (me, ml) = diff(e, l);
     let side = |g: &GraphObs, m: &Marks, who: &str| {
         if g.nodes.is_empty() {
             format!(
-                r#"<p class="nograph">No graph: <code>{}</code> has no <code>grad_fn</code> on the {who} side (a leaf, or computed without grad).</p>"#,
-                escape_html(variable)
+                r#"<p class="nograph">No graph: <code>{}</code> has no <code>grad_fn</code> on the {} side (a leaf, or computed without grad).</p>"#,
+                escape_html(variable),
+                escape_html(who)
             )
         } else {
             render(g, m, &format!("{who} autograd graph of {variable}"))
         }
     };
-    (side(e, &me, "engine"), side(l, &ml, "libtorch"))
+    (side(e, &me, &names.subject), side(l, &ml, &names.oracle))
 }
 
 #[cfg(test)]
