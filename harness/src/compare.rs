@@ -16,35 +16,8 @@ use crate::observe::{
     COMPACT_SAMPLES, ObsValue, ProbeObs, Run, Step, compact, is_compact, numel, show_data,
 };
 use crate::program::ExpectedError;
-use crate::results::{Divergence, DocClaimCheck, Labels};
-
-/// Comparison tolerances: the case's, or `torch.testing.assert_close`'s defaults by dtype.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct Tol {
-    pub case: Option<(f64, f64)>,
-    /// The program holds a float32 tensor somewhere, so a float64 value may carry float32
-    /// rounding (`x.double()`, `f32 + f64`): float64 is then compared at float32's tolerance.
-    pub f32_in_program: bool,
-}
-
-impl Tol {
-    pub fn new(t: Option<&Tolerance>) -> Self {
-        Tol {
-            case: t.map(|t| (t.rtol, t.atol)),
-            f32_in_program: false,
-        }
-    }
-
-    pub fn for_dtype(self, d: DType) -> (f64, f64) {
-        match (d, self.case) {
-            (DType::Bool | DType::I64, _) => (0.0, 0.0),
-            (_, Some(c)) => c,
-            (DType::F32, None) => (1.3e-6, 1e-5),
-            (DType::F64, None) if self.f32_in_program => (1.3e-6, 1e-5),
-            (DType::F64, None) => (1e-7, 1e-7),
-        }
-    }
-}
+use crate::results::{Divergence, DocClaimCheck, Labels, NumericsNote};
+pub use crate::tolerance::{Tol, close};
 
 /// Whether any tensor the run observed is float32.
 fn holds_f32(run: &Run) -> bool {
@@ -59,17 +32,6 @@ fn holds_f32(run: &Run) -> bool {
         s.vars.iter().any(|v| v.obs.data.dtype == DType::F32)
             || s.result.as_ref().is_some_and(value)
     })
-}
-
-/// NaN equals NaN, infinities must match exactly, otherwise `|a - b| <= atol + rtol * |b|`.
-pub fn close(a: f64, b: f64, rtol: f64, atol: f64) -> bool {
-    if a.is_nan() || b.is_nan() {
-        return a.is_nan() && b.is_nan();
-    }
-    if a.is_infinite() || b.is_infinite() {
-        return a == b;
-    }
-    (a - b).abs() <= atol + rtol * b.abs()
 }
 
 /// Compares values of equal shape and dtype; returns the first mismatch as (subject, oracle)
@@ -801,3 +763,52 @@ pub fn describe(d: &Divergence, sides: &Labels) -> String {
 
 #[cfg(test)]
 mod tests;
+
+/// Where the program is float32-sensitive: every observable that rounding each computed value
+/// by float32's unit roundoff (`perturbed`, a shadow run) moves beyond a quarter of the
+/// tight tolerance away from the unperturbed `shadow`, or across a discontinuity. Both runs are
+/// float64, so the answer is the program's, not the machine's: a case that is sensitive is
+/// `numerics` wherever it runs, whether or not its float32 values happen to differ there.
+pub fn sensitivity(
+    shadow: &Run,
+    perturbed: &Run,
+    tolerance: Option<(f64, f64)>,
+) -> Vec<NumericsNote> {
+    let (rtol, atol) = tolerance.unwrap_or((1.3e-6, 1e-5));
+    let tol = Tol {
+        case: Some((rtol / 4.0, atol / 4.0)),
+        f32_in_program: true,
+    };
+    let (divs, _) = compare_counted(perturbed, shadow, tol, true);
+    let mut out: Vec<NumericsNote> = Vec::new();
+    for d in divs {
+        if out
+            .iter()
+            .any(|n| n.line == d.line && n.variable == d.variable && n.observable == d.observable)
+        {
+            continue;
+        }
+        out.push(NumericsNote {
+            line: d.line,
+            variable: d.variable.clone(),
+            observable: d.observable.clone(),
+            error: f64::NAN,
+            budget: f64::NAN,
+            why: format!(
+                "float32-sensitive: rounding each computed value by float32's unit roundoff moves it from {} to {}",
+                cut(&d.oracle),
+                cut(&d.subject)
+            ),
+        });
+    }
+    out
+}
+
+/// A value's description cut to 80 characters, for notes.
+fn cut(s: &str) -> String {
+    if s.chars().count() > 80 {
+        s.chars().take(79).collect::<String>() + "…"
+    } else {
+        s.to_string()
+    }
+}

@@ -24,7 +24,7 @@ pub struct Golden {
     /// numerics oracle needs to judge a float32 difference from this golden on any CPU.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub shadow: Option<Run>,
-    /// Where the program is float32-sensitive (`numerics::sensitivity`), measured in float64
+    /// Where the program is float32-sensitive (`compare::sensitivity`), measured in float64
     /// when the golden was recorded: such a case is `numerics` on every machine.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub sensitive: Vec<crate::numerics::NumericsNote>,
@@ -82,7 +82,7 @@ pub fn record<B: crate::backend::Backend>(
         libtorch: run.version.clone(),
         run: thin(&run),
         shadow: Some(thin(&shadow)),
-        sensitive: crate::numerics::sensitivity(&shadow, &perturbed, tolerance),
+        sensitive: crate::compare::sensitivity(&shadow, &perturbed, tolerance),
     }
 }
 

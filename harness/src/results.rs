@@ -159,7 +159,7 @@ pub struct CaseResult {
     pub claims: Vec<DocClaimCheck>,
     /// The differences the numerics oracle explained as float32 rounding.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub numerics: Vec<crate::numerics::NumericsNote>,
+    pub numerics: Vec<NumericsNote>,
     /// Why this case is an expected failure, from the known-divergences file.
     pub xfail_reason: Option<String>,
     /// For `Error` cases and for an xfail that passed: what went wrong, `file:line:col: ...`.
@@ -209,5 +209,44 @@ pub struct DocClaimCheck {
 impl SuiteResult {
     pub fn count(&self, status: CaseStatus) -> usize {
         self.cases.iter().filter(|c| c.status == status).count()
+    }
+}
+
+/// One difference the shadow explained as float32 rounding.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NumericsNote {
+    /// Program line (the runner turns it into a file line).
+    pub line: u32,
+    pub variable: Option<String>,
+    pub observable: String,
+    /// The largest `|subject - oracle|` among the elements explained, and the budget the
+    /// shadow gave that element (`inf` for a discontinuity or a propagated flip).
+    #[serde(with = "crate::backend::floats::one")]
+    pub error: f64,
+    #[serde(with = "crate::backend::floats::one")]
+    pub budget: f64,
+    /// Why: `float32 rounding budget`, `rounding flip: ...`, `shadow agrees with the subject`.
+    pub why: String,
+}
+
+impl NumericsNote {
+    pub fn describe(&self) -> String {
+        let var = self.variable.as_deref().unwrap_or("(statement)");
+        if self.budget.is_nan() {
+            format!(
+                "line {}: {var} {}: {}",
+                self.line, self.observable, self.why
+            )
+        } else if self.budget.is_finite() {
+            format!(
+                "line {}: {var} {}: |subject - oracle| = {:.3e} within the float32 budget {:.3e} ({})",
+                self.line, self.observable, self.error, self.budget, self.why
+            )
+        } else {
+            format!(
+                "line {}: {var} {}: {} ({})",
+                self.line, self.observable, self.why, self.error
+            )
+        }
     }
 }

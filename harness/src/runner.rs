@@ -746,7 +746,7 @@ mod tests {
             let c = load(rel);
             let opts = sides::options_for(&c);
             let (shadow, perturbed) = golden::shadow_runs(&mut LibtorchBackend::new(), &c, &opts);
-            let notes = crate::numerics::sensitivity(&shadow, &perturbed, None);
+            let notes = crate::compare::sensitivity(&shadow, &perturbed, None);
             assert_eq!(!notes.is_empty(), sensitive, "{rel}: {notes:?}");
             // Rounding moves values only: versions, grad_fns and outcomes stay as they were.
             let (d, _) = compare::compare_counted(&perturbed, &shadow, Tol::new(None), true);

@@ -8,7 +8,7 @@
 //! sign per value. For a sum or a product the magnitude is that of its terms (`sum |x|`,
 //! `|A| @ |B|`), as a different accumulation order moves it. How far that carries each
 //! observable, measured in float64, is how float32-sensitive the program is: a property of the
-//! program, not of the machine (`crate::numerics::sensitivity`). Creation is exact on every
+//! program, not of the machine (`crate::compare::sensitivity`). Creation is exact on every
 //! machine and is left alone. The perturbation writes through `.data` with grad mode off, so no
 //! version counter, `grad_fn` or gradient sees it.
 //!

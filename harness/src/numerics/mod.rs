@@ -49,7 +49,6 @@
 use crate::backend::{DType, TensorData};
 use crate::observe::{ObsValue, Run, Step};
 use crate::program::{Expr, ExprKind, IndexItem, Program, Stmt, StmtKind, Target};
-use serde::{Deserialize, Serialize};
 use std::collections::{HashMap, HashSet};
 
 /// Whether a divergence's observable is one the float64 shadow may explain: a variable's
@@ -59,44 +58,7 @@ pub fn may_be_rounding(observable: &str) -> bool {
     observable.ends_with("values") || observable == "result" || observable == "outcome"
 }
 
-/// One difference the shadow explained as float32 rounding.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct NumericsNote {
-    /// Program line (the runner turns it into a file line).
-    pub line: u32,
-    pub variable: Option<String>,
-    pub observable: String,
-    /// The largest `|subject - oracle|` among the elements explained, and the budget the
-    /// shadow gave that element (`inf` for a discontinuity or a propagated flip).
-    #[serde(with = "crate::backend::floats::one")]
-    pub error: f64,
-    #[serde(with = "crate::backend::floats::one")]
-    pub budget: f64,
-    /// Why: `float32 rounding budget`, `rounding flip: ...`, `shadow agrees with the subject`.
-    pub why: String,
-}
-
-impl NumericsNote {
-    pub fn describe(&self) -> String {
-        let var = self.variable.as_deref().unwrap_or("(statement)");
-        if self.budget.is_nan() {
-            format!(
-                "line {}: {var} {}: {}",
-                self.line, self.observable, self.why
-            )
-        } else if self.budget.is_finite() {
-            format!(
-                "line {}: {var} {}: |subject - oracle| = {:.3e} within the float32 budget {:.3e} ({})",
-                self.line, self.observable, self.error, self.budget, self.why
-            )
-        } else {
-            format!(
-                "line {}: {var} {}: {} ({})",
-                self.line, self.observable, self.why, self.error
-            )
-        }
-    }
-}
+pub use crate::results::NumericsNote;
 
 /// How a variable's two sides stood the last time they were compared.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -470,7 +432,7 @@ impl<'a> Judge<'a> {
         let mut ratio = 0.0f64;
         for i in 0..ov.len() {
             let (a, b) = (sv[i], ov[i]);
-            if crate::compare::close(a, b, rtol, atol) {
+            if crate::tolerance::close(a, b, rtol, atol) {
                 continue;
             }
             let hi = hv.as_ref().map(|hv| hv[i]);
@@ -566,54 +528,6 @@ impl<'a> Judge<'a> {
             why,
         });
         true
-    }
-}
-
-/// Where the program is float32-sensitive: every observable that rounding each computed value
-/// by float32's unit roundoff (`perturbed`, a shadow run) moves beyond a quarter of the
-/// tight tolerance away from the unperturbed `shadow`, or across a discontinuity. Both runs are
-/// float64, so the answer is the program's, not the machine's: a case that is sensitive is
-/// `numerics` wherever it runs, whether or not its float32 values happen to differ there.
-pub fn sensitivity(
-    shadow: &Run,
-    perturbed: &Run,
-    tolerance: Option<(f64, f64)>,
-) -> Vec<NumericsNote> {
-    let (rtol, atol) = tolerance.unwrap_or((1.3e-6, 1e-5));
-    let tol = crate::compare::Tol {
-        case: Some((rtol / 4.0, atol / 4.0)),
-        f32_in_program: true,
-    };
-    let (divs, _) = crate::compare::compare_counted(perturbed, shadow, tol, true);
-    let mut out: Vec<NumericsNote> = Vec::new();
-    for d in divs {
-        if out
-            .iter()
-            .any(|n| n.line == d.line && n.variable == d.variable && n.observable == d.observable)
-        {
-            continue;
-        }
-        out.push(NumericsNote {
-            line: d.line,
-            variable: d.variable.clone(),
-            observable: d.observable.clone(),
-            error: f64::NAN,
-            budget: f64::NAN,
-            why: format!(
-                "float32-sensitive: rounding each computed value by float32's unit roundoff moves it from {} to {}",
-                cut(&d.oracle),
-                cut(&d.subject)
-            ),
-        });
-    }
-    out
-}
-
-fn cut(s: &str) -> String {
-    if s.chars().count() > 80 {
-        s.chars().take(79).collect::<String>() + "…"
-    } else {
-        s.to_string()
     }
 }
 
