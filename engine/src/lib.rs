@@ -13,9 +13,11 @@ pub mod creation;
 pub mod cuda;
 pub mod device;
 pub mod dtype;
+#[cfg(not(feature = "cuda"))]
 pub mod dummy_cuda;
 pub mod error;
 pub mod grad_mode;
+pub mod kernel;
 pub mod layout;
 pub mod memory_format;
 pub mod nn;
@@ -41,6 +43,7 @@ pub use grad_mode::{
 };
 pub use layout::Layout;
 pub use ops::index::IndexItem;
+pub use ops::loss::Reduction;
 pub use storage::{CpuStorage, Storage};
 pub use tensor::{CreationMeta, NestedList, Tensor};
 pub use warnings::take_warnings;

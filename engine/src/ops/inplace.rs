@@ -97,7 +97,7 @@ fn write_in_iteration_order(
         };
         let rl = r.layout();
         let value = element(&r, at(&rl));
-        element(t, at(&lt)).write_values(&value.contiguous_storage()?)?;
+        element(t, at(&lt)).write_from(&value)?;
         // Advance the multi-index, fastest dim first.
         for &d in &order {
             idx[d] += 1;
@@ -125,7 +125,7 @@ fn element(x: &Tensor, offset: usize) -> Tensor {
 }
 
 /// Which memory-overlap checks an in-place op makes, as its ATen kernel does.
-enum Overlap<'a> {
+pub(crate) enum Overlap<'a> {
     /// `fill_(number)` and `zero_()` write one value everywhere, so an expanded target is fine.
     Unchecked,
     /// The target must not overlap itself, nor partially overlap these inputs.
@@ -193,8 +193,10 @@ pub(crate) fn copy_slices_backward(
 }
 
 /// Runs one in-place op on `t`: checks, writes `result` (computed out of place), bumps the
-/// version, and if grad is needed records the node that `record` builds.
-fn inplace(
+/// version, and if grad is needed records the node that `record` builds. An output `record`
+/// saves (`Recorder::save_output(t)`) is saved at the version after the write, as libtorch
+/// saves `result` after its in-place kernel.
+pub(crate) fn inplace(
     t: &Tensor,
     others: &[&Tensor],
     overlap: Overlap,
@@ -278,10 +280,11 @@ fn inplace_with_meta(
     if others.iter().any(|o| reads_what_it_writes(t, o)) {
         write_in_iteration_order(t, others, &result)?;
     } else {
-        t.write_values(&cast(&r, t.dtype())?.contiguous_storage()?)?;
+        t.write_from(&cast(&r, t.dtype())?)?;
     }
     t.bump_version();
-    if let (Some(rec), Some(f)) = (rec, f) {
+    if let (Some(mut rec), Some(f)) = (rec, f) {
+        rec.resave_outputs();
         let meta = InputMeta {
             shape: t.shape(),
             dtype: t.dtype(),
@@ -489,6 +492,51 @@ impl Tensor {
             |_| Ok(Box::new(|_, g| Ok(vec![Some(g.zeros_like()?), Some(g)]))),
         )?;
         Ok(self)
+    }
+
+    /// `pow_(exponent)`: a Python-number exponent gives `PowBackward0`, a tensor one
+    /// `PowBackward1`, as for [`Tensor::pow`]; returns this tensor. `self` is saved as
+    /// `original_self` (a clone before the write), the result after it.
+    pub fn pow_(&self, exponent: impl Into<Operand>) -> Result<Tensor> {
+        match exponent.into() {
+            Operand::Scalar(e) => {
+                let p = e.as_f64();
+                inplace(
+                    self,
+                    &[],
+                    Overlap::Checked(&[]),
+                    "PowBackward0",
+                    || self.pow(e),
+                    |rec| {
+                        let ss = rec.save_original_self(self)?;
+                        Ok(Box::new(move |ctx, g| {
+                            let rule = super::elementwise::pow0_rule(&g, || ctx.unpack(ss), p);
+                            Ok(vec![Some(rule?)])
+                        }))
+                    },
+                )?;
+            }
+            Operand::Tensor(e) => {
+                inplace(
+                    self,
+                    &[&e],
+                    Overlap::Checked(&[&e]),
+                    "PowBackward1",
+                    || self.pow(&e),
+                    |rec| {
+                        let need = [rec.needs(0), rec.needs(1)];
+                        let ss = rec.save_original_self(self)?;
+                        let se = rec.save(&e);
+                        let so = rec.save_output(self);
+                        Ok(Box::new(move |ctx, g| {
+                            let (x, p, r) = (ctx.unpack(ss)?, ctx.unpack(se)?, ctx.unpack(so)?);
+                            super::elementwise::pow1_rule(&g, &x, &p, &r, need)
+                        }))
+                    },
+                )?;
+            }
+        }
+        Ok(self.clone())
     }
 
     /// `clamp_(min, max)` (`ClampBackward1`).
