@@ -6,6 +6,8 @@
 //! Nothing here knows about tensors or autograd: a kernel maps elements to elements. Which
 //! dtypes an op computes in, and its backward rule, are the row's business.
 
+use crate::DType;
+
 /// An elementwise op of one operand, result in the operand's dtype.
 pub trait UnaryKernel {
     /// The kernel's name: it names the CUDA entry points and the op in dtype errors.
@@ -51,4 +53,30 @@ pub trait CompareKernel {
     /// See [`UnaryKernel::CUDA`].
     const CUDA: &'static str;
     fn cmp<T: PartialOrd>(a: T, b: T) -> bool;
+}
+
+/// The suffix of a dtype's entry point: `f32`, `f64`, `i64`, `bool`.
+pub fn dtype_suffix(dtype: DType) -> &'static str {
+    match dtype {
+        DType::F32 => "f32",
+        DType::F64 => "f64",
+        DType::I64 => "i64",
+        DType::Bool => "bool",
+    }
+}
+
+/// The CUDA entry point of kernel `name` for `dtype` (`exp_f32`).
+pub fn entry(name: &str, dtype: DType) -> String {
+    format!("{name}_{}", dtype_suffix(dtype))
+}
+
+/// Whether the backends run `U` on `dtype`; otherwise both refuse it with the dtype error
+/// naming the kernel.
+pub fn unary_runs<U: UnaryKernel>(dtype: DType) -> bool {
+    dtype.is_float() || dtype == DType::I64 && U::INT
+}
+
+/// Whether the backends run `B` on `dtype`, as [`unary_runs`].
+pub fn binary_runs<B: BinaryKernel>(dtype: DType) -> bool {
+    dtype.is_float() || dtype == DType::I64 && B::INT || dtype == DType::Bool && B::BOOL
 }

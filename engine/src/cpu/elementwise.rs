@@ -80,6 +80,7 @@ pub(crate) fn f64_to_i64_x86(v: f64) -> i64 {
 impl CpuStorage {
     /// `U` over the elements `l` selects, into a buffer with dense strides `out` for `l.shape`.
     pub(crate) fn unary<U: UnaryKernel>(&self, l: &Layout, out: &[isize]) -> Result<CpuStorage> {
+        // The dtypes `kernel::unary_runs` names, as the CUDA storage runs them.
         let sh = &l.shape;
         Ok(match self {
             CpuStorage::F32(s) => CpuStorage::F32(place(map1(s, l, U::f32), sh, out)),
@@ -98,6 +99,7 @@ impl CpuStorage {
         shape: &[usize],
         out: &[isize],
     ) -> Result<CpuStorage> {
+        // The dtypes `kernel::binary_runs` names, as the CUDA storage runs them.
         use CpuStorage as C;
         Ok(match (self, rhs) {
             (C::F32(a), C::F32(b)) => C::F32(place(map2(a, la, b, lb, shape, B::f32), shape, out)),

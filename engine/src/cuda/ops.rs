@@ -6,6 +6,7 @@ use cudarc::driver::{CudaSlice, LaunchConfig, PushKernelArg};
 
 use super::kernels::{self, Module};
 use super::{CudaData, CudaStorage, driver_err, module};
+use crate::kernel::dtype_suffix as suffix;
 use crate::layout::Layout;
 use crate::{DType, Error, Result};
 
@@ -18,15 +19,6 @@ fn config(n: usize) -> LaunchConfig {
         grid_dim: (blocks, 1, 1),
         block_dim: (BLOCK, 1, 1),
         shared_mem_bytes: 0,
-    }
-}
-
-pub(crate) fn suffix(dtype: DType) -> &'static str {
-    match dtype {
-        DType::F32 => "f32",
-        DType::F64 => "f64",
-        DType::I64 => "i64",
-        DType::Bool => "bool",
     }
 }
 

@@ -10,9 +10,9 @@
 //! the launches, their arguments and their results have not been checked on a device).
 
 use super::CudaStorage;
-use super::ops::{self as k, suffix};
+use super::ops as k;
 use crate::cpu::Conv2dGeometry;
-use crate::kernel::{BinaryKernel, CompareKernel, UnaryKernel};
+use crate::kernel::{BinaryKernel, CompareKernel, UnaryKernel, binary_runs, entry, unary_runs};
 use crate::layout::{Layout, contiguous_strides};
 use crate::storage::CpuStorage;
 use crate::{DType, Error, Result};
@@ -105,10 +105,10 @@ impl CudaStorage {
     /// `U` over the elements `l` selects, laid out with the dense strides `out`.
     pub(crate) fn unary<U: UnaryKernel>(&self, l: &Layout, out: &[isize]) -> Result<CudaStorage> {
         let d = self.dtype();
-        if !(d.is_float() || d == DType::I64 && U::INT) {
+        if !unary_runs::<U>(d) {
             return Err(unsupported(U::NAME, d));
         }
-        let func = format!("{}_{}", U::NAME, suffix(d));
+        let func = entry(U::NAME, d);
         let r = k::unary((U::MODULE, U::CUDA), &func, self, l)?;
         placed(r, &l.shape, out)
     }
@@ -123,10 +123,10 @@ impl CudaStorage {
         out: &[isize],
     ) -> Result<CudaStorage> {
         let d = self.dtype();
-        if !(d.is_float() || d == DType::I64 && B::INT || d == DType::Bool && B::BOOL) {
+        if !binary_runs::<B>(d) {
             return Err(unsupported(B::NAME, d));
         }
-        let func = format!("{}_{}", B::NAME, suffix(d));
+        let func = entry(B::NAME, d);
         let (ba, bb) = (broadcast(la, shape), broadcast(lb, shape));
         let r = k::binary((B::MODULE, B::CUDA), &func, d, self, &ba, rhs, &bb)?;
         placed(r, shape, out)
@@ -141,7 +141,7 @@ impl CudaStorage {
         shape: &[usize],
         out: &[isize],
     ) -> Result<CudaStorage> {
-        let func = format!("{}_{}", K::NAME, suffix(self.dtype()));
+        let func = entry(K::NAME, self.dtype());
         let (ba, bb) = (broadcast(la, shape), broadcast(lb, shape));
         let module = (K::MODULE, K::CUDA);
         let r = k::binary(module, &func, DType::Bool, self, &ba, rhs, &bb)?;

@@ -86,11 +86,20 @@ pub(crate) fn cpu_only(op: &'static str, inputs: &[&Tensor]) -> Result<()> {
     if !inputs.iter().any(|t| t.device().is_cuda()) {
         return Ok(());
     }
-    // libtorch names the first device, then the first other one.
+    let placed: Vec<(Device, usize)> = inputs.iter().map(|t| (t.device(), t.ndim())).collect();
+    refuse_cuda(op, &placed)
+}
+
+/// [`cpu_only`]'s decision from the inputs' devices and dims.
+fn refuse_cuda(op: &'static str, inputs: &[(Device, usize)]) -> Result<()> {
+    if !inputs.iter().any(|(d, _)| d.is_cuda()) {
+        return Ok(());
+    }
+    // libtorch names the first device, then the first other one; a 0-dim CPU tensor joins.
     let mut devices = inputs
         .iter()
-        .filter(|t| !(t.device() == Device::Cpu && t.ndim() == 0))
-        .map(|t| t.device());
+        .filter(|&&(d, ndim)| !(d == Device::Cpu && ndim == 0))
+        .map(|&(d, _)| d);
     if let Some(first) = devices.next()
         && let Some(other) = devices.find(|&d| d != first)
     {
@@ -215,4 +224,60 @@ pub(crate) fn check_same_device(a: &Tensor, b: &Tensor) -> Result<()> {
         return Err(Error::DeviceMismatch(da, db));
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const CPU: Device = Device::Cpu;
+    const GPU: Device = Device::Cuda(0);
+
+    #[test]
+    fn host_inputs_pass_whatever_the_op() {
+        assert_eq!(refuse_cuda("index_select", &[(CPU, 2), (CPU, 1)]), Ok(()));
+        assert_eq!(refuse_cuda("cat", &[]), Ok(()));
+    }
+
+    #[test]
+    fn cuda_inputs_of_a_cpu_only_op_name_the_op() {
+        for op in ["index_select", "clamp", "pow", "cat", "where"] {
+            let e = refuse_cuda(op, &[(GPU, 2)]).unwrap_err();
+            assert_eq!(e, Error::NotSupportedOnCuda { op });
+            assert!(
+                e.to_string()
+                    .starts_with(&format!("{op}: not supported on CUDA")),
+                "{e}"
+            );
+        }
+        // A 0-dim CPU operand joins: still the op's refusal, not a device mismatch.
+        assert_eq!(
+            refuse_cuda("pow", &[(GPU, 2), (CPU, 0)]),
+            Err(Error::NotSupportedOnCuda { op: "pow" })
+        );
+    }
+
+    #[test]
+    fn mixed_devices_fail_with_libtorchs_message_first() {
+        let e = refuse_cuda("cat", &[(GPU, 1), (CPU, 1)]).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "Expected all tensors to be on the same device, but found at least two devices, cuda:0 and cpu!"
+        );
+        assert_eq!(
+            refuse_cuda("cat", &[(CPU, 1), (GPU, 1)]),
+            Err(Error::DeviceMismatch(CPU, GPU))
+        );
+        assert_eq!(
+            refuse_cuda("cat", &[(GPU, 1), (Device::Cuda(1), 1)]),
+            Err(Error::DeviceMismatch(GPU, Device::Cuda(1)))
+        );
+    }
+
+    #[test]
+    fn host_tensors_are_never_refused() {
+        let x = Tensor::from_f64(&[1.0, 2.0], &[2], DType::F32).unwrap();
+        let s = Tensor::from_f64(&[3.0], &[], DType::F32).unwrap();
+        assert_eq!(cpu_only("where", &[&x, &s]), Ok(()));
+    }
 }

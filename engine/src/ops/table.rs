@@ -93,6 +93,9 @@ pub struct UnaryInfo {
     pub cuda: &'static str,
     /// The forward kernel in f64.
     pub f64: fn(f64) -> f64,
+    /// The dtypes both storage backends run the forward kernel on
+    /// ([`crate::kernel::unary_runs`]); the op casts other inputs first or refuses them.
+    pub runs: fn(DType) -> bool,
     pub op: fn(&Tensor) -> Result<Tensor>,
     pub op_: fn(&Tensor) -> Result<Tensor>,
 }
@@ -288,6 +291,7 @@ macro_rules! unary_ops {
                 int: present!($($ic)?),
                 cuda: $name::CUDA,
                 f64: <$name::Kernel as UnaryKernel>::f64,
+                runs: crate::kernel::unary_runs::<$name::Kernel>,
                 op: Tensor::$name,
                 op_: Tensor::$name_,
             },
@@ -376,8 +380,9 @@ unary_ops! {
 #[derive(Debug, Clone, Copy)]
 pub struct KernelInfo {
     pub name: &'static str,
-    /// Whether there are int64 and bool kernels.
+    /// Whether there is an int64 kernel.
     pub int: bool,
+    /// Whether there is a bool kernel.
     pub bool: bool,
     /// The row's CUDA kernel module, without the prelude.
     pub cuda: &'static str,
