@@ -54,6 +54,22 @@ impl CudaStorage {
     ) -> Result<CudaStorage> {
         match *self {}
     }
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn select(
+        &self,
+        _: &Layout,
+        _: &CudaStorage,
+        _: &Layout,
+        _: &CudaStorage,
+        _: &Layout,
+        _: &[usize],
+        _: &[isize],
+    ) -> Result<CudaStorage> {
+        match *self {}
+    }
+    pub(crate) fn clamp(&self, _: &Layout, _: f64, _: f64, _: &[isize]) -> Result<CudaStorage> {
+        match *self {}
+    }
     pub(crate) fn cast(&self, _: &Layout, _: DType, _: &[isize]) -> Result<CudaStorage> {
         match *self {}
     }

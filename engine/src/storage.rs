@@ -209,6 +209,39 @@ impl Storage {
         })
     }
 
+    /// `where(cond, a, b)`: this bool buffer picks between two same-dtype operands, the three
+    /// layouts broadcast to `shape`, into dense strides `out`.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn select(
+        &self,
+        cl: &Layout,
+        a: &Storage,
+        al: &Layout,
+        b: &Storage,
+        bl: &Layout,
+        shape: &[usize],
+        out: &[isize],
+    ) -> Result<Storage> {
+        Ok(match (self, a, b) {
+            (Storage::Cpu(c), Storage::Cpu(x), Storage::Cpu(y)) => {
+                Storage::Cpu(c.select(cl, x, al, y, bl, shape, out)?)
+            }
+            (Storage::Cuda(c), Storage::Cuda(x), Storage::Cuda(y)) => {
+                Storage::Cuda(c.select(cl, x, al, y, bl, shape, out)?)
+            }
+            (c, x, y) => return Err(mismatch_of(&[c, x, y])),
+        })
+    }
+
+    /// `clamp(lo, hi)` of the elements `l` selects (an absent bound is -inf / +inf), into
+    /// dense strides `out`.
+    pub(crate) fn clamp(&self, l: &Layout, lo: f64, hi: f64, out: &[isize]) -> Result<Storage> {
+        Ok(match self {
+            Storage::Cpu(c) => Storage::Cpu(c.clamp(l, lo, hi, out)?),
+            Storage::Cuda(c) => Storage::Cuda(c.clamp(l, lo, hi, out)?),
+        })
+    }
+
     /// The elements `l` selects converted to `to`, into dense strides `out`.
     pub(crate) fn cast(&self, l: &Layout, to: DType, out: &[isize]) -> Result<Storage> {
         Ok(match self {

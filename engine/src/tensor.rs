@@ -881,8 +881,13 @@ impl Tensor {
 
 /// Gradient of a strided view (`AsStridedBackward0`, the node a written view regenerates):
 /// `g`, shaped like the view, added into zeros laid out like the base, returned with the
-/// base's shape.
+/// base's shape. A host loop: a CUDA gradient is refused by name rather than read as empty.
 fn scatter_into_base(g: &Tensor, base: &Layout, view: &Layout) -> Result<Tensor> {
+    if g.device().is_cuda() {
+        return Err(Error::NotSupportedOnCuda {
+            op: "as_strided_backward",
+        });
+    }
     let span = |l: &Layout| l.indices().max().map_or(0, |m| m + 1);
     let mut buf = vec![0f64; span(base).max(span(view))];
     for (i, v) in view.indices().zip(g.to_vec_f64()) {

@@ -185,7 +185,7 @@ fn gpu_unary_ops_match_the_cpu() {
         return;
     }
     type Op = fn(&Tensor) -> engine::Result<Tensor>;
-    let ops: [(&str, &[f64], Op); 12] = [
+    let ops: [(&str, &[f64], Op); 14] = [
         ("neg", X, |x| x.neg()),
         ("exp", X, |x| x.exp()),
         ("log", POS, |x| x.log()),
@@ -198,6 +198,8 @@ fn gpu_unary_ops_match_the_cpu() {
         ("abs", X, |x| x.abs()),
         ("relu", X, |x| x.relu()),
         ("transposed exp", X, |x| x.t()?.exp()),
+        ("sgn", X, |x| x.sgn()),
+        ("in-place tanh of a copy", X, |x| x.mul(1.0)?.tanh_()),
     ];
     for (name, v, op) in ops {
         same_on_both(name, &[(v, S23)], |xs| op(&xs[0]));
@@ -231,9 +233,6 @@ fn gpu_reductions_softmax_and_products_match_the_cpu() {
     }
     same_on_both("sum(dim)", &[(X, S23)], |xs| xs[0].sum(Some(&[1]), true));
     same_on_both("mean", &[(X, S23)], |xs| xs[0].mean(None, false));
-    // max()'s backward selects with `where`, which has no CUDA kernel: forward only.
-    let on = |d: Device| host_values(&leaf(X, S23, d).max_all().unwrap());
-    assert_eq!(on(Device::Cuda(0)), on(Device::Cpu));
     same_on_both("softmax(0)", &[(X, S23)], |xs| xs[0].softmax(0));
     same_on_both("log_softmax(1)", &[(X, S23)], |xs| xs[0].log_softmax(1));
     let w: &[f64] = &[1.0, 0.5, -0.5, 2.0, 0.25, -1.0];
@@ -253,6 +252,17 @@ fn gpu_reductions_softmax_and_products_match_the_cpu() {
         xs[0].mse_loss(&xs[1], engine::ops::linalg::Reduction::Mean)
     });
     same_on_both("to float32", &[(X, S23)], |xs| xs[0].to_dtype(DType::F32));
+    same_on_both("clamp", &[(X, S23)], |xs| {
+        xs[0].clamp(
+            Some(engine::Scalar::Float(-0.5)),
+            Some(engine::Scalar::Float(2.0)),
+        )
+    });
+    same_on_both("where of maximum", &[(X, S23), (POS, S23)], |xs| {
+        xs[0].maximum(&xs[1])?.mul(&xs[0].gt(0.0)?)
+    });
+    // max()'s backward selects with `where`.
+    same_on_both("max", &[(X, S23)], |xs| xs[0].max_all());
     same_on_both("clone", &[(X, S23)], |xs| xs[0].t()?.clone_tensor());
 }
 
@@ -327,8 +337,14 @@ fn gpu_ops_without_a_kernel_fail_naming_the_op() {
         .unwrap();
     let e = x2.conv2d(&w, None, opts).unwrap_err();
     assert_eq!(e, Error::NotSupportedOnCuda { op: "conv2d" });
-    let e = x.clamp(Some(engine::Scalar::Float(0.0)), None).unwrap_err();
+    // clamp has a float kernel only.
+    let i = Tensor::from_f64(&[1.0, -2.0], &[2], DType::I64)
+        .and_then(|t| t.cuda())
+        .unwrap();
+    let e = i.clamp(Some(engine::Scalar::Int(0)), None).unwrap_err();
     assert_eq!(e, Error::NotSupportedOnCuda { op: "clamp" });
+    let e = Tensor::cat(&[x.clone(), x], 0).unwrap_err();
+    assert_eq!(e, Error::NotSupportedOnCuda { op: "cat" });
 }
 
 #[cfg(feature = "cuda")]

@@ -77,6 +77,15 @@ pub(crate) fn f64_to_i64_x86(v: f64) -> i64 {
     }
 }
 
+fn clamp_float<T: PartialOrd + Copy>(v: T, lo: T, hi: T) -> T {
+    #[allow(clippy::eq_op)]
+    if v != v {
+        return v;
+    }
+    let v = if v < lo { lo } else { v };
+    if v > hi { hi } else { v }
+}
+
 impl CpuStorage {
     /// `U` over the elements `l` selects, into a buffer with dense strides `out` for `l.shape`.
     pub(crate) fn unary<U: UnaryKernel>(&self, l: &Layout, out: &[isize]) -> Result<CpuStorage> {
@@ -145,6 +154,79 @@ impl CpuStorage {
             }
         };
         Ok(C::Bool(place(v, shape, out)))
+    }
+
+    /// `where(cond, a, b)`: this bool buffer picks between two same-dtype operands, the three
+    /// layouts broadcast to `shape`, into dense strides `out`.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn select(
+        &self,
+        cl: &Layout,
+        a: &CpuStorage,
+        al: &Layout,
+        b: &CpuStorage,
+        bl: &Layout,
+        shape: &[usize],
+        out: &[isize],
+    ) -> Result<CpuStorage> {
+        fn go<T: Copy>(
+            c: &[bool],
+            cl: &Layout,
+            (a, al): (&[T], &Layout),
+            (b, bl): (&[T], &Layout),
+            shape: &[usize],
+            out: &[isize],
+        ) -> Vec<T> {
+            let walk = |l: &Layout| {
+                let st = l.broadcast_strides(shape);
+                StridedIndex::new(shape, &st, l.offset).collect::<Vec<_>>()
+            };
+            let (ic, ia, ib) = (walk(cl), walk(al), walk(bl));
+            let v = ic
+                .iter()
+                .zip(ia.iter().zip(&ib))
+                .map(|(&k, (&i, &j))| if c[k] { a[i] } else { b[j] })
+                .collect();
+            place(v, shape, out)
+        }
+        use CpuStorage as C;
+        let C::Bool(c) = self else {
+            return Err(unsupported("where", self.dtype()));
+        };
+        Ok(match (a, b) {
+            (C::F32(x), C::F32(y)) => C::F32(go(c, cl, (x, al), (y, bl), shape, out)),
+            (C::F64(x), C::F64(y)) => C::F64(go(c, cl, (x, al), (y, bl), shape, out)),
+            (C::I64(x), C::I64(y)) => C::I64(go(c, cl, (x, al), (y, bl), shape, out)),
+            (C::Bool(x), C::Bool(y)) => C::Bool(go(c, cl, (x, al), (y, bl), shape, out)),
+            (x, y) => {
+                return Err(Error::DtypeMismatch(format!(
+                    "expected scalar type {} but found {}",
+                    x.dtype().scalar_type_name(),
+                    y.dtype().scalar_type_name()
+                )));
+            }
+        })
+    }
+
+    /// `clamp(lo, hi)` of the elements `l` selects (an absent bound is -inf / +inf): a NaN
+    /// stays NaN, then the lower bound applies and then the upper one (so `lo > hi` gives
+    /// `hi`); integers compare with the bounds cast to int64. Into dense strides `out`.
+    pub(crate) fn clamp(&self, l: &Layout, lo: f64, hi: f64, out: &[isize]) -> Result<CpuStorage> {
+        let sh = &l.shape;
+        Ok(match self {
+            CpuStorage::F32(s) => {
+                let (lo, hi) = (lo as f32, hi as f32);
+                CpuStorage::F32(place(map1(s, l, |v| clamp_float(v, lo, hi)), sh, out))
+            }
+            CpuStorage::F64(s) => {
+                CpuStorage::F64(place(map1(s, l, |v| clamp_float(v, lo, hi)), sh, out))
+            }
+            CpuStorage::I64(s) => {
+                let (lo, hi) = (lo as i64, hi as i64);
+                CpuStorage::I64(place(map1(s, l, |v| v.max(lo).min(hi)), sh, out))
+            }
+            CpuStorage::Bool(_) => return Err(unsupported("clamp", DType::Bool)),
+        })
     }
 
     /// The elements `l` selects converted to `to` (`.to(dtype)`'s conversions), into a buffer

@@ -221,6 +221,62 @@ pub fn binary(
     Ok(out)
 }
 
+/// `where(cond, a, b)` over three layouts already broadcast to one shape (`where_*` of
+/// `select.cu`), into a fresh contiguous buffer of `a`'s dtype.
+pub fn select(
+    c: &CudaStorage,
+    cl: &Layout,
+    a: &CudaStorage,
+    al: &Layout,
+    b: &CudaStorage,
+    bl: &Layout,
+) -> Result<CudaStorage> {
+    let n = cl.numel();
+    let mut out = alloc(a, a.dtype(), n)?;
+    let info = info(a, &cl.shape, &[cl, al, bl])?;
+    let (n64, ndim) = (n as u64, cl.shape.len() as i32);
+    let (co, ao, bo) = (cl.offset as i64, al.offset as i64, bl.offset as i64);
+    let func = format!("where_{}", suffix(a.dtype()));
+    let CudaData::Bool(cd) = &c.data else {
+        return Err(unsupported("where", c));
+    };
+    macro_rules! go {
+        ($x:expr, $y:expr) => {
+            typed_mut!(out, |dst| run!(a, kernels::SELECT, func, n;
+                &n64, &ndim, &info, cd, &co, $x, &ao, $y, &bo, dst))
+        };
+    }
+    match (&a.data, &b.data) {
+        (CudaData::F32(x), CudaData::F32(y)) => go!(x, y),
+        (CudaData::F64(x), CudaData::F64(y)) => go!(x, y),
+        (CudaData::I64(x), CudaData::I64(y)) => go!(x, y),
+        (CudaData::Bool(x), CudaData::Bool(y)) => go!(x, y),
+        _ => Err(Error::Cuda("where: operand dtypes differ".into())),
+    }?;
+    Ok(out)
+}
+
+/// `clamp(lo, hi)` of a strided float input (`clamp_*` of `clamp.cu`; an absent bound is
+/// -inf / +inf), into a fresh contiguous buffer.
+pub fn clamp(st: &CudaStorage, layout: &Layout, lo: f64, hi: f64) -> Result<CudaStorage> {
+    let n = layout.numel();
+    let mut out = alloc(st, st.dtype(), n)?;
+    let info = info(st, &layout.shape, &[layout])?;
+    let (n64, ndim, off) = (n as u64, layout.shape.len() as i32, layout.offset as i64);
+    let func = format!("clamp_{}", suffix(st.dtype()));
+    let (lf, hf) = (lo as f32, hi as f32);
+    match (&st.data, &mut out.data) {
+        (CudaData::F32(x), CudaData::F32(y)) => {
+            run!(st, kernels::CLAMP, func, n; &n64, &ndim, &info, x, &off, &lf, &hf, y)
+        }
+        (CudaData::F64(x), CudaData::F64(y)) => {
+            run!(st, kernels::CLAMP, func, n; &n64, &ndim, &info, x, &off, &lo, &hi, y)
+        }
+        _ => Err(Error::NotSupportedOnCuda { op: "clamp" }),
+    }?;
+    Ok(out)
+}
+
 /// Converts a contiguous buffer to `to`.
 pub fn cast(st: &CudaStorage, to: DType) -> Result<CudaStorage> {
     let n = st.len();

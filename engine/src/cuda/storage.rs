@@ -148,6 +148,33 @@ impl CudaStorage {
         placed(r, shape, out)
     }
 
+    /// `where(cond, a, b)`: this bool buffer picks between two same-dtype operands, the three
+    /// layouts broadcast to `shape`.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn select(
+        &self,
+        cl: &Layout,
+        a: &CudaStorage,
+        al: &Layout,
+        b: &CudaStorage,
+        bl: &Layout,
+        shape: &[usize],
+        out: &[isize],
+    ) -> Result<CudaStorage> {
+        let (bc, ba, bb) = (
+            broadcast(cl, shape),
+            broadcast(al, shape),
+            broadcast(bl, shape),
+        );
+        placed(k::select(self, &bc, a, &ba, b, &bb)?, shape, out)
+    }
+
+    /// `clamp(lo, hi)` of a float input (an absent bound is -inf / +inf); integers have no
+    /// kernel here.
+    pub(crate) fn clamp(&self, l: &Layout, lo: f64, hi: f64, out: &[isize]) -> Result<CudaStorage> {
+        placed(k::clamp(self, l, lo, hi)?, &l.shape, out)
+    }
+
     /// The elements `l` selects converted to `to`, laid out with the dense strides `out`.
     pub(crate) fn cast(&self, l: &Layout, to: DType, out: &[isize]) -> Result<CudaStorage> {
         let packed = k::strided_copy(self, l)?;

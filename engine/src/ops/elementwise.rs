@@ -310,7 +310,6 @@ impl Tensor {
 
     /// `clamp(min, max)` with Python-number bounds (`ClampBackward1`).
     pub fn clamp(&self, min: Option<Scalar>, max: Option<Scalar>) -> Result<Tensor> {
-        cpu_only("clamp", &[self])?;
         if min.is_none() && max.is_none() {
             return Err(Error::InvalidArgument(
                 "torch.clamp: At least one of 'min' or 'max' must not be None".into(),
@@ -322,42 +321,19 @@ impl Tensor {
         }
         let (lo, hi) = (min.map(|s| s.as_f64()), max.map(|s| s.as_f64()));
         let x = cast(self, dt)?;
-        let out = match dt {
-            DType::I64 => map1::<i64, i64>(&x, |v| {
-                let mut v = v;
-                if let Some(l) = lo {
-                    v = v.max(l as i64)
-                }
-                if let Some(h) = hi {
-                    v = v.min(h as i64)
-                }
-                v
-            })?,
-            _ => float_map!(&x, "clamp", |v| {
-                let mut v = v;
-                if v.is_nan() {
-                    return v;
-                }
-                if let Some(l) = lo
-                    && v < l as _
-                {
-                    v = l as _
-                }
-                if let Some(h) = hi
-                    && v > h as _
-                {
-                    v = h as _
-                }
-                v
-            })?,
-        };
+        let (l, h) = (lo.unwrap_or(f64::NEG_INFINITY), hi.unwrap_or(f64::INFINITY));
+        let (s, shape, strides) = x.with_storage(|s, xl| {
+            let st = crate::memory_format::iterator_strides(&xl.shape, &[xl]);
+            s.clamp(xl, l, h, &st).map(|r| (r, xl.shape.clone(), st))
+        })?;
+        let out = Tensor::from_new_storage(s, shape, strides);
         if let Some(mut rec) = Recorder::new("ClampBackward1", &[self])? {
             let s = rec.save(self);
             rec.finish(&out, move |ctx, g| {
                 let x = ctx.unpack(s)?;
                 // libtorch's clamp_backward selects (`where`), so a NaN gradient outside the
                 // range becomes 0 rather than NaN * 0.
-                let inside = clamp_mask(&x, lo, hi)?.ne(0.0)?;
+                let inside = clamp_mask(&x, lo, hi)?;
                 Ok(vec![Some(inside.where_(
                     &Operand::Tensor(g),
                     &Operand::Scalar(Scalar::Float(0.0)),
@@ -469,9 +445,6 @@ impl Tensor {
                 self.dtype().scalar_type_name()
             )));
         }
-        let mut inputs = vec![self];
-        inputs.extend(&values);
-        cpu_only("where", &inputs)?;
         let cond = self.clone();
         // Scalars take part in promotion as wrapped numbers.
         let (ta, tb, dt) = match (a, b) {
@@ -493,36 +466,20 @@ impl Tensor {
                 (Tensor::scalar(*s, d), Tensor::scalar(*t, d), d)
             }
         };
-        let (ca, cb) = (cast(&ta, dt)?, cast(&tb, dt)?);
+        let [cond, ca, cb] = super::co_locate([&cond, &cast(&ta, dt)?, &cast(&tb, dt)?])?;
         // Broadcast the branches first, then select by the condition.
+        let (lc, la, lb) = (cond.layout(), ca.layout(), cb.layout());
         let shape = crate::layout::broadcast_shapes(
-            &crate::layout::broadcast_shapes(&cond.shape(), &ca.shape())?,
-            &cb.shape(),
+            &crate::layout::broadcast_shapes(&lc.shape, &la.shape)?,
+            &lb.shape,
         )?;
-        let strides = crate::memory_format::iterator_strides(
-            &shape,
-            &[&cond.layout(), &ca.layout(), &cb.layout()],
-        );
-        let cv = cond.expand_raw(&shape)?.contiguous_vec::<bool>()?;
-        let (ea, eb) = (ca.expand_raw(&shape)?, cb.expand_raw(&shape)?);
-        macro_rules! select {
-            ($t:ty) => {{
-                let av = ea.contiguous_vec::<$t>()?;
-                let bv = eb.contiguous_vec::<$t>()?;
-                let v: Vec<$t> = cv
-                    .iter()
-                    .zip(av.iter().zip(&bv))
-                    .map(|(&c, (&x, &y))| if c { x } else { y })
-                    .collect();
-                Tensor::from_vec_strided(v, shape.clone(), strides.clone())?
-            }};
-        }
-        let out = match dt {
-            DType::F32 => select!(f32),
-            DType::F64 => select!(f64),
-            DType::I64 => select!(i64),
-            DType::Bool => select!(bool),
-        };
+        let strides = crate::memory_format::iterator_strides(&shape, &[&lc, &la, &lb]);
+        let s = cond.with_storage(|sc, _| {
+            ca.with_storage(|sa, _| {
+                cb.with_storage(|sb, _| sc.select(&lc, sa, &la, sb, &lb, &shape, &strides))
+            })
+        })?;
+        let out = Tensor::from_new_storage(s, shape, strides);
         if let Some(mut rec) = Recorder::new("WhereBackward0", &[&ta, &tb])? {
             let (na, nb) = (rec.needs(0), rec.needs(1));
             let sc = rec.save(&cond);
@@ -643,12 +600,11 @@ pub(crate) fn pow1_rule(
     Ok(vec![ga, gb])
 }
 
-/// 1 where `lo <= x <= hi`, else 0 (the clamp gradient mask), in `x`'s dtype.
-fn clamp_mask(x: &Tensor, lo: Option<f64>, hi: Option<f64>) -> Result<Tensor> {
-    float_map!(x, "clamp_backward", |v| {
-        let ok = lo.is_none_or(|l| v >= l as _) && hi.is_none_or(|h| v <= h as _);
-        if ok { 1.0 } else { 0.0 }
-    })
+/// Where `lo <= x <= hi` (the clamp gradient mask; NaN is outside), as bools.
+pub(crate) fn clamp_mask(x: &Tensor, lo: Option<f64>, hi: Option<f64>) -> Result<Tensor> {
+    let lo_ok = x.ge(lo.unwrap_or(f64::NEG_INFINITY))?;
+    let hi_ok = x.le(hi.unwrap_or(f64::INFINITY))?;
+    lo_ok.mul(&hi_ok)
 }
 
 /// `a ** b` for integers and `b >= 0`, as ATen's `powi` computes it: squaring with wrapping

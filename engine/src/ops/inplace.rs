@@ -160,7 +160,9 @@ fn rebase_history(t: &Tensor, node: Arc<Node>) -> Result<()> {
 }
 
 /// The `CopySlices` backward: run the in-place op's own rule on the view's part of the
-/// gradient and put the result back into the base-shaped gradient.
+/// gradient and put the result back into the base-shaped gradient. The gradient is laid out
+/// in a buffer shaped like the base's storage, so that the view's elements are where the view
+/// reads them; every step is a storage copy or write, so it runs on the gradient's device.
 pub(crate) fn copy_slices_backward(
     base: &Layout,
     view: &Layout,
@@ -168,26 +170,27 @@ pub(crate) fn copy_slices_backward(
     grad: Tensor,
 ) -> Result<Vec<Option<Tensor>>> {
     let span = |l: &Layout| l.indices().max().map_or(0, |m| m + 1);
-    let mut buf = vec![0f64; span(base).max(span(view))];
-    for (i, v) in base.indices().zip(grad.to_vec_f64()) {
-        buf[i] = v;
-    }
-    let slice: Vec<f64> = view.indices().map(|i| buf[i]).collect();
-    let grad_slice = Tensor::from_f64(&slice, &view.shape, grad.dtype())?;
+    let zeros = Tensor::zeros(&[span(base).max(span(view))], grad.dtype())?;
+    let buf = super::to_device_raw(&zeros, grad.device())?;
+    let at = |l: &Layout| {
+        let d = buf.data_ref();
+        Tensor::from_parts(d.storage, l.clone(), d.dtype)
+    };
+    at(base).write_from(&grad)?;
+    let grad_slice = super::copy_raw(&at(view))?;
     let NodeKind::Op(f) = &inner.kind else {
         unreachable!("CopySlices wraps an op node")
     };
     let mut res = f(&BackwardCtx { node: inner }, grad_slice)?;
     let first = if res.is_empty() { None } else { res.remove(0) };
-    let vals = match first {
-        Some(r) => r.sum_to(&view.shape)?.to_vec_f64(),
-        None => vec![0.0; view.numel()],
-    };
-    for (i, v) in view.indices().zip(vals) {
-        buf[i] = v;
+    match first {
+        Some(r) => at(view).write_from(&cast(&r.sum_to(&view.shape)?, grad.dtype())?)?,
+        None => at(view).write_from(&super::to_device_raw(
+            &Tensor::zeros(&view.shape, grad.dtype())?,
+            grad.device(),
+        )?)?,
     }
-    let out: Vec<f64> = base.indices().map(|i| buf[i]).collect();
-    let mut all = vec![Some(Tensor::from_f64(&out, &base.shape, grad.dtype())?)];
+    let mut all = vec![Some(super::copy_raw(&at(base))?)];
     all.extend(res);
     Ok(all)
 }
@@ -568,15 +571,7 @@ impl Tensor {
                 let ss = rec.save_original_self(self)?;
                 Ok(Box::new(move |ctx, g| {
                     let x = ctx.unpack(ss)?;
-                    let lo_ok = match lo {
-                        Some(l) => x.ge(l)?,
-                        None => x.ge(f64::NEG_INFINITY)?,
-                    };
-                    let hi_ok = match hi {
-                        Some(h) => x.le(h)?,
-                        None => x.le(f64::INFINITY)?,
-                    };
-                    let inside = lo_ok.mul(&hi_ok)?;
+                    let inside = super::elementwise::clamp_mask(&x, lo, hi)?;
                     Ok(vec![Some(inside.where_(
                         &Operand::Tensor(g),
                         &Operand::Scalar(Scalar::Float(0.0)),

@@ -34,19 +34,19 @@ pub(crate) fn unary_kernel<U: UnaryKernel>(x: &Tensor) -> Result<Tensor> {
     Ok(Tensor::from_new_storage(s, shape, strides))
 }
 
-/// The two operands of an op on one device: a 0-dim CPU operand (a wrapped Python number) of
-/// an op on another device goes there first, as libtorch lets CPU scalars join.
-fn co_locate(a: &Tensor, b: &Tensor) -> Result<(Tensor, Tensor)> {
-    let (da, db) = (a.device(), b.device());
-    if da == db {
-        return Ok((a.clone(), b.clone()));
+/// The operands of an op on one device: a 0-dim CPU operand (a wrapped Python number) of an
+/// op on another device goes there first, as libtorch lets CPU scalars join; operands on two
+/// devices otherwise are libtorch's "Expected all tensors to be on the same device".
+pub(crate) fn co_locate<const N: usize>(ts: [&Tensor; N]) -> Result<[Tensor; N]> {
+    let placed = ts.map(|t| (t.device(), t.ndim()));
+    let device = common_device(&placed)?;
+    let mut out = ts.map(|t| t.clone());
+    for t in &mut out {
+        if t.device() != device {
+            *t = to_device_raw(t, device)?;
+        }
     }
-    check_same_device(a, b)?;
-    if da == Device::Cpu {
-        Ok((to_device_raw(a, db)?, b.clone()))
-    } else {
-        Ok((a.clone(), to_device_raw(b, da)?))
-    }
+    Ok(out)
 }
 
 /// The broadcast shape and TensorIterator's result strides of two operands.
@@ -58,7 +58,7 @@ fn broadcast_out(la: &Layout, lb: &Layout) -> Result<(Vec<usize>, Vec<isize>)> {
 
 /// The kernel `B` over two same-dtype operands with broadcasting, on their storage.
 pub(crate) fn binary_kernel<B: BinaryKernel>(a: &Tensor, b: &Tensor) -> Result<Tensor> {
-    let (a, b) = co_locate(a, b)?;
+    let [a, b] = co_locate([a, b])?;
     let (la, lb) = (a.layout(), b.layout());
     let (shape, strides) = broadcast_out(&la, &lb)?;
     let s = a.with_storage(|sa, _| {
@@ -69,7 +69,7 @@ pub(crate) fn binary_kernel<B: BinaryKernel>(a: &Tensor, b: &Tensor) -> Result<T
 
 /// The comparison `K` over two same-dtype operands with broadcasting: a bool tensor.
 pub(crate) fn compare_kernel<K: CompareKernel>(a: &Tensor, b: &Tensor) -> Result<Tensor> {
-    let (a, b) = co_locate(a, b)?;
+    let [a, b] = co_locate([a, b])?;
     let (la, lb) = (a.layout(), b.layout());
     let (shape, strides) = broadcast_out(&la, &lb)?;
     let s = a.with_storage(|sa, _| {
@@ -90,22 +90,29 @@ pub(crate) fn cpu_only(op: &'static str, inputs: &[&Tensor]) -> Result<()> {
     refuse_cuda(op, &placed)
 }
 
-/// [`cpu_only`]'s decision from the inputs' devices and dims.
-fn refuse_cuda(op: &'static str, inputs: &[(Device, usize)]) -> Result<()> {
-    if !inputs.iter().any(|(d, _)| d.is_cuda()) {
-        return Ok(());
-    }
-    // libtorch names the first device, then the first other one; a 0-dim CPU tensor joins.
+/// The device an op runs on, from its inputs' devices and dims: the one they are all on, a
+/// 0-dim CPU tensor joining any device (libtorch's CPU scalars); inputs on two devices fail
+/// with libtorch's message, which names the first device and then the first other one.
+fn common_device(inputs: &[(Device, usize)]) -> Result<Device> {
     let mut devices = inputs
         .iter()
         .filter(|&&(d, ndim)| !(d == Device::Cpu && ndim == 0))
         .map(|&(d, _)| d);
-    if let Some(first) = devices.next()
-        && let Some(other) = devices.find(|&d| d != first)
-    {
+    let Some(first) = devices.next() else {
+        return Ok(Device::Cpu);
+    };
+    if let Some(other) = devices.find(|&d| d != first) {
         return Err(Error::DeviceMismatch(first, other));
     }
-    Err(Error::NotSupportedOnCuda { op })
+    Ok(first)
+}
+
+/// [`cpu_only`]'s decision from the inputs' devices and dims.
+fn refuse_cuda(op: &'static str, inputs: &[(Device, usize)]) -> Result<()> {
+    match common_device(inputs)? {
+        Device::Cpu => Ok(()),
+        Device::Cuda(_) => Err(Error::NotSupportedOnCuda { op }),
+    }
 }
 
 /// Elementwise map of a CPU closure; the result's strides follow TensorIterator's (see
@@ -271,6 +278,17 @@ mod tests {
         assert_eq!(
             refuse_cuda("cat", &[(GPU, 1), (Device::Cuda(1), 1)]),
             Err(Error::DeviceMismatch(GPU, Device::Cuda(1)))
+        );
+    }
+
+    #[test]
+    fn cpu_scalars_join_the_device_of_the_others() {
+        assert_eq!(common_device(&[(CPU, 0), (GPU, 2)]), Ok(GPU));
+        assert_eq!(common_device(&[(GPU, 0), (CPU, 0)]), Ok(GPU));
+        assert_eq!(common_device(&[(CPU, 0), (CPU, 0)]), Ok(CPU));
+        assert_eq!(
+            common_device(&[(CPU, 1), (GPU, 0)]),
+            Err(Error::DeviceMismatch(CPU, GPU))
         );
     }
 
