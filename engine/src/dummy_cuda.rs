@@ -3,10 +3,9 @@
 //! [`CudaStorage`] can never be constructed, so its op methods (the same as the real backend's
 //! `cuda/storage.rs`) are never reached; they keep the `Storage` dispatch free of `cfg`s.
 
-use crate::cpu::Conv2dGeometry;
+use crate::cpu::{Conv2dGeometry, CpuStorage};
 use crate::kernel::{BinaryKernel, CompareKernel, UnaryKernel};
 use crate::layout::Layout;
-use crate::storage::CpuStorage;
 use crate::{DType, Device, Error, Result};
 
 /// Stands in for device memory; it can never be constructed.

@@ -2,9 +2,9 @@
 //! buffer with the dense strides the caller picks (TensorIterator's for elementwise ops,
 //! `preserve_format`'s for copies), plus the strided write behind in-place ops.
 
+use super::{CpuStorage, StorageElem};
 use crate::kernel::{BinaryKernel, CompareKernel, UnaryKernel};
 use crate::layout::{Layout, StridedIndex, contiguous_strides, for_each2};
-use crate::storage::{CpuStorage, StorageElem};
 use crate::{DType, Error, Result};
 
 /// The elements `l` selects, mapped through `f`, in row-major order.

@@ -12,6 +12,7 @@ mod elementwise;
 mod gemm;
 mod products;
 mod reduce;
+mod storage;
 
 pub use conv::{
     Conv2dGeometry, conv2d_backward_bias, conv2d_backward_input, conv2d_backward_weight,
@@ -20,6 +21,7 @@ pub use conv::{
 pub(crate) use elementwise::f64_to_i64_x86;
 pub use gemm::{Accumulate, MatLayout, batched_matmul, matmul, matmul_signed_zeros};
 pub(crate) use products::{contiguous, mat_of};
+pub use storage::{CpuStorage, StorageElem};
 
 use std::fmt::Debug;
 use std::ops::{Add, AddAssign, Mul, Sub};

@@ -10,8 +10,8 @@ use super::{
     conv2d_backward_bias, conv2d_backward_input, conv2d_backward_weight, conv2d_forward,
     f64_to_i64_x86, matmul_signed_zeros,
 };
+use super::{CpuStorage, StorageElem};
 use crate::layout::Layout;
-use crate::storage::{CpuStorage, StorageElem};
 use crate::{Error, Result};
 
 fn kernel_err(e: KernelError) -> Error {

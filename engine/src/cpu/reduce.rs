@@ -1,8 +1,8 @@
 //! The CPU storage's reductions: `sum` over a set of dims, `max()`/`min()` over everything, and
 //! softmax / log_softmax over one dim.
 
+use super::{CpuStorage, StorageElem};
 use crate::layout::{Layout, contiguous_strides, for_each2};
-use crate::storage::{CpuStorage, StorageElem};
 use crate::{DType, Error, Result};
 
 /// The keepdim shape of a reduction (`red[d]`: whether dim `d` is reduced) and the output

@@ -20,8 +20,8 @@ use std::sync::{Arc, Mutex, OnceLock};
 
 use cudarc::driver::{CudaContext, CudaModule, CudaSlice, CudaStream};
 
+use crate::cpu::CpuStorage;
 use crate::layout::Layout;
-use crate::storage::CpuStorage;
 use crate::{DType, Device, Error, Result};
 
 /// Device buffers, one variant per engine dtype (bools are bytes, as the kernels see them).

@@ -12,9 +12,9 @@
 use super::CudaStorage;
 use super::ops as k;
 use crate::cpu::Conv2dGeometry;
+use crate::cpu::CpuStorage;
 use crate::kernel::{BinaryKernel, CompareKernel, UnaryKernel, binary_runs, entry, unary_runs};
 use crate::layout::{Layout, contiguous_strides};
-use crate::storage::CpuStorage;
 use crate::{DType, Error, Result};
 
 fn unsupported(op: &'static str, dtype: DType) -> Error {
