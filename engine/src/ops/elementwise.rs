@@ -1,6 +1,8 @@
-//! Elementwise ops with broadcasting and PyTorch's type promotion, and their backward rules
-//! (derivatives.yaml). Python scalars are wrapped into 0-dim tensors, as libtorch does, so
-//! `x * 2` saves the wrapped `2`.
+//! The elementwise ops that are more than a table row: the binary ops with broadcasting and
+//! PyTorch's type promotion (their kernels are rows of [`super::table`]) and their backward
+//! rules (derivatives.yaml), comparisons, `pow`, `clamp`, `where`, copies and dtype conversions.
+//! Python scalars are wrapped into 0-dim tensors, as libtorch does, so `x * 2` saves the
+//! wrapped `2`.
 
 use super::{
     binary_kernel, cast, check_same_device, compare_kernel, cpu_only, float_map, map1, map2, table,

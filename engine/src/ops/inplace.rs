@@ -1,5 +1,6 @@
 //! In-place ops: libtorch's `check_inplace` (leaf, view-of-leaf and no_grad-view rules), the
-//! version bump, and history rebasing (`CopySlices` on the base when a view is written).
+//! version bump, and history rebasing (`CopySlices` on the base when a view is written); the
+//! binary ones, fills, `copy_`, `clamp_` and `pow_` here, the unary ones from their table rows.
 //!
 //! Each op computes its result out of place with grad mode off, writes it through the
 //! tensor's layout (so views write into their base's storage), bumps the shared version
