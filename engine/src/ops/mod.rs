@@ -2,8 +2,8 @@
 //! inputs' storage to run the kernel ([`crate::storage::Storage`]), so the same op code runs on
 //! either backend; the elementwise ops' kernels and rules are rows of [`table`].
 //!
-//! Ops whose kernels exist for the CPU only read host memory directly ([`map1`], [`map2`],
-//! `with_slice`); they call [`cpu_only`] first, so that a CUDA input fails with
+//! Ops whose kernels exist for the CPU only read host memory directly (`map1`, `map2`,
+//! `with_slice`); they call `cpu_only` first, so that a CUDA input fails with
 //! [`Error::NotSupportedOnCuda`] naming the op.
 
 pub mod conv;

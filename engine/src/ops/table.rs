@@ -4,7 +4,7 @@
 //!
 //! ```text
 //! /// `log1p(x)` = ln(1 + x).                                  the doc of both methods
-//! log1p, log1p_, Log1pBackward0, saves input {               names; what backward reads
+//! log1p, log1p_, Log1pBackward0, saves Input {               names; what backward reads
 //!     float: |x| x.ln_1p() => "log1p(x)",                    CPU kernel => CUDA expression
 //!     backward: |g, x| g / (x + 1.0) => "g / (x + 1)",       fused rule => CUDA expression
 //! }
@@ -16,7 +16,7 @@
 //!   module and its entry points (`log1p_f32`, `log1p_f64`, `log1p_backward_f32`, ...).
 //! - `Log1pBackward0`: libtorch's node name (`derivatives.yaml`'s op name, CamelCase, then
 //!   `Backward0`), the grad_fn of both methods.
-//! - `saves input | output | nothing`: the one tensor the rule reads, as `derivatives.yaml`'s
+//! - `saves Input | Output | Nothing`: the one tensor the rule reads, as `derivatives.yaml`'s
 //!   formula reads `self` or `result`. An input is saved as is by the out-of-place op and as
 //!   `original_self = self.clone()` by the in-place one (what libtorch's autograd codegen
 //!   saves when the formula uses `self`); an output is saved after the in-place write.
@@ -32,13 +32,14 @@
 //!   `abs`, `relu`, `sgn`): `body` over `x: i64` with its CUDA expression, and what the op does
 //!   with a bool tensor (`x: &Tensor`), typically libtorch's error.
 //! - `backward: |g, s| body => "cuda"`: the gradient of the input from the output's gradient
-//!   `g` and the saved tensor `s` (named as you like; with `saves nothing`, `s` is `g`), one
+//!   `g` and the saved tensor `s` (named as you like; with `saves Nothing`, `s` is `g`), one
 //!   fused kernel in the saved tensor's dtype.
 //!
 //! Nothing else needs writing: the row's CPU kernel, CUDA module, autograd node and in-place
 //! form come from here; the tests in `tests/table.rs` and `tests/nvrtc_compile.rs` walk
 //! [`UNARY_ROWS`] (finite differences of both methods, the grad_fn names, every row's CUDA
-//! module compiled by NVRTC).
+//! module compiled by NVRTC). The CUDA kernels have not run on a GPU: they compile, with the
+//! entry points the dispatch launches, and that is all that is checked.
 //!
 //! # Binary rows
 //!
