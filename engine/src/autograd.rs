@@ -321,6 +321,15 @@ impl Recorder {
         }
         Ok(self.save(&t.clone_detached()?))
     }
+    /// Takes the saved outputs' versions again: an in-place op saves its `self` as the output
+    /// before the write, and libtorch saves it after.
+    pub(crate) fn resave_outputs(&mut self) {
+        for s in &mut self.saved {
+            if matches!(s.origin, Origin::Output(_)) {
+                s.version = s.data.version();
+            }
+        }
+    }
     /// Saves the op's output (call before `finish`).
     pub fn save_output(&mut self, out: &Tensor) -> SavedId {
         let name = self.name;

@@ -21,11 +21,4 @@ impl Device {
     pub fn is_cuda(self) -> bool {
         matches!(self, Device::Cuda(_))
     }
-    /// Whether this build can place tensors on the device.
-    pub fn is_available(self) -> bool {
-        match self {
-            Device::Cpu => true,
-            Device::Cuda(i) => crate::cuda_backend::device_count() > i,
-        }
-    }
 }

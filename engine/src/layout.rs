@@ -245,6 +245,73 @@ impl Iterator for StridedIndex<'_> {
     }
 }
 
+/// Calls `f(ia, ib)` for the storage indices of two layouts over the same logical `shape`, in
+/// row-major order.
+#[inline]
+pub fn for_each2(
+    shape: &[usize],
+    sa: &[isize],
+    oa: usize,
+    sb: &[isize],
+    ob: usize,
+    mut f: impl FnMut(usize, usize),
+) {
+    if shape.contains(&0) {
+        return;
+    }
+    let n = shape.len();
+    if n == 0 {
+        f(oa, ob);
+        return;
+    }
+    let mut idx = vec![0usize; n];
+    let (mut pa, mut pb) = (oa as isize, ob as isize);
+    let inner = shape[n - 1];
+    let (ia, ib) = (sa[n - 1], sb[n - 1]);
+    loop {
+        let (mut qa, mut qb) = (pa, pb);
+        for _ in 0..inner {
+            f(qa as usize, qb as usize);
+            qa += ia;
+            qb += ib;
+        }
+        // Advance the outer dims.
+        let mut d = n - 1;
+        loop {
+            if d == 0 {
+                return;
+            }
+            d -= 1;
+            idx[d] += 1;
+            pa += sa[d];
+            pb += sb[d];
+            if idx[d] < shape[d] {
+                break;
+            }
+            pa -= sa[d] * shape[d] as isize;
+            pb -= sb[d] * shape[d] as isize;
+            idx[d] = 0;
+        }
+    }
+}
+
+/// Strided layout of `l` with `dim` moved last: `(outer layout, inner length, inner stride)`.
+pub fn split_rows(l: &Layout, dim: usize) -> (Layout, usize, isize) {
+    let mut shape = l.shape.clone();
+    let mut strides = l.strides.clone();
+    let len = shape.remove(dim);
+    let stride = strides.remove(dim);
+    (
+        Layout {
+            shape,
+            strides,
+            offset: l.offset,
+        },
+        len,
+        stride,
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,9 +1,11 @@
-//! A standalone autograd engine with libtorch 2.13's autograd semantics, on the CPU.
+//! A standalone autograd engine with libtorch 2.13's autograd semantics, on the CPU (and on
+//! CUDA behind the `cuda` feature, unverified on a GPU).
 //!
-//! Layout after candle-core: [`storage`] holds buffers, [`tensor`] the handle with its layout,
-//! version counter and autograd metadata, [`autograd`] the graph nodes, [`backprop`] the
-//! backward pass, and [`ops`] every op with its backward rule beside its forward.
-//! See `ARCHITECTURE.md` for how to add an op.
+//! Layout after candle-core: [`storage`] holds buffers and dispatches each op's kernel to its
+//! backend ([`cpu`], `cuda`), [`tensor`] is the handle with its layout, version counter and
+//! autograd metadata, [`autograd`] the graph nodes, [`backprop`] the backward pass, and [`ops`]
+//! every op with its backward rule beside its forward; the elementwise ops are rows of
+//! [`ops::table`]. See `ARCHITECTURE.md` for how to add an op.
 
 pub mod autograd;
 pub mod backprop;
@@ -13,9 +15,11 @@ pub mod creation;
 pub mod cuda;
 pub mod device;
 pub mod dtype;
+#[cfg(not(feature = "cuda"))]
 pub mod dummy_cuda;
 pub mod error;
 pub mod grad_mode;
+pub mod kernel;
 pub mod layout;
 pub mod memory_format;
 pub mod nn;
@@ -41,6 +45,7 @@ pub use grad_mode::{
 };
 pub use layout::Layout;
 pub use ops::index::IndexItem;
+pub use ops::loss::Reduction;
 pub use storage::{CpuStorage, Storage};
 pub use tensor::{CreationMeta, NestedList, Tensor};
 pub use warnings::take_warnings;

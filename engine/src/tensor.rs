@@ -503,7 +503,7 @@ impl Tensor {
             };
             let node = crate::autograd::Recorder::with_edges("AsStridedBackward0", vec![base_edge])
                 .into_node(meta, move |_, g| {
-                    Ok(vec![Some(crate::ops::index::scatter_into_base(
+                    Ok(vec![Some(scatter_into_base(
                         &g,
                         &base_layout,
                         &view_layout,
@@ -830,39 +830,71 @@ impl Tensor {
     /// Writes row-major `values` (already of this tensor's dtype and numel) into the tensor's
     /// elements, through its layout.
     pub(crate) fn write_values(&self, values: &CpuStorage) -> Result<()> {
-        if self.device().is_cuda() {
-            return crate::ops::device::write_values(self, values);
-        }
         let d = self.0.data.read().unwrap();
         let mut s = d.storage.write().unwrap();
-        let cpu = s.cpu_mut().ok_or(Error::DeviceUnsupported {
-            op: "host write",
-            device: Device::Cpu,
-        })?;
-        fn write<T: StorageElem>(dst: &mut CpuStorage, src: &CpuStorage, l: &Layout) {
-            let (Some(dst), Some(src)) = (T::slice_mut(dst), T::slice(src)) else {
-                unreachable!("dtype checked by caller")
-            };
-            // An empty view may sit at an offset one past its storage's end.
-            if src.is_empty() {
-                return;
-            }
-            if l.is_contiguous() {
-                dst[l.offset..l.offset + src.len()].copy_from_slice(src);
-            } else {
-                for (i, v) in l.indices().zip(src) {
-                    dst[i] = *v;
-                }
-            }
-        }
-        match d.dtype {
-            DType::F32 => write::<f32>(cpu, values, &d.layout),
-            DType::F64 => write::<f64>(cpu, values, &d.layout),
-            DType::I64 => write::<i64>(cpu, values, &d.layout),
-            DType::Bool => write::<bool>(cpu, values, &d.layout),
-        }
-        Ok(())
+        s.write_host(&d.layout, values)
     }
+
+    /// Writes `src`'s elements (this tensor's shape and dtype, any device) into the tensor's
+    /// elements, through both layouts.
+    pub(crate) fn write_from(&self, src: &Tensor) -> Result<()> {
+        let s = src.data_ref();
+        let d = self.0.data.read().unwrap();
+        if Arc::ptr_eq(&s.storage, &d.storage) {
+            // A source over the same buffer is copied out first: the write locks the buffer.
+            let rows = Layout::contiguous(&s.layout.shape);
+            let packed = s.storage.read().unwrap().copy(&s.layout, &rows.strides)?;
+            return d.storage.write().unwrap().write(&d.layout, &packed, &rows);
+        }
+        let src_storage = s.storage.read().unwrap();
+        d.storage
+            .write()
+            .unwrap()
+            .write(&d.layout, &src_storage, &s.layout)
+    }
+
+    /// A fresh tensor over a new buffer `storage`, whose dense layout for `shape` has `strides`.
+    pub(crate) fn from_new_storage(
+        storage: Storage,
+        shape: Vec<usize>,
+        strides: Vec<isize>,
+    ) -> Self {
+        let dtype = storage.dtype();
+        Self::from_parts(
+            Arc::new(RwLock::new(storage)),
+            Layout {
+                shape,
+                strides,
+                offset: 0,
+            },
+            dtype,
+        )
+    }
+
+    /// Runs `f` on the tensor's storage and layout (read-locked).
+    pub(crate) fn with_storage<R>(&self, f: impl FnOnce(&Storage, &Layout) -> R) -> R {
+        let d = self.0.data.read().unwrap();
+        let s = d.storage.read().unwrap();
+        f(&s, &d.layout)
+    }
+}
+
+/// Gradient of a strided view (`AsStridedBackward0`, the node a written view regenerates):
+/// `g`, shaped like the view, added into zeros laid out like the base, returned with the
+/// base's shape. A host loop: a CUDA gradient is refused by name rather than read as empty.
+fn scatter_into_base(g: &Tensor, base: &Layout, view: &Layout) -> Result<Tensor> {
+    if g.device().is_cuda() {
+        return Err(Error::NotSupportedOnCuda {
+            op: "as_strided_backward",
+        });
+    }
+    let span = |l: &Layout| l.indices().max().map_or(0, |m| m + 1);
+    let mut buf = vec![0f64; span(base).max(span(view))];
+    for (i, v) in view.indices().zip(g.to_vec_f64()) {
+        buf[i] += v;
+    }
+    let vals: Vec<f64> = base.indices().map(|i| buf[i]).collect();
+    Tensor::from_f64(&vals, &base.shape, g.dtype())
 }
 
 /// `T` accessors for tests and callers that know the dtype.

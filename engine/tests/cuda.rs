@@ -112,19 +112,13 @@ fn gpu_mixing_devices_fails() {
     assert_eq!(e, Error::DeviceMismatch(Device::Cuda(0), Device::Cpu));
 }
 
-/// Routing needs no device to check its refusals: every op on a CUDA tensor either has a
-/// kernel or names itself in a typed error (the pure decision is unit-tested in
-/// `ops::device`). Here: the error's text and that it is not the generic host-access one.
+/// The refusal of an op without a CUDA kernel names the op, not a generic host access.
 #[test]
 fn not_supported_on_cuda_names_the_op() {
     let e = Error::NotSupportedOnCuda { op: "index_select" };
     assert_eq!(
         e.to_string(),
         "index_select: not supported on CUDA by this engine (no CUDA kernel); move the tensors to the CPU with .cpu() first"
-    );
-    assert_eq!(
-        engine::ops::device::route("index_select", &[Device::Cuda(0)]),
-        Err(e)
     );
 }
 
@@ -191,7 +185,7 @@ fn gpu_unary_ops_match_the_cpu() {
         return;
     }
     type Op = fn(&Tensor) -> engine::Result<Tensor>;
-    let ops: [(&str, &[f64], Op); 12] = [
+    let ops: [(&str, &[f64], Op); 14] = [
         ("neg", X, |x| x.neg()),
         ("exp", X, |x| x.exp()),
         ("log", POS, |x| x.log()),
@@ -204,6 +198,8 @@ fn gpu_unary_ops_match_the_cpu() {
         ("abs", X, |x| x.abs()),
         ("relu", X, |x| x.relu()),
         ("transposed exp", X, |x| x.t()?.exp()),
+        ("sgn", X, |x| x.sgn()),
+        ("in-place tanh of a copy", X, |x| x.mul(1.0)?.tanh_()),
     ];
     for (name, v, op) in ops {
         same_on_both(name, &[(v, S23)], |xs| op(&xs[0]));
@@ -237,9 +233,6 @@ fn gpu_reductions_softmax_and_products_match_the_cpu() {
     }
     same_on_both("sum(dim)", &[(X, S23)], |xs| xs[0].sum(Some(&[1]), true));
     same_on_both("mean", &[(X, S23)], |xs| xs[0].mean(None, false));
-    // max()'s backward selects with `where`, which has no CUDA kernel: forward only.
-    let on = |d: Device| host_values(&leaf(X, S23, d).max_all().unwrap());
-    assert_eq!(on(Device::Cuda(0)), on(Device::Cpu));
     same_on_both("softmax(0)", &[(X, S23)], |xs| xs[0].softmax(0));
     same_on_both("log_softmax(1)", &[(X, S23)], |xs| xs[0].log_softmax(1));
     let w: &[f64] = &[1.0, 0.5, -0.5, 2.0, 0.25, -1.0];
@@ -259,6 +252,17 @@ fn gpu_reductions_softmax_and_products_match_the_cpu() {
         xs[0].mse_loss(&xs[1], engine::ops::linalg::Reduction::Mean)
     });
     same_on_both("to float32", &[(X, S23)], |xs| xs[0].to_dtype(DType::F32));
+    same_on_both("clamp", &[(X, S23)], |xs| {
+        xs[0].clamp(
+            Some(engine::Scalar::Float(-0.5)),
+            Some(engine::Scalar::Float(2.0)),
+        )
+    });
+    same_on_both("where of maximum", &[(X, S23), (POS, S23)], |xs| {
+        xs[0].maximum(&xs[1])?.mul(&xs[0].gt(0.0)?)
+    });
+    // max()'s backward selects with `where`.
+    same_on_both("max", &[(X, S23)], |xs| xs[0].max_all());
     same_on_both("clone", &[(X, S23)], |xs| xs[0].t()?.clone_tensor());
 }
 
@@ -333,8 +337,14 @@ fn gpu_ops_without_a_kernel_fail_naming_the_op() {
         .unwrap();
     let e = x2.conv2d(&w, None, opts).unwrap_err();
     assert_eq!(e, Error::NotSupportedOnCuda { op: "conv2d" });
-    let e = x.clamp(Some(engine::Scalar::Float(0.0)), None).unwrap_err();
+    // clamp has a float kernel only.
+    let i = Tensor::from_f64(&[1.0, -2.0], &[2], DType::I64)
+        .and_then(|t| t.cuda())
+        .unwrap();
+    let e = i.clamp(Some(engine::Scalar::Int(0)), None).unwrap_err();
     assert_eq!(e, Error::NotSupportedOnCuda { op: "clamp" });
+    let e = Tensor::cat(&[x.clone(), x], 0).unwrap_err();
+    assert_eq!(e, Error::NotSupportedOnCuda { op: "cat" });
 }
 
 #[cfg(feature = "cuda")]
@@ -357,7 +367,8 @@ mod kernels_on_gpu {
     fn close(a: &[f32], b: &[f32]) {
         assert_eq!(a.len(), b.len());
         for (x, y) in a.iter().zip(b) {
-            assert!((x - y).abs() <= 1e-5 * (1.0 + y.abs()), "{a:?} vs {b:?}");
+            let same = x.is_nan() && y.is_nan() || (x - y).abs() <= 1e-5 * (1.0 + y.abs());
+            assert!(same, "{a:?} vs {b:?}");
         }
     }
 
@@ -369,15 +380,11 @@ mod kernels_on_gpu {
         let x: Vec<f32> = vec![0.5, -1.0, 2.0, -3.5, 4.0, 0.0];
         let s = up(&x);
         let l = Layout::contiguous(&[2, 3]);
-        for (op, f) in [
-            ("exp", f32::exp as fn(f32) -> f32),
-            ("neg", |v: f32| -v),
-            ("tanh", f32::tanh),
-            ("relu", |v: f32| v.max(0.0)),
-            ("sigmoid", |v: f32| 1.0 / (1.0 + (-v).exp())),
-        ] {
-            let out = ops::unary(op, &s, &l).unwrap();
-            close(&host(&out), &x.iter().map(|&v| f(v)).collect::<Vec<_>>());
+        for row in engine::ops::table::UNARY_ROWS {
+            let module = (row.name, row.cuda);
+            let out = ops::unary(module, &format!("{}_f32", row.name), &s, &l).unwrap();
+            let want: Vec<f32> = x.iter().map(|&v| (row.f64)(v as f64) as f32).collect();
+            close(&host(&out), &want);
         }
         // Broadcast a [3] row over [2, 3] with a 0 stride.
         let row = up(&[1.0, 2.0, 3.0]);
@@ -386,7 +393,12 @@ mod kernels_on_gpu {
             strides: vec![0, 1],
             offset: 0,
         };
-        let sum = ops::binary("add", &s, &l, &row, &rl, &[2, 3]).unwrap();
+        let add = engine::ops::table::BINARY_ROWS
+            .iter()
+            .find(|r| r.name == "add")
+            .map(|r| (r.name, r.cuda))
+            .unwrap();
+        let sum = ops::binary(add, "add_f32", DType::F32, &s, &l, &row, &rl).unwrap();
         close(&host(&sum), &[1.5, 1.0, 5.0, -2.5, 6.0, 3.0]);
         let (r, _) = ops::reduce("sum", &s, &l, &[1]).unwrap();
         close(&host(&r), &[1.5, 0.5]);

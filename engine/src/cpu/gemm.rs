@@ -54,6 +54,14 @@ impl MatLayout {
     }
 
     /// The same memory read as the transposed matrix.
+    /// The same matrix as a 2-D tensor layout.
+    pub fn to_layout(self) -> crate::layout::Layout {
+        crate::layout::Layout {
+            shape: vec![self.rows, self.cols],
+            strides: vec![self.row_stride, self.col_stride],
+            offset: self.offset,
+        }
+    }
     pub fn t(self) -> Self {
         MatLayout {
             rows: self.cols,

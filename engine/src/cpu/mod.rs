@@ -1,18 +1,27 @@
 //! CPU compute kernels: dense matrix products (through the `gemm` crate) and 2-D convolution
-//! (im2col + GEMM), written as plain functions over slices with explicit layouts.
+//! (im2col + GEMM), written as plain functions over slices with explicit layouts, and the CPU
+//! storage's op methods over them (`elementwise.rs`, `reduce.rs`, `products.rs`), which the
+//! [`crate::storage::Storage`] dispatch calls.
 //!
-//! These know nothing about tensors or autograd; `ops::linalg` validates user-facing shapes
-//! and calls in here. The layouts a caller passes are still checked (bounds, overlapping
+//! These know nothing about tensors or autograd; the ops validate user-facing shapes and ask
+//! the storage. The layouts a caller passes are still checked (bounds, overlapping
 //! outputs), so a caller bug surfaces as a [`KernelError`] instead of memory unsafety.
 
 mod conv;
+mod elementwise;
 mod gemm;
+mod products;
+mod reduce;
+mod storage;
 
 pub use conv::{
     Conv2dGeometry, conv2d_backward_bias, conv2d_backward_input, conv2d_backward_weight,
     conv2d_forward,
 };
+pub(crate) use elementwise::f64_to_i64_x86;
 pub use gemm::{Accumulate, MatLayout, batched_matmul, matmul, matmul_signed_zeros};
+pub(crate) use products::{contiguous, mat_of};
+pub use storage::{CpuStorage, StorageElem};
 
 use std::fmt::Debug;
 use std::ops::{Add, AddAssign, Mul, Sub};

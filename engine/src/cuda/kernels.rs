@@ -1,6 +1,7 @@
-//! The CUDA C kernel sources (`engine/kernels/*.cu`, one module per op family) and their
-//! run-time compilation by NVRTC. Compiling needs libnvrtc but no GPU, which is what lets the
-//! kernel sources be checked on machines without one.
+//! The CUDA C kernel sources (`engine/kernels/*.cu`, one module per hand-written op family;
+//! the op table's rows bring their own) and their run-time compilation by NVRTC. Compiling
+//! needs libnvrtc but no GPU, which is what lets the kernel sources be checked on machines
+//! without one.
 
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
@@ -11,23 +12,35 @@ use crate::{Error, Result};
 
 const PRELUDE: &str = include_str!("../../kernels/prelude.cuh");
 
-/// Every kernel module by name, with its source (without the prelude).
-pub const MODULES: &[(&str, &str)] = &[
-    ("unary", include_str!("../../kernels/unary.cu")),
-    ("binary", include_str!("../../kernels/binary.cu")),
-    ("reduce", include_str!("../../kernels/reduce.cu")),
-    ("copy", include_str!("../../kernels/copy.cu")),
-    ("index", include_str!("../../kernels/index.cu")),
-    ("conv", include_str!("../../kernels/conv.cu")),
-];
+/// A kernel module: its name (the NVRTC file name and the per-device cache key) and its CUDA
+/// C source without the prelude.
+pub type Module = (&'static str, &'static str);
 
-/// The full source NVRTC sees for `module`: the shared prelude, then the module's body.
+/// The hand-written kernel families. The elementwise kernels of the op table are not here:
+/// each table row carries its own module (`ops::table`), built from the row's expressions by
+/// the prelude's `UNARY_*`/`BINARY_*`/`COMPARE` macros.
+pub const CLAMP: Module = ("clamp", include_str!("../../kernels/clamp.cu"));
+pub const SELECT: Module = ("select", include_str!("../../kernels/select.cu"));
+pub const REDUCE: Module = ("reduce", include_str!("../../kernels/reduce.cu"));
+pub const COPY: Module = ("copy", include_str!("../../kernels/copy.cu"));
+pub const INDEX: Module = ("index", include_str!("../../kernels/index.cu"));
+pub const CONV: Module = ("conv", include_str!("../../kernels/conv.cu"));
+
+/// Every hand-written kernel module.
+pub const MODULES: &[Module] = &[CLAMP, SELECT, REDUCE, COPY, INDEX, CONV];
+
+/// The full source NVRTC sees for a module body: the shared prelude, then the body.
+pub fn with_prelude(body: &str) -> String {
+    format!("{PRELUDE}\n{body}")
+}
+
+/// The full source NVRTC sees for the hand-written module `module`.
 pub fn source(module: &str) -> Result<String> {
     let (_, body) = MODULES
         .iter()
         .find(|(name, _)| *name == module)
         .ok_or_else(|| Error::Cuda(format!("no kernel module named {module}")))?;
-    Ok(format!("{PRELUDE}\n{body}"))
+    Ok(with_prelude(body))
 }
 
 /// Compiles one module to PTX. Fails with the NVRTC log when the source does not compile.

@@ -2,21 +2,26 @@
 //! the storage-level kernels (NVRTC-compiled CUDA C in `engine/kernels/`, GEMM in cuBLAS).
 //!
 //! The autograd rules are the CPU engine's own; this module only owns memory and kernels.
-//! Ops reach the kernels through `ops::device`, which routes each op by its inputs' devices
-//! (or refuses it with `Error::NotSupportedOnCuda` naming the op).
+//! Ops reach the kernels through [`crate::storage::Storage`], whose CUDA arm calls the
+//! `CudaStorage` methods of `storage.rs`; a kernel this backend lacks is
+//! `Error::NotSupportedOnCuda` naming the op.
+//!
+//! No GPU was at hand while this backend was written: the kernels are compiled by NVRTC in the
+//! tests, and the routing and error paths are tested on the CPU, but no launch here has run.
 //! Every entry point checks for the driver library before touching it, because cudarc panics
 //! when libcuda is absent: without one, asking for a CUDA device is [`Error::NoCuda`].
 
 pub mod kernels;
 pub mod ops;
+pub mod storage;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock};
 
 use cudarc::driver::{CudaContext, CudaModule, CudaSlice, CudaStream};
 
+use crate::cpu::CpuStorage;
 use crate::layout::Layout;
-use crate::storage::CpuStorage;
 use crate::{DType, Device, Error, Result};
 
 /// Device buffers, one variant per engine dtype (bools are bytes, as the kernels see them).
@@ -75,9 +80,9 @@ pub(crate) fn context(ordinal: usize) -> Result<Arc<CudaContext>> {
     Ok(ctx)
 }
 
-/// The loaded kernel module `name` on device `ordinal`: compiled by NVRTC on first use and
-/// cached per (device, module) for the life of the process.
-pub(crate) fn module(ordinal: usize, name: &'static str) -> Result<Arc<CudaModule>> {
+/// The loaded kernel module `(name, body)` on device `ordinal`: compiled by NVRTC on first use
+/// and cached per (device, module name) for the life of the process.
+pub(crate) fn module(ordinal: usize, (name, body): kernels::Module) -> Result<Arc<CudaModule>> {
     type Cache = Mutex<HashMap<(usize, &'static str), Arc<CudaModule>>>;
     static MODULES: OnceLock<Cache> = OnceLock::new();
     let cache = MODULES.get_or_init(Default::default);
@@ -85,7 +90,7 @@ pub(crate) fn module(ordinal: usize, name: &'static str) -> Result<Arc<CudaModul
         return Ok(m.clone());
     }
     // Compiled outside the lock: NVRTC takes long, and two racing compiles are harmless.
-    let ptx = kernels::compile(name)?;
+    let ptx = kernels::compile_source(name, &kernels::with_prelude(body))?;
     let m = context(ordinal)?.load_module(ptx).map_err(driver_err)?;
     cache.lock().unwrap().insert((ordinal, name), m.clone());
     Ok(m)

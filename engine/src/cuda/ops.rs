@@ -4,7 +4,9 @@
 
 use cudarc::driver::{CudaSlice, LaunchConfig, PushKernelArg};
 
+use super::kernels::{self, Module};
 use super::{CudaData, CudaStorage, driver_err, module};
+use crate::kernel::dtype_suffix as suffix;
 use crate::layout::Layout;
 use crate::{DType, Error, Result};
 
@@ -17,15 +19,6 @@ fn config(n: usize) -> LaunchConfig {
         grid_dim: (blocks, 1, 1),
         block_dim: (BLOCK, 1, 1),
         shared_mem_bytes: 0,
-    }
-}
-
-fn suffix(dtype: DType) -> &'static str {
-    match dtype {
-        DType::F32 => "f32",
-        DType::F64 => "f64",
-        DType::I64 => "i64",
-        DType::Bool => "bool",
     }
 }
 
@@ -85,7 +78,7 @@ macro_rules! typed_mut {
     };
 }
 
-/// Launches kernel `$func` of module `$module` on `$st`'s stream over `$n` elements with
+/// Launches kernel `$func` of module `$module` (a [`Module`]) on `$st`'s stream over `$n` elements with
 /// the given arguments (nothing to do for `$n == 0`).
 macro_rules! run {
     ($st:expr, $module:expr, $func:expr, $n:expr; $($arg:expr),* $(,)?) => {{
@@ -113,7 +106,7 @@ pub fn strided_copy(st: &CudaStorage, layout: &Layout) -> Result<CudaStorage> {
     let func = format!("strided_copy_{}", suffix(st.dtype()));
     typed!(st, |src| typed_mut!(
         out,
-        |dst| run!(st, "copy", func, n; &n64, &ndim, &info, src, &off, dst)
+        |dst| run!(st, kernels::COPY, func, n; &n64, &ndim, &info, src, &off, dst)
     ))?;
     Ok(out)
 }
@@ -132,16 +125,16 @@ pub fn strided_write(dst: &mut CudaStorage, layout: &Layout, src: &CudaStorage) 
     let sink = Sink { ordinal, stream };
     match (&src.data, &mut dst.data) {
         (CudaData::F32(s), CudaData::F32(d)) => {
-            run!(sink, "copy", func, n; &n64, &ndim, &info, s, d, &off)
+            run!(sink, kernels::COPY, func, n; &n64, &ndim, &info, s, d, &off)
         }
         (CudaData::F64(s), CudaData::F64(d)) => {
-            run!(sink, "copy", func, n; &n64, &ndim, &info, s, d, &off)
+            run!(sink, kernels::COPY, func, n; &n64, &ndim, &info, s, d, &off)
         }
         (CudaData::I64(s), CudaData::I64(d)) => {
-            run!(sink, "copy", func, n; &n64, &ndim, &info, s, d, &off)
+            run!(sink, kernels::COPY, func, n; &n64, &ndim, &info, s, d, &off)
         }
         (CudaData::Bool(s), CudaData::Bool(d)) => {
-            run!(sink, "copy", func, n; &n64, &ndim, &info, s, d, &off)
+            run!(sink, kernels::COPY, func, n; &n64, &ndim, &info, s, d, &off)
         }
         _ => Err(Error::Cuda("strided_write: dtype mismatch".into())),
     }
@@ -165,58 +158,56 @@ pub fn fill(st: &mut CudaStorage, layout: &Layout, value: f64) -> Result<()> {
     };
     let (vf, vi, vb) = (value as f32, value as i64, (value != 0.0) as u8);
     match &mut st.data {
-        CudaData::F32(d) => run!(sink, "copy", func, n; &n64, &ndim, &info, d, &off, &vf),
-        CudaData::F64(d) => run!(sink, "copy", func, n; &n64, &ndim, &info, d, &off, &value),
-        CudaData::I64(d) => run!(sink, "copy", func, n; &n64, &ndim, &info, d, &off, &vi),
-        CudaData::Bool(d) => run!(sink, "copy", func, n; &n64, &ndim, &info, d, &off, &vb),
+        CudaData::F32(d) => run!(sink, kernels::COPY, func, n; &n64, &ndim, &info, d, &off, &vf),
+        CudaData::F64(d) => run!(sink, kernels::COPY, func, n; &n64, &ndim, &info, d, &off, &value),
+        CudaData::I64(d) => run!(sink, kernels::COPY, func, n; &n64, &ndim, &info, d, &off, &vi),
+        CudaData::Bool(d) => run!(sink, kernels::COPY, func, n; &n64, &ndim, &info, d, &off, &vb),
     }
 }
 
-/// An elementwise unary op (`neg`, `exp`, `log`, `sqrt`, `sin`, `cos`, `tanh`, `sigmoid`,
-/// `reciprocal`, `abs`, `relu`, `sgn`) over a strided input.
-pub fn unary(op: &'static str, st: &CudaStorage, layout: &Layout) -> Result<CudaStorage> {
-    if st.dtype() == DType::Bool {
-        return Err(unsupported(op, st));
-    }
+/// Kernel `func` of `module`, of one strided operand (the prelude's `UNARY_KERNEL` signature),
+/// into a fresh contiguous buffer.
+pub fn unary(module: Module, func: &str, st: &CudaStorage, layout: &Layout) -> Result<CudaStorage> {
     let n = layout.numel();
     let mut out = alloc(st, st.dtype(), n)?;
     let info = info(st, &layout.shape, &[layout])?;
     let (n64, ndim, off) = (n as u64, layout.shape.len() as i32, layout.offset as i64);
-    let func = format!("{op}_{}", suffix(st.dtype()));
     typed!(st, |src| typed_mut!(
         out,
-        |dst| run!(st, "unary", func, n; &n64, &ndim, &info, src, &off, dst)
+        |dst| run!(st, module, func, n; &n64, &ndim, &info, src, &off, dst)
     ))?;
     Ok(out)
 }
 
-/// An elementwise binary op over two same-dtype operands whose layouts are already broadcast
-/// to `shape` (0 strides on broadcast dims). Comparisons (`eq ne lt le gt ge`) give bools.
+/// Kernel `func` of `module`, of two same-dtype operands whose layouts are already broadcast
+/// to one shape (0 strides on broadcast dims; the prelude's `BINARY_KERNEL` signature), into a
+/// fresh contiguous buffer of `out_dtype`.
 pub fn binary(
-    op: &'static str,
+    module: Module,
+    func: &str,
+    out_dtype: DType,
     lhs: &CudaStorage,
     ll: &Layout,
     rhs: &CudaStorage,
     rl: &Layout,
-    shape: &[usize],
 ) -> Result<CudaStorage> {
-    if lhs.dtype() != rhs.dtype() || lhs.ordinal != rhs.ordinal {
+    if lhs.ordinal != rhs.ordinal {
         return Err(Error::DeviceMismatch(lhs.device(), rhs.device()));
     }
+    if ll.shape != rl.shape {
+        return Err(Error::Cuda(format!(
+            "{func}: operand layouts not broadcast"
+        )));
+    }
+    let shape = &ll.shape;
     let n: usize = shape.iter().product();
-    let out_dtype = if matches!(op, "eq" | "ne" | "lt" | "le" | "gt" | "ge") {
-        DType::Bool
-    } else {
-        lhs.dtype()
-    };
     let mut out = alloc(lhs, out_dtype, n)?;
     let info = info(lhs, shape, &[ll, rl])?;
     let (n64, ndim) = (n as u64, shape.len() as i32);
     let (lo, ro) = (ll.offset as i64, rl.offset as i64);
-    let func = format!("{op}_{}", suffix(lhs.dtype()));
     macro_rules! go {
         ($a:expr, $b:expr) => {
-            typed_mut!(out, |dst| run!(lhs, "binary", func, n;
+            typed_mut!(out, |dst| run!(lhs, module, func, n;
                 &n64, &ndim, &info, $a, &lo, $b, &ro, dst))
         };
     }
@@ -225,7 +216,63 @@ pub fn binary(
         (CudaData::F64(a), CudaData::F64(b)) => go!(a, b),
         (CudaData::I64(a), CudaData::I64(b)) => go!(a, b),
         (CudaData::Bool(a), CudaData::Bool(b)) => go!(a, b),
-        _ => unreachable!("dtypes compared above"),
+        _ => Err(Error::Cuda(format!("{func}: operand dtypes differ"))),
+    }?;
+    Ok(out)
+}
+
+/// `where(cond, a, b)` over three layouts already broadcast to one shape (`where_*` of
+/// `select.cu`), into a fresh contiguous buffer of `a`'s dtype.
+pub fn select(
+    c: &CudaStorage,
+    cl: &Layout,
+    a: &CudaStorage,
+    al: &Layout,
+    b: &CudaStorage,
+    bl: &Layout,
+) -> Result<CudaStorage> {
+    let n = cl.numel();
+    let mut out = alloc(a, a.dtype(), n)?;
+    let info = info(a, &cl.shape, &[cl, al, bl])?;
+    let (n64, ndim) = (n as u64, cl.shape.len() as i32);
+    let (co, ao, bo) = (cl.offset as i64, al.offset as i64, bl.offset as i64);
+    let func = format!("where_{}", suffix(a.dtype()));
+    let CudaData::Bool(cd) = &c.data else {
+        return Err(unsupported("where", c));
+    };
+    macro_rules! go {
+        ($x:expr, $y:expr) => {
+            typed_mut!(out, |dst| run!(a, kernels::SELECT, func, n;
+                &n64, &ndim, &info, cd, &co, $x, &ao, $y, &bo, dst))
+        };
+    }
+    match (&a.data, &b.data) {
+        (CudaData::F32(x), CudaData::F32(y)) => go!(x, y),
+        (CudaData::F64(x), CudaData::F64(y)) => go!(x, y),
+        (CudaData::I64(x), CudaData::I64(y)) => go!(x, y),
+        (CudaData::Bool(x), CudaData::Bool(y)) => go!(x, y),
+        _ => Err(Error::Cuda("where: operand dtypes differ".into())),
+    }?;
+    Ok(out)
+}
+
+/// `clamp(lo, hi)` of a strided float input (`clamp_*` of `clamp.cu`; an absent bound is
+/// -inf / +inf), into a fresh contiguous buffer.
+pub fn clamp(st: &CudaStorage, layout: &Layout, lo: f64, hi: f64) -> Result<CudaStorage> {
+    let n = layout.numel();
+    let mut out = alloc(st, st.dtype(), n)?;
+    let info = info(st, &layout.shape, &[layout])?;
+    let (n64, ndim, off) = (n as u64, layout.shape.len() as i32, layout.offset as i64);
+    let func = format!("clamp_{}", suffix(st.dtype()));
+    let (lf, hf) = (lo as f32, hi as f32);
+    match (&st.data, &mut out.data) {
+        (CudaData::F32(x), CudaData::F32(y)) => {
+            run!(st, kernels::CLAMP, func, n; &n64, &ndim, &info, x, &off, &lf, &hf, y)
+        }
+        (CudaData::F64(x), CudaData::F64(y)) => {
+            run!(st, kernels::CLAMP, func, n; &n64, &ndim, &info, x, &off, &lo, &hi, y)
+        }
+        _ => Err(Error::NotSupportedOnCuda { op: "clamp" }),
     }?;
     Ok(out)
 }
@@ -238,7 +285,7 @@ pub fn cast(st: &CudaStorage, to: DType) -> Result<CudaStorage> {
     let func = format!("cast_{}_{}", suffix(st.dtype()), suffix(to));
     typed!(st, |src| typed_mut!(
         out,
-        |dst| run!(st, "copy", func, n; &n64, src, dst)
+        |dst| run!(st, kernels::COPY, func, n; &n64, src, dst)
     ))?;
     Ok(out)
 }
@@ -282,7 +329,7 @@ pub fn reduce(
     let func = format!("{op}_{}", suffix(st.dtype()));
     typed!(st, |src| typed_mut!(
         out,
-        |dst| run!(st, "reduce", func, n_out;
+        |dst| run!(st, kernels::REDUCE, func, n_out;
         &no, &nr, &ndim, &info, src, &off, dst, &mut arg)
     ))?;
     Ok((out, (op != "sum").then_some(arg)))
@@ -294,8 +341,12 @@ pub fn softmax(st: &CudaStorage, rows: usize, cols: usize, log: bool) -> Result<
     let (r, c, l) = (rows as u64, cols as u64, log as i32);
     let func = format!("softmax_{}", suffix(st.dtype()));
     match (&st.data, &mut out.data) {
-        (CudaData::F32(x), CudaData::F32(y)) => run!(st, "reduce", func, rows; &r, &c, x, y, &l),
-        (CudaData::F64(x), CudaData::F64(y)) => run!(st, "reduce", func, rows; &r, &c, x, y, &l),
+        (CudaData::F32(x), CudaData::F32(y)) => {
+            run!(st, kernels::REDUCE, func, rows; &r, &c, x, y, &l)
+        }
+        (CudaData::F64(x), CudaData::F64(y)) => {
+            run!(st, kernels::REDUCE, func, rows; &r, &c, x, y, &l)
+        }
         _ => Err(unsupported("softmax", st)),
     }?;
     Ok(out)
@@ -423,10 +474,10 @@ fn conv_kernel(
     let a = g.args();
     let func = format!("{kernel}_{}", suffix(src.dtype()));
     match (&src.data, &mut out.data) {
-        (CudaData::F32(x), CudaData::F32(y)) => run!(src, "conv", func, n;
+        (CudaData::F32(x), CudaData::F32(y)) => run!(src, kernels::CONV, func, n;
             &a[0], &a[1], &a[2], &a[3], &a[4], &a[5], &a[6], &a[7], &a[8], &a[9], &a[10],
             &a[11], &a[12], x, y),
-        (CudaData::F64(x), CudaData::F64(y)) => run!(src, "conv", func, n;
+        (CudaData::F64(x), CudaData::F64(y)) => run!(src, kernels::CONV, func, n;
             &a[0], &a[1], &a[2], &a[3], &a[4], &a[5], &a[6], &a[7], &a[8], &a[9], &a[10],
             &a[11], &a[12], x, y),
         _ => Err(unsupported(op, src)),
@@ -507,10 +558,10 @@ fn index_kernel(
     let func = format!("{kernel}_{}", suffix(src.dtype()));
     match (&src.data, &mut out.data) {
         (CudaData::F32(x), CudaData::F32(y)) => {
-            run!(src, "index", func, n; &o, &d, &i, &ix, &k, x, y)
+            run!(src, kernels::INDEX, func, n; &o, &d, &i, &ix, &k, x, y)
         }
         (CudaData::F64(x), CudaData::F64(y)) => {
-            run!(src, "index", func, n; &o, &d, &i, &ix, &k, x, y)
+            run!(src, kernels::INDEX, func, n; &o, &d, &i, &ix, &k, x, y)
         }
         _ => Err(unsupported(op, src)),
     }

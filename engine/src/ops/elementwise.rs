@@ -1,8 +1,12 @@
-//! Elementwise ops with broadcasting and PyTorch's type promotion, and their backward rules
-//! (derivatives.yaml). Python scalars are wrapped into 0-dim tensors, as libtorch does, so
-//! `x * 2` saves the wrapped `2`.
+//! The elementwise ops that are more than a table row: the binary ops with broadcasting and
+//! PyTorch's type promotion (their kernels are rows of [`super::table`]) and their backward
+//! rules (derivatives.yaml), comparisons, `pow`, `clamp`, `where`, copies and dtype conversions.
+//! Python scalars are wrapped into 0-dim tensors, as libtorch does, so `x * 2` saves the
+//! wrapped `2`.
 
-use super::{cast, check_same_device, float_map, float_zip, map1, map2, num_map2};
+use super::{
+    binary_kernel, cast, check_same_device, compare_kernel, cpu_only, float_map, map1, map2, table,
+};
 use crate::DType;
 use crate::autograd::{Recorder, opt};
 use crate::dtype::{Scalar, promote_tensors, promote_with_scalar};
@@ -97,38 +101,13 @@ pub(crate) fn sub_check(a_bool: bool, b_bool: bool) -> Result<()> {
     Ok(())
 }
 
-fn unary_rule(
-    x: &Tensor,
-    out: Tensor,
-    name: &'static str,
-    save_output: bool,
-    rule: fn(&Tensor, &Tensor) -> Result<Tensor>,
-) -> Result<Tensor> {
-    if let Some(mut rec) = Recorder::new(name, &[x])? {
-        let id = if save_output {
-            rec.save_output(&out)
-        } else {
-            rec.save(x)
-        };
-        rec.finish(&out, move |ctx, g| {
-            Ok(vec![Some(rule(&g, &ctx.unpack(id)?)?)])
-        })?;
-    }
-    Ok(out)
-}
-
 impl Tensor {
     // ---------------------------------------------------------------- arithmetic
 
     pub fn add(&self, other: impl Into<Operand>) -> Result<Tensor> {
         let (b, dt) = promote(self, other.into())?;
         crate::autograd::precheck(&[self, &b])?;
-        let out = match dt {
-            DType::Bool => {
-                map2::<bool, bool, bool>(&cast(self, dt)?, &cast(&b, dt)?, |x, y| x | y)?
-            }
-            _ => num_map2!(&cast(self, dt)?, &cast(&b, dt)?, "add", |x, y| x + y)?,
-        };
+        let out = binary_kernel::<table::add>(&cast(self, dt)?, &cast(&b, dt)?)?;
         if let Some(rec) = Recorder::new("AddBackward0", &[self, &b])? {
             rec.finish(&out, |_, g| Ok(vec![Some(g.clone()), Some(g)]))?;
         }
@@ -141,7 +120,7 @@ impl Tensor {
         let (b, dt) = promote(self, other)?;
         crate::autograd::precheck(&[self, &b])?;
         sub_check(self.dtype() == DType::Bool, other_bool)?;
-        let out = num_map2!(&cast(self, dt)?, &cast(&b, dt)?, "sub", |x, y| x - y)?;
+        let out = binary_kernel::<table::sub>(&cast(self, dt)?, &cast(&b, dt)?)?;
         if let Some(rec) = Recorder::new("SubBackward0", &[self, &b])? {
             let nb = rec.needs(1);
             rec.finish(&out, move |_, g| {
@@ -157,7 +136,7 @@ impl Tensor {
         sub_check(self.dtype() == DType::Bool, matches!(s, Scalar::Bool(_)))?;
         let dt = promote_with_scalar(self.dtype(), s);
         let b = Tensor::scalar(s, dt);
-        let out = num_map2!(&b, &cast(self, dt)?, "rsub", |x, y| x - y)?;
+        let out = binary_kernel::<table::sub>(&b, &cast(self, dt)?)?;
         if let Some(rec) = Recorder::new("RsubBackward1", &[self])? {
             rec.finish(&out, |_, g| Ok(vec![Some(g.neg()?)]))?;
         }
@@ -167,12 +146,7 @@ impl Tensor {
     pub fn mul(&self, other: impl Into<Operand>) -> Result<Tensor> {
         let (b, dt) = promote(self, other.into())?;
         crate::autograd::precheck(&[self, &b])?;
-        let out = match dt {
-            DType::Bool => {
-                map2::<bool, bool, bool>(&cast(self, dt)?, &cast(&b, dt)?, |x, y| x & y)?
-            }
-            _ => num_map2!(&cast(self, dt)?, &cast(&b, dt)?, "mul", |x, y| x * y)?,
-        };
+        let out = binary_kernel::<table::mul>(&cast(self, dt)?, &cast(&b, dt)?)?;
         if let Some(mut rec) = Recorder::new("MulBackward0", &[self, &b])? {
             let sb = rec.needs(0).then(|| rec.save(&b));
             let sa = rec.needs(1).then(|| rec.save(self));
@@ -190,7 +164,7 @@ impl Tensor {
         let (b, dt) = promote(self, other.into())?;
         crate::autograd::precheck(&[self, &b])?;
         let dt = dt.to_float();
-        let out = num_map2!(&cast(self, dt)?, &cast(&b, dt)?, "div", |x, y| x / y)?;
+        let out = binary_kernel::<table::div>(&cast(self, dt)?, &cast(&b, dt)?)?;
         if let Some(mut rec) = Recorder::new("DivBackward0", &[self, &b])? {
             let sb = rec.save(&b);
             let sa = rec.needs(1).then(|| rec.save(self));
@@ -209,22 +183,6 @@ impl Tensor {
         Ok(out)
     }
 
-    pub fn neg(&self) -> Result<Tensor> {
-        // The autograd wrapper collects the edge before the kernel refuses a dtype.
-        crate::autograd::precheck(&[self])?;
-        if self.dtype() == DType::Bool {
-            return Err(Error::NegBool);
-        }
-        let out = match self.dtype() {
-            DType::I64 => map1::<i64, i64>(self, |v| v.wrapping_neg())?,
-            _ => float_map!(self, "neg", |v| -v)?,
-        };
-        if let Some(rec) = Recorder::new("NegBackward0", &[self])? {
-            rec.finish(&out, |_, g| Ok(vec![Some(g.neg()?)]))?;
-        }
-        Ok(out)
-    }
-
     /// `self ** exponent`: a scalar exponent gives `PowBackward0`, a tensor `PowBackward1`.
     pub fn pow(&self, exponent: impl Into<Operand>) -> Result<Tensor> {
         match exponent.into() {
@@ -234,7 +192,7 @@ impl Tensor {
     }
 
     fn pow_scalar(&self, e: Scalar) -> Result<Tensor> {
-        super::device::cpu_only("pow", &[self])?;
+        cpu_only("pow", &[self])?;
         let dt = promote_with_scalar(self.dtype(), e);
         let x = cast(self, dt)?;
         let out = match dt {
@@ -255,11 +213,7 @@ impl Tensor {
             let s = rec.save(self);
             let p = e.as_f64();
             rec.finish(&out, move |ctx, g| {
-                if p == 0.0 {
-                    return Ok(vec![Some(g.zeros_like()?)]);
-                }
-                let x = ctx.unpack(s)?;
-                Ok(vec![Some(g.mul(&x.pow(p - 1.0)?.mul(p)?)?)])
+                Ok(vec![Some(pow0_rule(&g, || ctx.unpack(s), p)?)])
             })?;
         }
         Ok(out)
@@ -267,6 +221,7 @@ impl Tensor {
 
     fn pow_tensor(&self, e: &Tensor) -> Result<Tensor> {
         check_same_device(self, e)?;
+        cpu_only("pow", &[self, e])?;
         let dt = promote_tensors(self.dtype(), self.ndim(), e.dtype(), e.ndim());
         let (a, b) = (cast(self, dt)?, cast(e, dt)?);
         let out = match dt {
@@ -294,24 +249,8 @@ impl Tensor {
             // unpacks every saved tensor first, so a modified result fails either way.
             let so = rec.save_output(&out);
             rec.finish(&out, move |ctx, g| {
-                let x = ctx.unpack(ss)?;
-                let p = ctx.unpack(se)?;
-                let r = ctx.unpack(so)?;
-                let ga = opt(na, || {
-                    // d/dx x^p = p x^(p-1), and exactly 0 where p == 0.
-                    let d = p.mul(&x.pow(&p.sub(1.0)?)?)?;
-                    g.mul(
-                        &p.eq_(0.0)?
-                            .where_(&Operand::Scalar(Scalar::Float(0.0)), &d.into())?,
-                    )
-                })?;
-                let gb = opt(nb, || {
-                    // d/dp x^p = x^p ln x, masked to 0 where x == 0 and p >= 0.
-                    let d = r.mul(&x.log()?)?;
-                    let mask = x.eq_(0.0)?.mul(&p.ge(0.0)?)?;
-                    g.mul(&mask.where_(&Operand::Scalar(Scalar::Float(0.0)), &d.into())?)
-                })?;
-                Ok(vec![ga, gb])
+                let (x, p, r) = (ctx.unpack(ss)?, ctx.unpack(se)?, ctx.unpack(so)?);
+                pow1_rule(&g, &x, &p, &r, [na, nb])
             })?;
         }
         Ok(out)
@@ -371,102 +310,8 @@ impl Tensor {
         Ok(out)
     }
 
-    // ---------------------------------------------------------------- unary math
-
-    pub fn exp(&self) -> Result<Tensor> {
-        let out = float_map!(&cast(self, self.dtype().to_float())?, "exp", |v| v.exp())?;
-        unary_rule(self, out, "ExpBackward0", true, |g, r| g.mul(r))
-    }
-    pub fn log(&self) -> Result<Tensor> {
-        let out = float_map!(&cast(self, self.dtype().to_float())?, "log", |v| v.ln())?;
-        unary_rule(self, out, "LogBackward0", false, |g, x| g.div(x))
-    }
-    pub fn sqrt(&self) -> Result<Tensor> {
-        let out = float_map!(&cast(self, self.dtype().to_float())?, "sqrt", |v| v.sqrt())?;
-        unary_rule(self, out, "SqrtBackward0", true, |g, r| {
-            float_zip!(g, r, |g, r| g / (r + r))
-        })
-    }
-    pub fn sin(&self) -> Result<Tensor> {
-        let out = float_map!(&cast(self, self.dtype().to_float())?, "sin", |v| v.sin())?;
-        unary_rule(self, out, "SinBackward0", false, |g, x| g.mul(&x.cos()?))
-    }
-    pub fn cos(&self) -> Result<Tensor> {
-        let out = float_map!(&cast(self, self.dtype().to_float())?, "cos", |v| v.cos())?;
-        unary_rule(self, out, "CosBackward0", false, |g, x| {
-            g.mul(&x.sin()?.neg()?)
-        })
-    }
-    pub fn tanh(&self) -> Result<Tensor> {
-        let out = float_map!(&cast(self, self.dtype().to_float())?, "tanh", |v| v.tanh())?;
-        unary_rule(self, out, "TanhBackward0", true, |g, r| {
-            float_zip!(g, r, |g, r| g * (1.0 - r * r))
-        })
-    }
-    pub fn sigmoid(&self) -> Result<Tensor> {
-        let out = float_map!(&cast(self, self.dtype().to_float())?, "sigmoid", |v| 1.0
-            / (1.0 + (-v).exp()))?;
-        unary_rule(self, out, "SigmoidBackward0", true, |g, r| {
-            float_zip!(g, r, |g, r| g * ((1.0 - r) * r))
-        })
-    }
-    pub fn reciprocal(&self) -> Result<Tensor> {
-        let out = float_map!(&cast(self, self.dtype().to_float())?, "reciprocal", |v| 1.0
-            / v)?;
-        unary_rule(self, out, "ReciprocalBackward0", true, |g, r| {
-            float_zip!(g, r, |g, r| -g * (r * r))
-        })
-    }
-    pub fn abs(&self) -> Result<Tensor> {
-        // The autograd wrapper collects the edge before the kernel refuses a dtype.
-        crate::autograd::precheck(&[self])?;
-        let out = match self.dtype() {
-            DType::I64 => map1::<i64, i64>(self, |v| v.wrapping_abs())?,
-            DType::Bool => {
-                return Err(Error::DtypeNotSupported {
-                    op: "abs_cpu",
-                    dtype: "Bool",
-                });
-            }
-            _ => float_map!(self, "abs", |v| v.abs())?,
-        };
-        unary_rule(self, out, "AbsBackward0", false, |g, x| g.mul(&x.sgn()?))
-    }
-    pub fn relu(&self) -> Result<Tensor> {
-        // The autograd wrapper collects the edge before the kernel refuses a dtype.
-        crate::autograd::precheck(&[self])?;
-        let out = match self.dtype() {
-            DType::I64 => map1::<i64, i64>(self, |v| v.max(0))?,
-            DType::Bool => {
-                return Err(Error::InvalidArgument(
-                    "Boolean inputs not supported for relu".into(),
-                ));
-            }
-            // `clamp_min(x, 0)`: only a negative is replaced, so NaN and `-0.0` come through.
-            _ => float_map!(self, "relu", |v| if v < 0.0 { 0.0 } else { v })?,
-        };
-        unary_rule(self, out, "ReluBackward0", true, |g, r| {
-            float_zip!(g, r, |g, r| if r <= 0.0 { 0.0 } else { g })
-        })
-    }
-    /// The sign (-1, 0, 1), as the same dtype; no autograd.
-    pub fn sgn(&self) -> Result<Tensor> {
-        match self.dtype() {
-            DType::I64 => map1::<i64, i64>(self, |v| v.signum()),
-            DType::Bool => self.clone_detached(),
-            _ => float_map!(self, "sgn", |v| if v > 0.0 {
-                1.0
-            } else if v < 0.0 {
-                -1.0
-            } else {
-                v * 0.0
-            }),
-        }
-    }
-
     /// `clamp(min, max)` with Python-number bounds (`ClampBackward1`).
     pub fn clamp(&self, min: Option<Scalar>, max: Option<Scalar>) -> Result<Tensor> {
-        super::device::cpu_only("clamp", &[self])?;
         if min.is_none() && max.is_none() {
             return Err(Error::InvalidArgument(
                 "torch.clamp: At least one of 'min' or 'max' must not be None".into(),
@@ -478,42 +323,19 @@ impl Tensor {
         }
         let (lo, hi) = (min.map(|s| s.as_f64()), max.map(|s| s.as_f64()));
         let x = cast(self, dt)?;
-        let out = match dt {
-            DType::I64 => map1::<i64, i64>(&x, |v| {
-                let mut v = v;
-                if let Some(l) = lo {
-                    v = v.max(l as i64)
-                }
-                if let Some(h) = hi {
-                    v = v.min(h as i64)
-                }
-                v
-            })?,
-            _ => float_map!(&x, "clamp", |v| {
-                let mut v = v;
-                if v.is_nan() {
-                    return v;
-                }
-                if let Some(l) = lo
-                    && v < l as _
-                {
-                    v = l as _
-                }
-                if let Some(h) = hi
-                    && v > h as _
-                {
-                    v = h as _
-                }
-                v
-            })?,
-        };
+        let (l, h) = (lo.unwrap_or(f64::NEG_INFINITY), hi.unwrap_or(f64::INFINITY));
+        let (s, shape, strides) = x.with_storage(|s, xl| {
+            let st = crate::memory_format::iterator_strides(&xl.shape, &[xl]);
+            s.clamp(xl, l, h, &st).map(|r| (r, xl.shape.clone(), st))
+        })?;
+        let out = Tensor::from_new_storage(s, shape, strides);
         if let Some(mut rec) = Recorder::new("ClampBackward1", &[self])? {
             let s = rec.save(self);
             rec.finish(&out, move |ctx, g| {
                 let x = ctx.unpack(s)?;
                 // libtorch's clamp_backward selects (`where`), so a NaN gradient outside the
                 // range becomes 0 rather than NaN * 0.
-                let inside = clamp_mask(&x, lo, hi)?.ne(0.0)?;
+                let inside = clamp_mask(&x, lo, hi)?;
                 Ok(vec![Some(inside.where_(
                     &Operand::Tensor(g),
                     &Operand::Scalar(Scalar::Float(0.0)),
@@ -532,28 +354,13 @@ impl Tensor {
         self.min_max(other, false)
     }
     fn min_max(&self, other: &Tensor, is_max: bool) -> Result<Tensor> {
-        let op = if is_max { "maximum" } else { "minimum" };
-        super::device::cpu_only(op, &[self, other])?;
         check_same_device(self, other)?;
         let dt = promote_tensors(self.dtype(), self.ndim(), other.dtype(), other.ndim());
         let (a, b) = (cast(self, dt)?, cast(other, dt)?);
-        let out = match dt {
-            DType::Bool => {
-                map2::<bool, bool, bool>(&a, &b, |x, y| if is_max { x | y } else { x & y })?
-            }
-            _ => num_map2!(&a, &b, "maximum", |x, y| {
-                #[allow(clippy::eq_op)]
-                if x != x {
-                    x
-                } else if y != y {
-                    y
-                } else if x == y || (x > y) == is_max {
-                    // Ties (0.0 and -0.0) keep the first operand, as ATen's kernels do.
-                    x
-                } else {
-                    y
-                }
-            })?,
+        let out = if is_max {
+            binary_kernel::<table::maximum>(&a, &b)?
+        } else {
+            binary_kernel::<table::minimum>(&a, &b)?
         };
         let name = if is_max {
             "MaximumBackward0"
@@ -592,33 +399,14 @@ impl Tensor {
 
     pub fn compare(&self, other: impl Into<Operand>, op: Cmp) -> Result<Tensor> {
         let (b, dt) = promote(self, other.into())?;
-        let name = match op {
-            Cmp::Eq => "eq",
-            Cmp::Ne => "ne",
-            Cmp::Lt => "lt",
-            Cmp::Le => "le",
-            Cmp::Gt => "gt",
-            Cmp::Ge => "ge",
-        };
-        super::device::cpu_only(name, &[self, &b])?;
         let (a, b) = (cast(self, dt)?, cast(&b, dt)?);
-        macro_rules! go {
-            ($t:ty) => {
-                map2::<$t, $t, bool>(&a, &b, |x, y| match op {
-                    Cmp::Eq => x == y,
-                    Cmp::Ne => x != y,
-                    Cmp::Lt => x < y,
-                    Cmp::Le => x <= y,
-                    Cmp::Gt => x > y,
-                    Cmp::Ge => x >= y,
-                })
-            };
-        }
-        match dt {
-            DType::F32 => go!(f32),
-            DType::F64 => go!(f64),
-            DType::I64 => go!(i64),
-            DType::Bool => go!(bool),
+        match op {
+            Cmp::Eq => compare_kernel::<table::eq>(&a, &b),
+            Cmp::Ne => compare_kernel::<table::ne>(&a, &b),
+            Cmp::Lt => compare_kernel::<table::lt>(&a, &b),
+            Cmp::Le => compare_kernel::<table::le>(&a, &b),
+            Cmp::Gt => compare_kernel::<table::gt>(&a, &b),
+            Cmp::Ge => compare_kernel::<table::ge>(&a, &b),
         }
     }
     /// `self == other` elementwise (named `eq_` to leave `PartialEq`-like names free).
@@ -659,9 +447,6 @@ impl Tensor {
                 self.dtype().scalar_type_name()
             )));
         }
-        let mut inputs = vec![self];
-        inputs.extend(&values);
-        super::device::cpu_only("where", &inputs)?;
         let cond = self.clone();
         // Scalars take part in promotion as wrapped numbers.
         let (ta, tb, dt) = match (a, b) {
@@ -683,36 +468,20 @@ impl Tensor {
                 (Tensor::scalar(*s, d), Tensor::scalar(*t, d), d)
             }
         };
-        let (ca, cb) = (cast(&ta, dt)?, cast(&tb, dt)?);
+        let [cond, ca, cb] = super::co_locate([&cond, &cast(&ta, dt)?, &cast(&tb, dt)?])?;
         // Broadcast the branches first, then select by the condition.
+        let (lc, la, lb) = (cond.layout(), ca.layout(), cb.layout());
         let shape = crate::layout::broadcast_shapes(
-            &crate::layout::broadcast_shapes(&cond.shape(), &ca.shape())?,
-            &cb.shape(),
+            &crate::layout::broadcast_shapes(&lc.shape, &la.shape)?,
+            &lb.shape,
         )?;
-        let strides = crate::memory_format::iterator_strides(
-            &shape,
-            &[&cond.layout(), &ca.layout(), &cb.layout()],
-        );
-        let cv = cond.expand_raw(&shape)?.contiguous_vec::<bool>()?;
-        let (ea, eb) = (ca.expand_raw(&shape)?, cb.expand_raw(&shape)?);
-        macro_rules! select {
-            ($t:ty) => {{
-                let av = ea.contiguous_vec::<$t>()?;
-                let bv = eb.contiguous_vec::<$t>()?;
-                let v: Vec<$t> = cv
-                    .iter()
-                    .zip(av.iter().zip(&bv))
-                    .map(|(&c, (&x, &y))| if c { x } else { y })
-                    .collect();
-                Tensor::from_vec_strided(v, shape.clone(), strides.clone())?
-            }};
-        }
-        let out = match dt {
-            DType::F32 => select!(f32),
-            DType::F64 => select!(f64),
-            DType::I64 => select!(i64),
-            DType::Bool => select!(bool),
-        };
+        let strides = crate::memory_format::iterator_strides(&shape, &[&lc, &la, &lb]);
+        let s = cond.with_storage(|sc, _| {
+            ca.with_storage(|sa, _| {
+                cb.with_storage(|sb, _| sc.select(&lc, sa, &la, sb, &lb, &shape, &strides))
+            })
+        })?;
+        let out = Tensor::from_new_storage(s, shape, strides);
         if let Some(mut rec) = Recorder::new("WhereBackward0", &[&ta, &tb])? {
             let (na, nb) = (rec.needs(0), rec.needs(1));
             let sc = rec.save(&cond);
@@ -795,18 +564,49 @@ impl Tensor {
         };
         // `empty_like` allocates on `self`'s device.
         if self.device().is_cuda() {
-            return super::device::to(&t, self.device());
+            return super::to_device_raw(&t, self.device());
         }
         Ok(t)
     }
 }
 
-/// 1 where `lo <= x <= hi`, else 0 (the clamp gradient mask), in `x`'s dtype.
-fn clamp_mask(x: &Tensor, lo: Option<f64>, hi: Option<f64>) -> Result<Tensor> {
-    float_map!(x, "clamp_backward", |v| {
-        let ok = lo.is_none_or(|l| v >= l as _) && hi.is_none_or(|h| v <= h as _);
-        if ok { 1.0 } else { 0.0 }
-    })
+/// `PowBackward0`'s rule for `x ** p` (`x` the saved input, unpacked only when read):
+/// `g * p * x^(p-1)`, and zeros for `p == 0`.
+pub(crate) fn pow0_rule(g: &Tensor, x: impl FnOnce() -> Result<Tensor>, p: f64) -> Result<Tensor> {
+    if p == 0.0 {
+        return g.zeros_like();
+    }
+    g.mul(&x()?.pow(p - 1.0)?.mul(p)?)
+}
+
+/// `PowBackward1`'s rule for `r = x ** p` (`need`: whether `x` and `p` need gradients).
+pub(crate) fn pow1_rule(
+    g: &Tensor,
+    x: &Tensor,
+    p: &Tensor,
+    r: &Tensor,
+    need: [bool; 2],
+) -> Result<Vec<Option<Tensor>>> {
+    let zero = || Operand::Scalar(Scalar::Float(0.0));
+    let ga = opt(need[0], || {
+        // d/dx x^p = p x^(p-1), and exactly 0 where p == 0.
+        let d = p.mul(&x.pow(&p.sub(1.0)?)?)?;
+        g.mul(&p.eq_(0.0)?.where_(&zero(), &d.into())?)
+    })?;
+    let gb = opt(need[1], || {
+        // d/dp x^p = x^p ln x, masked to 0 where x == 0 and p >= 0.
+        let d = r.mul(&x.log()?)?;
+        let mask = x.eq_(0.0)?.mul(&p.ge(0.0)?)?;
+        g.mul(&mask.where_(&zero(), &d.into())?)
+    })?;
+    Ok(vec![ga, gb])
+}
+
+/// Where `lo <= x <= hi` (the clamp gradient mask; NaN is outside), as bools.
+pub(crate) fn clamp_mask(x: &Tensor, lo: Option<f64>, hi: Option<f64>) -> Result<Tensor> {
+    let lo_ok = x.ge(lo.unwrap_or(f64::NEG_INFINITY))?;
+    let hi_ok = x.le(hi.unwrap_or(f64::INFINITY))?;
+    lo_ok.mul(&hi_ok)
 }
 
 /// `a ** b` for integers and `b >= 0`, as ATen's `powi` computes it: squaring with wrapping

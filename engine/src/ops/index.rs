@@ -2,7 +2,6 @@
 //! view followed by `copy_`/`fill_`, following `THPVariable_getitem`/`setitem`.
 
 use crate::error::{Error, Result};
-use crate::layout::Layout;
 use crate::ops::elementwise::Operand;
 use crate::tensor::Tensor;
 
@@ -157,16 +156,4 @@ impl Tensor {
         }
         Ok(())
     }
-}
-
-/// Gradient of a strided view (`AsStridedBackward0`): `g`, shaped like the view, added into
-/// zeros laid out like the base, returned with the base's shape.
-pub(crate) fn scatter_into_base(g: &Tensor, base: &Layout, view: &Layout) -> Result<Tensor> {
-    let span = |l: &Layout| l.indices().max().map_or(0, |m| m + 1);
-    let mut buf = vec![0f64; span(base).max(span(view))];
-    for (i, v) in view.indices().zip(g.to_vec_f64()) {
-        buf[i] += v;
-    }
-    let vals: Vec<f64> = base.indices().map(|i| buf[i]).collect();
-    Tensor::from_f64(&vals, &base.shape, g.dtype())
 }

@@ -1,5 +1,6 @@
 //! In-place ops: libtorch's `check_inplace` (leaf, view-of-leaf and no_grad-view rules), the
-//! version bump, and history rebasing (`CopySlices` on the base when a view is written).
+//! version bump, and history rebasing (`CopySlices` on the base when a view is written); the
+//! binary ones, fills, `copy_`, `clamp_` and `pow_` here, the unary ones from their table rows.
 //!
 //! Each op computes its result out of place with grad mode off, writes it through the
 //! tensor's layout (so views write into their base's storage), bumps the shared version
@@ -97,7 +98,7 @@ fn write_in_iteration_order(
         };
         let rl = r.layout();
         let value = element(&r, at(&rl));
-        element(t, at(&lt)).write_values(&value.contiguous_storage()?)?;
+        element(t, at(&lt)).write_from(&value)?;
         // Advance the multi-index, fastest dim first.
         for &d in &order {
             idx[d] += 1;
@@ -125,7 +126,7 @@ fn element(x: &Tensor, offset: usize) -> Tensor {
 }
 
 /// Which memory-overlap checks an in-place op makes, as its ATen kernel does.
-enum Overlap<'a> {
+pub(crate) enum Overlap<'a> {
     /// `fill_(number)` and `zero_()` write one value everywhere, so an expanded target is fine.
     Unchecked,
     /// The target must not overlap itself, nor partially overlap these inputs.
@@ -160,7 +161,9 @@ fn rebase_history(t: &Tensor, node: Arc<Node>) -> Result<()> {
 }
 
 /// The `CopySlices` backward: run the in-place op's own rule on the view's part of the
-/// gradient and put the result back into the base-shaped gradient.
+/// gradient and put the result back into the base-shaped gradient. The gradient is laid out
+/// in a buffer shaped like the base's storage, so that the view's elements are where the view
+/// reads them; every step is a storage copy or write, so it runs on the gradient's device.
 pub(crate) fn copy_slices_backward(
     base: &Layout,
     view: &Layout,
@@ -168,33 +171,36 @@ pub(crate) fn copy_slices_backward(
     grad: Tensor,
 ) -> Result<Vec<Option<Tensor>>> {
     let span = |l: &Layout| l.indices().max().map_or(0, |m| m + 1);
-    let mut buf = vec![0f64; span(base).max(span(view))];
-    for (i, v) in base.indices().zip(grad.to_vec_f64()) {
-        buf[i] = v;
-    }
-    let slice: Vec<f64> = view.indices().map(|i| buf[i]).collect();
-    let grad_slice = Tensor::from_f64(&slice, &view.shape, grad.dtype())?;
+    let zeros = Tensor::zeros(&[span(base).max(span(view))], grad.dtype())?;
+    let buf = super::to_device_raw(&zeros, grad.device())?;
+    let at = |l: &Layout| {
+        let d = buf.data_ref();
+        Tensor::from_parts(d.storage, l.clone(), d.dtype)
+    };
+    at(base).write_from(&grad)?;
+    let grad_slice = super::copy_raw(&at(view))?;
     let NodeKind::Op(f) = &inner.kind else {
         unreachable!("CopySlices wraps an op node")
     };
     let mut res = f(&BackwardCtx { node: inner }, grad_slice)?;
     let first = if res.is_empty() { None } else { res.remove(0) };
-    let vals = match first {
-        Some(r) => r.sum_to(&view.shape)?.to_vec_f64(),
-        None => vec![0.0; view.numel()],
-    };
-    for (i, v) in view.indices().zip(vals) {
-        buf[i] = v;
+    match first {
+        Some(r) => at(view).write_from(&cast(&r.sum_to(&view.shape)?, grad.dtype())?)?,
+        None => at(view).write_from(&super::to_device_raw(
+            &Tensor::zeros(&view.shape, grad.dtype())?,
+            grad.device(),
+        )?)?,
     }
-    let out: Vec<f64> = base.indices().map(|i| buf[i]).collect();
-    let mut all = vec![Some(Tensor::from_f64(&out, &base.shape, grad.dtype())?)];
+    let mut all = vec![Some(super::copy_raw(&at(base))?)];
     all.extend(res);
     Ok(all)
 }
 
 /// Runs one in-place op on `t`: checks, writes `result` (computed out of place), bumps the
-/// version, and if grad is needed records the node that `record` builds.
-fn inplace(
+/// version, and if grad is needed records the node that `record` builds. An output `record`
+/// saves (`Recorder::save_output(t)`) is saved at the version after the write, as libtorch
+/// saves `result` after its in-place kernel.
+pub(crate) fn inplace(
     t: &Tensor,
     others: &[&Tensor],
     overlap: Overlap,
@@ -278,10 +284,11 @@ fn inplace_with_meta(
     if others.iter().any(|o| reads_what_it_writes(t, o)) {
         write_in_iteration_order(t, others, &result)?;
     } else {
-        t.write_values(&cast(&r, t.dtype())?.contiguous_storage()?)?;
+        t.write_from(&cast(&r, t.dtype())?)?;
     }
     t.bump_version();
-    if let (Some(rec), Some(f)) = (rec, f) {
+    if let (Some(mut rec), Some(f)) = (rec, f) {
+        rec.resave_outputs();
         let meta = InputMeta {
             shape: t.shape(),
             dtype: t.dtype(),
@@ -491,6 +498,51 @@ impl Tensor {
         Ok(self)
     }
 
+    /// `pow_(exponent)`: a Python-number exponent gives `PowBackward0`, a tensor one
+    /// `PowBackward1`, as for [`Tensor::pow`]; returns this tensor. `self` is saved as
+    /// `original_self` (a clone before the write), the result after it.
+    pub fn pow_(&self, exponent: impl Into<Operand>) -> Result<Tensor> {
+        match exponent.into() {
+            Operand::Scalar(e) => {
+                let p = e.as_f64();
+                inplace(
+                    self,
+                    &[],
+                    Overlap::Checked(&[]),
+                    "PowBackward0",
+                    || self.pow(e),
+                    |rec| {
+                        let ss = rec.save_original_self(self)?;
+                        Ok(Box::new(move |ctx, g| {
+                            let rule = super::elementwise::pow0_rule(&g, || ctx.unpack(ss), p);
+                            Ok(vec![Some(rule?)])
+                        }))
+                    },
+                )?;
+            }
+            Operand::Tensor(e) => {
+                inplace(
+                    self,
+                    &[&e],
+                    Overlap::Checked(&[&e]),
+                    "PowBackward1",
+                    || self.pow(&e),
+                    |rec| {
+                        let need = [rec.needs(0), rec.needs(1)];
+                        let ss = rec.save_original_self(self)?;
+                        let se = rec.save(&e);
+                        let so = rec.save_output(self);
+                        Ok(Box::new(move |ctx, g| {
+                            let (x, p, r) = (ctx.unpack(ss)?, ctx.unpack(se)?, ctx.unpack(so)?);
+                            super::elementwise::pow1_rule(&g, &x, &p, &r, need)
+                        }))
+                    },
+                )?;
+            }
+        }
+        Ok(self.clone())
+    }
+
     /// `clamp_(min, max)` (`ClampBackward1`).
     pub fn clamp_(&self, min: Option<Scalar>, max: Option<Scalar>) -> Result<&Self> {
         // ATen's clamp meta function refuses a promoting in-place clamp before the iterator's
@@ -520,15 +572,7 @@ impl Tensor {
                 let ss = rec.save_original_self(self)?;
                 Ok(Box::new(move |ctx, g| {
                     let x = ctx.unpack(ss)?;
-                    let lo_ok = match lo {
-                        Some(l) => x.ge(l)?,
-                        None => x.ge(f64::NEG_INFINITY)?,
-                    };
-                    let hi_ok = match hi {
-                        Some(h) => x.le(h)?,
-                        None => x.le(f64::INFINITY)?,
-                    };
-                    let inside = lo_ok.mul(&hi_ok)?;
+                    let inside = super::elementwise::clamp_mask(&x, lo, hi)?;
                     Ok(vec![Some(inside.where_(
                         &Operand::Tensor(g),
                         &Operand::Scalar(Scalar::Float(0.0)),

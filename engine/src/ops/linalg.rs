@@ -1,56 +1,21 @@
-//! Matrix products (`mm`, `mv`, `dot`, `bmm`, `addmm`, `matmul`), `linear`, `conv2d` and
-//! `mse_loss`, forward through the `cpu` kernels with backward rules beside them.
+//! Matrix products (`mm`, `mv`, `dot`, `bmm`, `addmm`, `matmul`) and `linear`, forward through
+//! the storage's products (`cpu/products.rs`, cuBLAS on CUDA) with backward rules beside them.
 //!
 //! The composite ops are built the way libtorch 2.13 builds them (`_matmul_impl`, `at::linear`,
 //! `at::conv2d`), out of the same pieces, so their graphs carry libtorch's node names: a 3-D
 //! `matmul` folds into `mm` through `reshape` and `_unsafe_view`, `linear` on a matrix is
 //! `addmm`, a 1-D `@` 2-D product ends in an in-place `squeeze_` (`SqueezeBackward4`), and so on.
 //! Argument checks run in libtorch's order with libtorch's messages.
-//!
-//! i64 products and convolutions (which libtorch supports) are computed through f64, exact
-//! while every partial sum stays below 2^53.
 
-use super::cast;
+pub use super::conv::Conv2dOptions;
+pub use super::loss::Reduction;
 use crate::DType;
 use crate::autograd::{Recorder, opt};
-use crate::cpu::{self, Accumulate, Conv2dGeometry, KernelError, MatLayout};
+use crate::cpu::{MatLayout, mat_of};
 use crate::error::{Error, Result, Shape, ShapeI};
 use crate::layout::{Layout, broadcast_shapes, contiguous_strides};
 use crate::storage::StorageElem;
 use crate::tensor::Tensor;
-
-/// `reduction=` of the loss functions.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum Reduction {
-    None,
-    #[default]
-    Mean,
-    Sum,
-}
-
-/// `conv2d`'s hyper-parameters, per spatial axis (height, width).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Conv2dOptions {
-    pub stride: [usize; 2],
-    pub padding: [usize; 2],
-    pub dilation: [usize; 2],
-    pub groups: usize,
-}
-
-impl Default for Conv2dOptions {
-    fn default() -> Self {
-        Conv2dOptions {
-            stride: [1, 1],
-            padding: [0, 0],
-            dilation: [1, 1],
-            groups: 1,
-        }
-    }
-}
-
-fn kernel_err(e: KernelError) -> Error {
-    Error::InvalidArgument(e.to_string())
-}
 
 fn dims_str(shape: &[usize]) -> String {
     shape
@@ -58,17 +23,6 @@ fn dims_str(shape: &[usize]) -> String {
         .map(|d| d.to_string())
         .collect::<Vec<_>>()
         .join("x")
-}
-
-/// The 2-D layout of a matrix tensor's `Layout` (dims `r`, `c` of it).
-fn mat_of(l: &Layout, r: usize, c: usize) -> MatLayout {
-    MatLayout {
-        rows: l.shape[r],
-        cols: l.shape[c],
-        offset: l.offset,
-        row_stride: l.strides[r],
-        col_stride: l.strides[c],
-    }
 }
 
 /// A 1-D tensor read as a `k × 1` column.
@@ -87,25 +41,6 @@ fn row_of(l: &Layout) -> MatLayout {
     column_of(l).t()
 }
 
-/// How a product runs for a dtype: float kernels directly, i64 through f64, bool not at all.
-fn with_float_dtype(
-    dtype: DType,
-    kernel: &'static str,
-    f32_run: impl FnOnce() -> Result<Tensor>,
-    f64_run: impl FnOnce() -> Result<Tensor>,
-    int_run: impl FnOnce() -> Result<Tensor>,
-) -> Result<Tensor> {
-    match dtype {
-        DType::F32 => f32_run(),
-        DType::F64 => f64_run(),
-        DType::I64 => int_run(),
-        DType::Bool => Err(Error::DtypeNotSupported {
-            op: kernel,
-            dtype: dtype.scalar_type_name(),
-        }),
-    }
-}
-
 /// `out = a @ b` for matrices described by `ma`/`mb` over the tensors' storages, into a new
 /// contiguous tensor of `out_shape` (which holds `rows(ma) × cols(mb)` elements).
 fn product(
@@ -116,145 +51,21 @@ fn product(
     out_shape: &[usize],
     kernel: &'static str,
 ) -> Result<Tensor> {
-    if super::device::any_cuda(&[a, b]) {
-        let as_layout = |m: MatLayout| Layout {
-            shape: vec![m.rows, m.cols],
-            strides: vec![m.row_stride, m.col_stride],
-            offset: m.offset,
-        };
-        let (la, lb) = (as_layout(ma(&a.layout())), as_layout(mb(&b.layout())));
-        return super::device::mm(a, la, b, lb, out_shape);
-    }
-    fn typed<T: cpu::Float + StorageElem>(
-        a: &Tensor,
-        ma: fn(&Layout) -> MatLayout,
-        b: &Tensor,
-        mb: fn(&Layout) -> MatLayout,
-        out_shape: &[usize],
-    ) -> Result<Tensor> {
-        let n_out: usize = out_shape.iter().product();
-        let mut out = vec![T::ZERO; n_out];
-        a.with_slice(|sa: &[T], la| {
-            b.with_slice(|sb: &[T], lb| {
-                let (la, lb) = (ma(la), mb(lb));
-                let lc = MatLayout::contiguous(la.rows, lb.cols);
-                cpu::matmul_signed_zeros(sa, la, sb, lb, &mut out, lc, Accumulate::Overwrite)
-            })
-        })??
-        .map_err(kernel_err)?;
-        Tensor::from_vec(out, out_shape)
-    }
-    with_float_dtype(
-        a.dtype(),
-        kernel,
-        || typed::<f32>(a, ma, b, mb, out_shape),
-        || typed::<f64>(a, ma, b, mb, out_shape),
-        || {
-            let (a, b) = (cast(a, DType::F64)?, cast(b, DType::F64)?);
-            cast(&typed::<f64>(&a, ma, &b, mb, out_shape)?, DType::I64)
-        },
-    )
+    let s =
+        a.with_storage(|sa, la| b.with_storage(|sb, lb| sa.matmul(ma(la), sb, mb(lb), kernel)))?;
+    Ok(Tensor::from_new_storage(
+        s,
+        out_shape.to_vec(),
+        contiguous_strides(out_shape),
+    ))
 }
 
 /// `out[i] = a[i] @ b[i]` for 3-D tensors, into a new contiguous `[batch, n, p]` tensor.
 fn batched_product(a: &Tensor, b: &Tensor) -> Result<Tensor> {
-    if super::device::any_cuda(&[a, b]) {
-        return super::device::bmm(a, b);
-    }
-    fn typed<T: cpu::Float + StorageElem>(a: &Tensor, b: &Tensor) -> Result<Tensor> {
-        let (sa, sb) = (a.shape(), b.shape());
-        let (batch, n, p) = (sa[0], sa[1], sb[2]);
-        let mut out = vec![T::ZERO; batch * n * p];
-        a.with_slice(|xa: &[T], la| {
-            b.with_slice(|xb: &[T], lb| {
-                cpu::batched_matmul(
-                    batch,
-                    xa,
-                    mat_of(la, 1, 2),
-                    la.strides[0],
-                    xb,
-                    mat_of(lb, 1, 2),
-                    lb.strides[0],
-                    &mut out,
-                    MatLayout::contiguous(n, p),
-                    (n * p) as isize,
-                    Accumulate::Overwrite,
-                )
-            })
-        })??
-        .map_err(kernel_err)?;
-        Tensor::from_vec(out, &[batch, n, p])
-    }
-    with_float_dtype(
-        a.dtype(),
-        "bmm",
-        || typed::<f32>(a, b),
-        || typed::<f64>(a, b),
-        || {
-            let (a, b) = (cast(a, DType::F64)?, cast(b, DType::F64)?);
-            cast(&typed::<f64>(&a, &b)?, DType::I64)
-        },
-    )
-}
-
-/// The elements of `t` in row-major order, borrowed when `t` is contiguous. Strided copies
-/// walk the innermost dimension in a tight loop (gradients arriving from `sum` are expanded
-/// scalars, and a per-element index iterator over a whole activation is slow).
-fn with_contiguous<T: StorageElem, R>(t: &Tensor, f: impl FnOnce(&[T]) -> R) -> Result<R> {
-    t.with_slice(|s: &[T], l| {
-        let n = l.numel();
-        if l.is_contiguous() {
-            return f(&s[l.offset..l.offset + n]);
-        }
-        let mut out = Vec::with_capacity(n);
-        gather(s, l, &mut out);
-        f(&out)
-    })
-}
-
-fn gather<T: Copy>(src: &[T], l: &Layout, out: &mut Vec<T>) {
-    fn rec<T: Copy>(src: &[T], shape: &[usize], strides: &[isize], off: isize, out: &mut Vec<T>) {
-        let (n, s) = (shape[0], strides[0]);
-        if shape.len() == 1 {
-            let o = off as usize;
-            match s {
-                1 => out.extend_from_slice(&src[o..o + n]),
-                0 => out.extend(std::iter::repeat_n(src[o], n)),
-                _ => out.extend((0..n).map(|i| src[(off + i as isize * s) as usize])),
-            }
-            return;
-        }
-        for i in 0..n {
-            rec(src, &shape[1..], &strides[1..], off + i as isize * s, out);
-        }
-    }
-    if l.shape.contains(&0) {
-        return;
-    }
-    // Drop size-1 dims and merge dims that step through memory as one (an expanded scalar
-    // becomes one stride-0 run), so the innermost loop is as long as possible.
-    let mut shape: Vec<usize> = Vec::with_capacity(l.shape.len());
-    let mut strides: Vec<isize> = Vec::with_capacity(l.shape.len());
-    for (&n, &st) in l.shape.iter().zip(&l.strides) {
-        if n == 1 {
-            continue;
-        }
-        match (shape.last_mut(), strides.last_mut()) {
-            (Some(pn), Some(ps)) if *ps == st * n as isize => {
-                *pn *= n;
-                *ps = st;
-            }
-            _ => {
-                shape.push(n);
-                strides.push(st);
-            }
-        }
-    }
-    if shape.is_empty() {
-        out.push(src[l.offset]);
-    } else {
-        rec(src, &shape, &strides, l.offset as isize, out);
-    }
+    let shape = vec![a.shape()[0], a.shape()[1], b.shape()[2]];
+    let s = a.with_storage(|sa, la| b.with_storage(|sb, lb| sa.bmm(la, sb, lb)))?;
+    let strides = contiguous_strides(&shape);
+    Ok(Tensor::from_new_storage(s, shape, strides))
 }
 
 /// `_unsafe_view`: the same (contiguous) storage under a new shape, recorded as
@@ -532,7 +343,7 @@ impl Tensor {
             // empty: any dtypes pass, and the result is zeros of batch2's dtype.
             let zeros = Tensor::zeros(&[sa[0], sa[1], sb[2]], mat2.dtype())?;
             if mat2.device().is_cuda() {
-                super::device::to(&zeros, mat2.device())?
+                super::to_device_raw(&zeros, mat2.device())?
             } else {
                 zeros
             }
@@ -786,221 +597,6 @@ impl Tensor {
         }
         Ok(out)
     }
-
-    /// `torch.nn.functional.conv2d` on a batched `[n, c, h, w]` or unbatched `[c, h, w]` input
-    /// (`ConvolutionBackward0`).
-    pub fn conv2d(
-        &self,
-        weight: &Tensor,
-        bias: Option<&Tensor>,
-        opts: Conv2dOptions,
-    ) -> Result<Tensor> {
-        let dim = self.ndim();
-        if dim != 3 && dim != 4 {
-            return Err(Error::InvalidArgument(format!(
-                "Expected 3D (unbatched) or 4D (batched) input to conv2d, but got input of size: {}",
-                Shape(self.shape())
-            )));
-        }
-        if let Some(b) = bias
-            && b.dtype() != self.dtype()
-        {
-            return Err(Error::DtypeMismatch(format!(
-                "Input type ({}) and bias type ({}) should be the same",
-                self.dtype().c_name(),
-                b.dtype().c_name()
-            )));
-        }
-        if dim == 3 {
-            return self
-                .unsqueeze(0)?
-                .convolution(weight, bias, opts)?
-                .squeeze(Some(0));
-        }
-        self.convolution(weight, bias, opts)
-    }
-
-    /// `at::convolution` for the 2-D case on a batched input, with `check_shape_forward`'s
-    /// checks in its order.
-    fn convolution(
-        &self,
-        weight: &Tensor,
-        bias: Option<&Tensor>,
-        opts: Conv2dOptions,
-    ) -> Result<Tensor> {
-        let inval = |m: String| Err(Error::InvalidArgument(m));
-        let wdim = weight.ndim();
-        if wdim < 3 {
-            return inval("weight should have at least three dimensions".into());
-        }
-        let groups = opts.groups;
-        if groups == 0 {
-            return inval("non-positive groups is not supported".into());
-        }
-        if wdim != 4 {
-            return inval(format!(
-                "expected stride to be a single integer value or a list of {} values to match the convolution dimensions, but got stride=[{}, {}]",
-                wdim - 2,
-                opts.stride[0],
-                opts.stride[1]
-            ));
-        }
-        if opts.stride.contains(&0) {
-            return inval("non-positive stride is not supported".into());
-        }
-        let (xs, ws) = (self.shape(), weight.shape());
-        if ws[0] < groups {
-            return inval(format!(
-                "Given groups={groups}, expected weight to be at least {groups} at dimension 0, but got weight of size {} instead",
-                Shape(ws)
-            ));
-        }
-        if !ws[0].is_multiple_of(groups) {
-            return inval(format!(
-                "Given groups={groups}, expected weight to be divisible by {groups} at dimension 0, but got weight of size [{}] instead",
-                Shape(ws)
-            ));
-        }
-        if xs[1] != ws[1] * groups {
-            return Err(Error::MatmulShape(format!(
-                "Given groups={groups}, weight of size {}, expected input{} to have {} channels, but got {} channels instead",
-                Shape(ws.clone()),
-                Shape(xs.clone()),
-                ws[1] * groups,
-                xs[1]
-            )));
-        }
-        if let Some(b) = bias
-            && (b.ndim() != 1 || b.shape()[0] != ws[0])
-        {
-            return inval(format!(
-                "Given weight of size {}, expected bias to be 1-dimensional with {} elements, but got bias of size {} instead",
-                Shape(ws.clone()),
-                ws[0],
-                Shape(b.shape())
-            ));
-        }
-        let padded = [xs[2] + 2 * opts.padding[0], xs[3] + 2 * opts.padding[1]];
-        let kernel = [
-            opts.dilation[0] * (ws[2].max(1) - 1) + 1,
-            opts.dilation[1] * (ws[3].max(1) - 1) + 1,
-        ];
-        if padded[0] < kernel[0] || padded[1] < kernel[1] {
-            return inval(format!(
-                "Calculated padded input size per channel: ({} x {}). Kernel size: ({} x {}). Kernel size can't be greater than actual input size",
-                padded[0], padded[1], kernel[0], kernel[1]
-            ));
-        }
-        if opts.dilation.contains(&0) {
-            return inval(format!(
-                "dilation should be greater than zero, but got [{}, {}]",
-                opts.dilation[0], opts.dilation[1]
-            ));
-        }
-        super::check_same_device(self, weight)?;
-        if weight.dtype() != self.dtype() {
-            return Err(Error::DtypeMismatch(format!(
-                "expected scalar type {} but found {}",
-                self.dtype().scalar_type_name(),
-                weight.dtype().scalar_type_name()
-            )));
-        }
-        let geom = Conv2dGeometry {
-            batch: xs[0],
-            in_channels: xs[1],
-            in_h: xs[2],
-            in_w: xs[3],
-            out_channels: ws[0],
-            kernel: (ws[2], ws[3]),
-            stride: (opts.stride[0], opts.stride[1]),
-            padding: (opts.padding[0], opts.padding[1]),
-            dilation: (opts.dilation[0], opts.dilation[1]),
-            groups,
-        };
-        let out = conv_forward(&geom, self, weight, bias)?;
-        // libtorch's node always has three inputs; a missing bias is an edge to nothing.
-        let no_bias;
-        let bias_in = match bias {
-            Some(b) => b,
-            None => {
-                no_bias = Tensor::zeros(&[0], self.dtype())?;
-                &no_bias
-            }
-        };
-        if let Some(mut rec) = Recorder::new("ConvolutionBackward0", &[self, weight, bias_in])? {
-            // One formula covers all three gradients, so libtorch saves both tensors whichever
-            // inputs need a gradient.
-            let si = rec.save(self);
-            let sw = rec.save(weight);
-            let need = [rec.needs(0), rec.needs(1), rec.needs(2) && bias.is_some()];
-            rec.finish(&out, move |ctx, g| {
-                let (x, w) = (ctx.unpack(si)?, ctx.unpack(sw)?);
-                conv_backward(&geom, &x, &w, &g, need)
-            })?;
-        }
-        Ok(out)
-    }
-
-    /// `torch.nn.functional.mse_loss` as `at::mse_loss` computes it: operands broadcast and
-    /// promote (`MseLossBackward0`).
-    pub fn mse_loss(&self, target: &Tensor, reduction: Reduction) -> Result<Tensor> {
-        crate::autograd::precheck(&[self, target])?;
-        let dt =
-            crate::dtype::promote_tensors(self.dtype(), self.ndim(), target.dtype(), target.ndim());
-        if !dt.is_float() {
-            return Err(Error::DtypeNotSupported {
-                op: "mse_cpu",
-                dtype: dt.scalar_type_name(),
-            });
-        }
-        broadcast_shapes(&self.shape(), &target.shape())?;
-        // The fused kernels read contiguous runs; an empty view may sit past its storage.
-        let fast = self.shape() == target.shape()
-            && self.dtype() == target.dtype()
-            && self.numel() > 0
-            && self.is_contiguous()
-            && target.is_contiguous();
-        let out = if fast {
-            mse_forward_fused(self, target, reduction)?
-        } else {
-            crate::with_no_grad(|| -> Result<Tensor> {
-                // Promoted first, as TensorIterator does: a bool operand is no subtraction.
-                let d = cast(self, dt)?.sub(&cast(target, dt)?)?;
-                let sq = d.mul(&d)?;
-                match reduction {
-                    Reduction::None => Ok(sq),
-                    Reduction::Sum => sq.sum(None, false),
-                    Reduction::Mean => sq.mean(None, false),
-                }
-            })?
-        };
-        if let Some(mut rec) = Recorder::new("MseLossBackward0", &[self, target])? {
-            let si = rec.save(self);
-            let st = rec.save(target);
-            let need = [rec.needs(0), rec.needs(1)];
-            rec.finish(&out, move |ctx, g| {
-                let (x, t) = (ctx.unpack(si)?, ctx.unpack(st)?);
-                if fast {
-                    let gx = mse_backward_fused(&x, &t, &g, reduction)?;
-                    return Ok(vec![
-                        need[0].then(|| gx.clone()),
-                        opt(need[1], || gx.neg())?,
-                    ]);
-                }
-                let diff = cast(&x, dt)?.sub(&cast(&t, dt)?)?;
-                let scale = match reduction {
-                    Reduction::Mean => 2.0 / diff.numel() as f64,
-                    _ => 2.0,
-                };
-                let gx = diff.mul(scale)?.mul(&g)?;
-                Ok(vec![
-                    need[0].then(|| gx.clone()),
-                    opt(need[1], || gx.neg())?,
-                ])
-            })?;
-        }
-        Ok(out)
-    }
 }
 
 /// Whether `bias` is a vector of the product's width (its gradient is then a column sum).
@@ -1013,7 +609,7 @@ fn column_sums(g: &Tensor) -> Result<Tensor> {
     if g.device().is_cuda() {
         return g.sum(Some(&[0]), false);
     }
-    fn typed<T: cpu::Float + StorageElem>(g: &Tensor) -> Result<Tensor> {
+    fn typed<T: crate::cpu::Float + StorageElem>(g: &Tensor) -> Result<Tensor> {
         let l = g.layout();
         let (m, n) = (l.shape[0], l.shape[1]);
         let mut acc = vec![0f64; n];
@@ -1034,244 +630,20 @@ fn column_sums(g: &Tensor) -> Result<Tensor> {
     }
 }
 
-/// `mse_loss` of same-shape, same-dtype operands in one pass (sums accumulate in f64).
-fn mse_forward_fused(x: &Tensor, t: &Tensor, reduction: Reduction) -> Result<Tensor> {
-    if super::device::any_cuda(&[x, t]) {
-        return super::device::mse_forward(x, t, reduction);
-    }
-    fn typed<T: cpu::Float + StorageElem>(
-        x: &Tensor,
-        t: &Tensor,
-        reduction: Reduction,
-    ) -> Result<Tensor> {
-        let n = x.numel();
-        with_contiguous(x, |xs: &[T]| {
-            with_contiguous(t, |ts: &[T]| match reduction {
-                Reduction::None => {
-                    let v: Vec<T> = xs
-                        .iter()
-                        .zip(ts)
-                        .map(|(&a, &b)| (a - b) * (a - b))
-                        .collect();
-                    Tensor::from_vec(v, &x.shape())
-                }
-                _ => {
-                    let mut sum = 0f64;
-                    for (&a, &b) in xs.iter().zip(ts) {
-                        let d = (a - b).to_f64();
-                        sum += d * d;
-                    }
-                    if reduction == Reduction::Mean {
-                        sum /= n as f64;
-                    }
-                    Tensor::from_vec(vec![T::from_f64(sum)], &[])
-                }
-            })
-        })??
-    }
-    match x.dtype() {
-        DType::F32 => typed::<f32>(x, t, reduction),
-        DType::F64 => typed::<f64>(x, t, reduction),
-        d => Err(Error::DtypeNotSupported {
-            op: "mse_cpu",
-            dtype: d.scalar_type_name(),
-        }),
-    }
-}
-
-/// `d mse / d input` for same-shape operands: `scale * (x - t) * g`, with `g` a scalar for
-/// the reduced losses.
-fn mse_backward_fused(x: &Tensor, t: &Tensor, g: &Tensor, reduction: Reduction) -> Result<Tensor> {
-    if super::device::any_cuda(&[x, t, g]) {
-        return super::device::mse_backward(x, t, g, reduction);
-    }
-    fn typed<T: cpu::Float + StorageElem>(
-        x: &Tensor,
-        t: &Tensor,
-        g: &Tensor,
-        reduction: Reduction,
-    ) -> Result<Tensor> {
-        let n = x.numel();
-        let scale = match reduction {
-            Reduction::Mean => T::from_f64(2.0 / n as f64),
-            _ => T::from_f64(2.0),
-        };
-        let g = if g.dtype() == T::DTYPE {
-            g.clone()
-        } else {
-            cast(g, T::DTYPE)?
-        };
-        let g = if reduction == Reduction::None {
-            g
-        } else {
-            g.expand_raw(&x.shape())?
-        };
-        with_contiguous(x, |xs: &[T]| {
-            with_contiguous(t, |ts: &[T]| {
-                with_contiguous(&g, |gs: &[T]| {
-                    let v: Vec<T> = xs
-                        .iter()
-                        .zip(ts)
-                        .zip(gs)
-                        .map(|((&a, &b), &gv)| scale * (a - b) * gv)
-                        .collect();
-                    Tensor::from_vec(v, &x.shape())
-                })
-            })
-        })???
-    }
-    match x.dtype() {
-        DType::F32 => typed::<f32>(x, t, g, reduction),
-        DType::F64 => typed::<f64>(x, t, g, reduction),
-        d => Err(Error::DtypeNotSupported {
-            op: "mse_backward_cpu",
-            dtype: d.scalar_type_name(),
-        }),
-    }
-}
-
+/// `bias + mat1 @ mat2` into a contiguous `target` tensor, the bias broadcast.
 fn addmm_forward(
     bias: &Tensor,
     mat1: &Tensor,
     mat2: &Tensor,
     target: [usize; 2],
 ) -> Result<Tensor> {
-    if super::device::any_cuda(&[bias, mat1, mat2]) {
-        // `mat1 @ mat2` in cuBLAS, then the broadcast bias added by the binary kernel.
-        let (l1, l2) = (mat1.layout(), mat2.layout());
-        let p = super::device::mm(mat1, l1, mat2, l2, &target)?;
-        return super::device::binary(&p, &super::cast(bias, p.dtype())?, "add");
-    }
-    fn typed<T: cpu::Float + StorageElem>(
-        bias: &Tensor,
-        mat1: &Tensor,
-        mat2: &Tensor,
-        target: [usize; 2],
-    ) -> Result<Tensor> {
-        let mut out: Vec<T> = with_contiguous(&bias.expand_raw(&target)?, |v: &[T]| v.to_vec())?;
-        mat1.with_slice(|s1: &[T], l1| {
-            mat2.with_slice(|s2: &[T], l2| {
-                cpu::matmul_signed_zeros(
-                    s1,
-                    mat_of(l1, 0, 1),
-                    s2,
-                    mat_of(l2, 0, 1),
-                    &mut out,
-                    MatLayout::contiguous(target[0], target[1]),
-                    Accumulate::Add,
-                )
-            })
-        })??
-        .map_err(kernel_err)?;
-        Tensor::from_vec(out, &target)
-    }
-    with_float_dtype(
-        mat1.dtype(),
-        "addmm_impl_cpu_",
-        || typed::<f32>(bias, mat1, mat2, target),
-        || typed::<f64>(bias, mat1, mat2, target),
-        || {
-            let c = |t: &Tensor| cast(t, DType::F64);
-            cast(
-                &typed::<f64>(&c(bias)?, &c(mat1)?, &c(mat2)?, target)?,
-                DType::I64,
-            )
-        },
-    )
-}
-
-fn conv_forward(g: &Conv2dGeometry, x: &Tensor, w: &Tensor, b: Option<&Tensor>) -> Result<Tensor> {
-    let mut inputs = vec![x, w];
-    inputs.extend(b);
-    if super::device::any_cuda(&inputs) {
-        return super::device::conv2d(g, x, w, b);
-    }
-    fn typed<T: cpu::Float + StorageElem>(
-        g: &Conv2dGeometry,
-        x: &Tensor,
-        w: &Tensor,
-        b: Option<&Tensor>,
-    ) -> Result<Tensor> {
-        let mut out = vec![T::ZERO; g.output_len()];
-        let bias: Option<Vec<T>> = b.map(|b| b.contiguous_vec()).transpose()?;
-        with_contiguous(x, |xs: &[T]| {
-            with_contiguous(w, |ws: &[T]| {
-                cpu::conv2d_forward(g, xs, ws, bias.as_deref(), &mut out)
-            })
-        })??
-        .map_err(kernel_err)?;
-        let (oh, ow) = g.out_hw().unwrap_or((0, 0));
-        Tensor::from_vec(out, &[g.batch, g.out_channels, oh, ow])
-    }
-    with_float_dtype(
-        x.dtype(),
-        "slow_conv2d_cpu",
-        || typed::<f32>(g, x, w, b),
-        || typed::<f64>(g, x, w, b),
-        || {
-            let c = |t: &Tensor| cast(t, DType::F64);
-            let b64 = b.map(c).transpose()?;
-            cast(&typed::<f64>(g, &c(x)?, &c(w)?, b64.as_ref())?, DType::I64)
-        },
-    )
-}
-
-/// The three gradients of a convolution (`need`: input, weight, bias).
-fn conv_backward(
-    geom: &Conv2dGeometry,
-    x: &Tensor,
-    w: &Tensor,
-    g: &Tensor,
-    need: [bool; 3],
-) -> Result<Vec<Option<Tensor>>> {
-    if super::device::any_cuda(&[x, w, g]) {
-        return super::device::conv2d_backward(geom, x, w, g, need);
-    }
-    fn typed<T: cpu::Float + StorageElem>(
-        geom: &Conv2dGeometry,
-        x: &Tensor,
-        w: &Tensor,
-        g: &Tensor,
-        need: [bool; 3],
-    ) -> Result<Vec<Option<Tensor>>> {
-        let g = if g.dtype() == T::DTYPE {
-            g.clone()
-        } else {
-            cast(g, T::DTYPE)?
-        };
-        let xs = x.shape();
-        let ws = w.shape();
-        with_contiguous(&g, |gs: &[T]| -> Result<Vec<Option<Tensor>>> {
-            let gx = opt(need[0], || {
-                let mut out = vec![T::ZERO; geom.input_len()];
-                with_contiguous(w, |wv: &[T]| {
-                    cpu::conv2d_backward_input(geom, gs, wv, &mut out)
-                })?
-                .map_err(kernel_err)?;
-                Tensor::from_vec(out, &xs)
-            })?;
-            let gw = opt(need[1], || {
-                let mut out = vec![T::ZERO; geom.weight_len()];
-                with_contiguous(x, |xv: &[T]| {
-                    cpu::conv2d_backward_weight(geom, xv, gs, &mut out)
-                })?
-                .map_err(kernel_err)?;
-                Tensor::from_vec(out, &ws)
-            })?;
-            let gb = opt(need[2], || {
-                let mut out = vec![T::ZERO; geom.out_channels];
-                cpu::conv2d_backward_bias(geom, gs, &mut out).map_err(kernel_err)?;
-                Tensor::from_vec(out, &[geom.out_channels])
-            })?;
-            Ok(vec![gx, gw, gb])
-        })?
-    }
-    match x.dtype() {
-        DType::F32 => typed::<f32>(geom, x, w, g, need),
-        DType::F64 => typed::<f64>(geom, x, w, g, need),
-        d => Err(Error::DtypeNotSupported {
-            op: "convolution_backward",
-            dtype: d.scalar_type_name(),
-        }),
-    }
+    let b = bias.expand_raw(&target)?;
+    let s = b.with_storage(|sb, lb| {
+        mat1.with_storage(|s1, l1| mat2.with_storage(|s2, l2| sb.addmm(lb, s1, l1, s2, l2)))
+    })?;
+    Ok(Tensor::from_new_storage(
+        s,
+        target.to_vec(),
+        contiguous_strides(&target),
+    ))
 }

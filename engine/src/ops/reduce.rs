@@ -1,10 +1,9 @@
 //! Reductions (sum, mean, max/min), softmax and log_softmax, with their backward rules.
 
-use super::{cast, for_each2, split_rows};
+use super::{cast, cpu_only, split_rows, to_device_raw};
 use crate::autograd::Recorder;
 use crate::error::{Error, Result};
 use crate::layout::{Layout, contiguous_strides, wrap_dim};
-use crate::storage::StorageElem;
 use crate::tensor::Tensor;
 use crate::{DType, Scalar};
 
@@ -44,55 +43,6 @@ fn drop_reduced(keep: &[usize], red: &[bool]) -> Vec<usize> {
         .collect()
 }
 
-/// Sums into the keepdim shape, accumulating floats in f64.
-fn sum_kernel<T: StorageElem>(
-    x: &Tensor,
-    red: &[bool],
-    keep: &[usize],
-    out_dtype: DType,
-) -> Result<Tensor> {
-    let l = x.layout();
-    let n: usize = keep.iter().product();
-    let mut acc = vec![0f64; n];
-    let mut ostr = contiguous_strides(keep);
-    for (s, &r) in ostr.iter_mut().zip(red) {
-        if r {
-            *s = 0;
-        }
-    }
-    x.with_slice(|s: &[T], _| {
-        for_each2(&l.shape, &l.strides, l.offset, &ostr, 0, |i, o| {
-            acc[o] += s[i].to_f64()
-        });
-    })?;
-    Tensor::from_f64(&acc, keep, out_dtype)
-}
-
-/// Integer and bool sums in i64 with wrapping addition, as ATen's integer kernels do (an f64
-/// accumulator would round above 2^53 and saturate on overflow).
-fn sum_kernel_int<T: StorageElem>(
-    x: &Tensor,
-    red: &[bool],
-    keep: &[usize],
-    as_i64: fn(T) -> i64,
-) -> Result<Tensor> {
-    let l = x.layout();
-    let n: usize = keep.iter().product();
-    let mut acc = vec![0i64; n];
-    let mut ostr = contiguous_strides(keep);
-    for (s, &r) in ostr.iter_mut().zip(red) {
-        if r {
-            *s = 0;
-        }
-    }
-    x.with_slice(|s: &[T], _| {
-        for_each2(&l.shape, &l.strides, l.offset, &ostr, 0, |i, o| {
-            acc[o] = acc[o].wrapping_add(as_i64(s[i]))
-        });
-    })?;
-    Tensor::from_vec(acc, keep)
-}
-
 impl Tensor {
     /// `sum()` over everything (`dims: None`, `SumBackward0`) or over `dims`
     /// (`SumBackward1`). Integer and bool tensors sum to i64.
@@ -105,13 +55,8 @@ impl Tensor {
         } else {
             DType::I64
         };
-        let k = match self.dtype() {
-            _ if self.device().is_cuda() => super::device::sum(self, &red, out_dtype)?,
-            DType::F32 => sum_kernel::<f32>(self, &red, &keep, out_dtype)?,
-            DType::F64 => sum_kernel::<f64>(self, &red, &keep, out_dtype)?,
-            DType::I64 => sum_kernel_int::<i64>(self, &red, &keep, |v| v)?,
-            DType::Bool => sum_kernel_int::<bool>(self, &red, &keep, i64::from)?,
-        };
+        let s = self.with_storage(|s, l| s.sum(l, &red, out_dtype))?;
+        let k = Tensor::from_new_storage(s, keep.clone(), contiguous_strides(&keep));
         let out = if keepdim {
             k
         } else {
@@ -127,7 +72,7 @@ impl Tensor {
             // must live on the input's device (libtorch's validate_outputs moves 0-dim grads).
             let device = self.device();
             rec.finish(&out, move |_, g| {
-                let g = super::device::to(&g, device)?;
+                let g = to_device_raw(&g, device)?;
                 Ok(vec![Some(g.raw_reshape(&keep)?.expand_raw(&shape)?)])
             })?;
         }
@@ -161,7 +106,7 @@ impl Tensor {
         if let Some(rec) = Recorder::new(name, &[self])? {
             let device = self.device();
             rec.finish(&out, move |_, g| {
-                let g = super::device::to(&g, device)?;
+                let g = to_device_raw(&g, device)?;
                 Ok(vec![Some(
                     g.raw_reshape(&keep)?
                         .expand_raw(&shape)?
@@ -207,22 +152,8 @@ impl Tensor {
         if self.numel() == 0 {
             return Err(Error::EmptyReduction { op });
         }
-        let cuda = self.device().is_cuda();
-        let v = if cuda { Vec::new() } else { self.to_vec_f64() };
-        let mut best = v[0];
-        for &x in &v[1..] {
-            if best.is_nan() {
-                break;
-            }
-            if x.is_nan() || (x > best) == is_max && x != best {
-                best = x;
-            }
-        }
-        let out = if cuda {
-            super::device::extreme_all(self, is_max)?
-        } else {
-            Tensor::from_f64(&[best], &[], self.dtype())?
-        };
+        let s = self.with_storage(|s, l| s.extreme_all(l, is_max))?;
+        let out = Tensor::from_new_storage(s, Vec::new(), Vec::new());
         let name = if is_max {
             "MaxBackward1"
         } else {
@@ -262,9 +193,8 @@ impl Tensor {
         self.extreme_dim(dim, keepdim, false)
     }
     fn extreme_dim(&self, dim: i64, keepdim: bool, is_max: bool) -> Result<(Tensor, Tensor)> {
-        super::device::cpu_only(if is_max { "max" } else { "min" }, &[self])?;
         // The kernel walks host memory, and its backward scatters on the host.
-        super::device::route_tensors(if is_max { "max.dim" } else { "min.dim" }, &[self])?;
+        cpu_only(if is_max { "max" } else { "min" }, &[self])?;
         let shape = self.shape();
         let x = if shape.is_empty() {
             self.raw_reshape(&[1])?
@@ -401,11 +331,8 @@ impl Tensor {
                 dtype: self.dtype().scalar_type_name(),
             });
         }
-        let out = if self.device().is_cuda() {
-            super::device::softmax(&x, d, log)?.raw_reshape(&shape)?
-        } else {
-            softmax_host(&x, d, log, &shape, self.dtype())?
-        };
+        let s = x.with_storage(|s, l| s.softmax(l, d, log))?;
+        let out = Tensor::from_new_storage(s, shape.clone(), contiguous_strides(&shape));
         let name = if log {
             "LogSoftmaxBackward0"
         } else {
@@ -431,51 +358,4 @@ impl Tensor {
         }
         Ok(out)
     }
-}
-
-/// softmax / log_softmax over `dim` on the host, accumulating in f64.
-fn softmax_host(x: &Tensor, d: usize, log: bool, shape: &[usize], dtype: DType) -> Result<Tensor> {
-    let l = x.layout();
-    let (outer, len, stride) = split_rows(&l, d);
-    let ol = Layout::contiguous(&l.shape);
-    let (oouter, _, ostride) = split_rows(&ol, d);
-    let data = x.to_flat_storage_f64();
-    let mut out = vec![0f64; l.numel()];
-    let mut row = vec![0f64; len];
-    for_each2(
-        &outer.shape,
-        &outer.strides,
-        outer.offset,
-        &oouter.strides,
-        0,
-        |i, o| {
-            for (k, r) in row.iter_mut().enumerate() {
-                *r = data[(i as isize + k as isize * stride) as usize];
-            }
-            let m = row.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
-            if log && dtype == DType::F32 {
-                // ATen sums exp(x - max) and takes its log in float for a float input; a sum
-                // of 1 + 1e-9 is then exactly 1 and the largest entry's result exactly 0,
-                // which a later division or sqrt turns into an observable inf or 0.
-                let m = m as f32;
-                let s: f32 = row.iter().map(|&v| (v as f32 - m).exp()).sum();
-                let ls = s.ln();
-                for (k, &r) in row.iter().enumerate() {
-                    out[(o as isize + k as isize * ostride) as usize] =
-                        ((r as f32 - m) - ls) as f64;
-                }
-                return;
-            }
-            let s: f64 = row.iter().map(|v| (v - m).exp()).sum();
-            for (k, r) in row.iter().enumerate() {
-                let v = if log {
-                    r - m - s.ln()
-                } else {
-                    (r - m).exp() / s
-                };
-                out[(o as isize + k as isize * ostride) as usize] = v;
-            }
-        },
-    );
-    Tensor::from_f64(&out, shape, dtype)
 }

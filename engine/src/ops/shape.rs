@@ -513,7 +513,7 @@ impl Tensor {
     pub fn cat(xs: &[Tensor], dim: i64) -> Result<Tensor> {
         let inputs: Vec<&Tensor> = xs.iter().collect();
         crate::autograd::precheck(&inputs)?;
-        super::device::cpu_only("cat", &inputs)?;
+        super::cpu_only("cat", &inputs)?;
         if xs.is_empty() {
             return Err(Error::InvalidArgument(
                 "torch.cat(): expected a non-empty list of Tensors".into(),
@@ -617,7 +617,7 @@ impl Tensor {
     pub fn stack(xs: &[Tensor], dim: i64) -> Result<Tensor> {
         let inputs: Vec<&Tensor> = xs.iter().collect();
         crate::autograd::precheck(&inputs)?;
-        super::device::cpu_only("stack", &inputs)?;
+        super::cpu_only("stack", &inputs)?;
         let Some(first) = xs.first() else {
             return Err(Error::InvalidArgument(
                 "stack expects a non-empty TensorList".into(),
