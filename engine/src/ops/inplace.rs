@@ -18,6 +18,13 @@ use std::sync::Arc;
 pub(crate) fn check_inplace(t: &Tensor, requires_grad: bool) -> Result<()> {
     if requires_grad && crate::is_grad_enabled() {
         if let Some(v) = t.view_info() {
+            if v.creation_meta == CreationMeta::MultiOutputNode {
+                let view_of = t.no_grad_view_node();
+                return Err(Error::MultiOutputViewInplace {
+                    view_of,
+                    indirect: false,
+                });
+            }
             if v.creation_meta != CreationMeta::Default {
                 return Err(Error::NoGradViewInplace {
                     view_of: t.no_grad_view_node(),
@@ -125,7 +132,7 @@ fn element(x: &Tensor, offset: usize) -> Tensor {
 }
 
 /// Which memory-overlap checks an in-place op makes, as its ATen kernel does.
-enum Overlap<'a> {
+pub(crate) enum Overlap<'a> {
     /// `fill_(number)` and `zero_()` write one value everywhere, so an expanded target is fine.
     Unchecked,
     /// The target must not overlap itself, nor partially overlap these inputs.
@@ -194,7 +201,7 @@ pub(crate) fn copy_slices_backward(
 
 /// Runs one in-place op on `t`: checks, writes `result` (computed out of place), bumps the
 /// version, and if grad is needed records the node that `record` builds.
-fn inplace(
+pub(crate) fn inplace(
     t: &Tensor,
     others: &[&Tensor],
     overlap: Overlap,
@@ -207,7 +214,7 @@ fn inplace(
 
 /// [`inplace`] for ops whose ATen meta function checks its arguments (`meta`): that runs inside
 /// the kernel, after the autograd wrapper's checks and saves and before TensorIterator's.
-fn inplace_with_meta(
+pub(crate) fn inplace_with_meta(
     t: &Tensor,
     others: &[&Tensor],
     overlap: Overlap,

@@ -8,6 +8,7 @@ pub mod inplace;
 pub mod linalg;
 pub mod reduce;
 pub mod shape;
+pub mod stats;
 
 use crate::DType;
 use crate::error::{Error, Result};
