@@ -1,11 +1,13 @@
 //! Every op, its forward kernel and its backward rule side by side. Kernels here are plain
 //! strided loops over the storage; elementwise kernels take a contiguous fast path.
 
+pub mod arith;
 pub mod device;
 pub mod elementwise;
 pub mod index;
 pub mod inplace;
 pub mod linalg;
+pub mod masked;
 pub mod reduce;
 pub mod shape;
 pub mod stats;
