@@ -1,6 +1,7 @@
 //! Every op, its forward kernel and its backward rule side by side. Kernels here are plain
 //! strided loops over the storage; elementwise kernels take a contiguous fast path.
 
+pub mod advanced_index;
 pub mod arith;
 pub mod device;
 pub mod elementwise;
