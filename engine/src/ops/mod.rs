@@ -11,6 +11,7 @@ pub mod linalg;
 pub mod masked;
 pub mod reduce;
 pub mod shape;
+pub mod split;
 pub mod stats;
 
 use crate::DType;
