@@ -4,6 +4,7 @@
 pub mod advanced_index;
 pub mod arith;
 pub mod device;
+pub mod einsum;
 pub mod elementwise;
 pub mod index;
 pub mod inplace;
