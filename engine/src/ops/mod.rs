@@ -10,6 +10,7 @@ pub mod index;
 pub mod inplace;
 pub mod linalg;
 pub mod masked;
+pub mod nll;
 pub mod reduce;
 pub mod shape;
 pub mod split;
