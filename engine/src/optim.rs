@@ -55,7 +55,7 @@ pub struct SGD {
 }
 
 /// Python's `repr` of a float, as `torch.optim`'s messages print it (`1e-06`, `-1.0`).
-fn py_float(v: f64) -> String {
+pub(crate) fn py_float(v: f64) -> String {
     if v == v.trunc() && v.abs() < 1e16 {
         return format!("{v:.1}");
     }

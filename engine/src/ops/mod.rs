@@ -3,6 +3,7 @@
 
 pub mod advanced_index;
 pub mod arith;
+pub mod batch_norm;
 pub mod device;
 pub mod einsum;
 pub mod elementwise;
