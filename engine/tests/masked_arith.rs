@@ -235,6 +235,29 @@ fn add_and_sub_with_alpha() {
         err(bools(&[true], &[1]).sub_scaled(bools(&[true], &[1]), 1)),
         "Subtraction, the `-` operator, with two bool tensors is not supported. Use the `^` or `logical_xor()` operator instead."
     );
+    // ATen's add is one fused multiply-add; the values are libtorch 2.13's fused
+    // `addcmul(a, b, 2.5)`, the same formula.
+    let fa = Tensor::from_vec(
+        vec![1.0f32, 2.0, -3.0, 0.1, 1e-3, 7.5, -0.25, 3.3, 1.7],
+        &[9],
+    )
+    .unwrap();
+    let fb =
+        Tensor::from_vec(vec![0.3f32, -1.7, 2.2, 5.5, 1e3, -0.1, 0.7, 0.9, 1.1], &[9]).unwrap();
+    assert_eq!(
+        fa.add_scaled(&fb, 2.5).unwrap().to_vec_f64(),
+        [
+            1.75,
+            -2.25,
+            2.5,
+            13.850000381469727,
+            2500.0009765625,
+            7.25,
+            1.5,
+            5.549999713897705,
+            4.450000286102295
+        ]
+    );
     gradcheck(
         |x| x[0].add_scaled(&x[1], 2.5),
         &[(&[1., 2., 3.], &[3]), (&[0.5], &[1])],

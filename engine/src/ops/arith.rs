@@ -290,10 +290,17 @@ impl Tensor {
                     x.add(false)
                 };
             }
-            // ATen's scalar loop: `self + alpha * other` with alpha in the result dtype (sub
-            // adds `-alpha * other`, the same values).
-            let scaled = y.mul(Tensor::scalar(alpha, dt))?;
-            if sub { x.sub(&scaled) } else { x.add(&scaled) }
+            // ATen's add kernel is `self + alpha * other` as one fused multiply-add
+            // (`vec::fmadd(other, alpha, self)`); sub adds `-alpha * other`.
+            let a = if sub { -alpha.as_f64() } else { alpha.as_f64() };
+            match dt {
+                DType::F32 => zip::<f32, f32>(&x, &y, |p, q| Ok(q.mul_add(a as f32, p))),
+                DType::F64 => zip::<f64, f64>(&x, &y, |p, q| Ok(q.mul_add(a, p))),
+                _ => {
+                    let s = y.mul(Tensor::scalar(alpha, dt))?;
+                    if sub { x.sub(&s) } else { x.add(&s) }
+                }
+            }
         })?;
         let name = if sub { "SubBackward0" } else { "AddBackward0" };
         if let Some(rec) = Recorder::new(name, &[self, &b])? {
