@@ -31,6 +31,25 @@ const INPLACE_HINT: &str = "Hint: enable anomaly detection to find the operation
 
 const NO_GRAD_VIEW_HINT: &str = "Given that this use case is ambiguous and error-prone, it is forbidden. You can clarify your code by moving both the view and the inplace either both inside the no_grad block (if you don't want the inplace to be tracked) or both outside (if you want the inplace to be tracked).";
 
+/// libtorch's `handle_view_on_rebase` message for a view made by a function that returns several
+/// views (`split`, `chunk`, `unbind`).
+fn multi_output_message(view_of: &Option<(usize, String)>, indirect: bool) -> String {
+    let what = if indirect {
+        "its base or another view of its base has been"
+    } else {
+        "is being"
+    };
+    let head = match view_of {
+        Some((nr, name)) => format!("Output {nr} of {name} is a view and {what} modified inplace."),
+        None => format!(
+            "A view was created in no_grad mode and {what} modified inplace with grad mode enabled."
+        ),
+    };
+    format!(
+        "{head} This view is the output of a function that returns multiple views. Such functions do not allow the output views to be modified inplace. You should replace the inplace operation by an out-of-place one."
+    )
+}
+
 /// libtorch's `handle_view_on_rebase` header.
 fn no_grad_view_prefix(view_of: &Option<(usize, String)>) -> String {
     match view_of {
@@ -61,6 +80,13 @@ pub enum Error {
         no_grad_view_prefix(view_of)
     )]
     NoGradViewBaseModified { view_of: Option<(usize, String)> },
+    /// An in-place write to (`indirect: false`) or through the base of (`indirect: true`, raised
+    /// when `grad_fn` is read) an output of `split`/`chunk`/`unbind`; `view_of` is the view's node.
+    #[error("{}", multi_output_message(view_of, *indirect))]
+    MultiOutputViewInplace {
+        view_of: Option<(usize, String)>,
+        indirect: bool,
+    },
     #[error(
         "unsupported operation: more than one element of the written-to tensor refers to a single memory location. Please clone() the tensor before performing the operation."
     )]
@@ -113,6 +139,14 @@ pub enum Error {
         got: Shape,
         expected: Shape,
     },
+    /// Backward through a `NotImplemented` node (`floor_divide`, `remainder(Scalar, Tensor)`).
+    #[error("derivative for aten::{op} is not implemented")]
+    DerivativeNotImplemented { op: &'static str },
+    /// An argument that must not require grad does (`nll_loss`'s weight).
+    #[error(
+        "The function '{op}' is not differentiable with respect to argument '{arg}'. This input cannot have requires_grad True."
+    )]
+    NotDifferentiable { op: &'static str, arg: &'static str },
     #[error("create_graph=True (higher-order gradients) is not supported by this engine")]
     CreateGraphUnsupported,
 
@@ -212,6 +246,26 @@ pub enum Error {
     InvalidArgument(String),
     #[error("{0}")]
     MatmulShape(String),
+    /// Advanced indexing with a tensor that is not long, int, byte or bool.
+    #[error("tensors used as indices must be long, int, byte or bool tensors")]
+    IndexDtype,
+    #[error(
+        "shape mismatch: value tensor of shape {value} cannot be broadcast to indexing result of shape {result}"
+    )]
+    IndexPutShape { value: Shape, result: Shape },
+    #[error(
+        "Index put requires the source and destination dtypes match, got {dest} for the destination and {src} for the source."
+    )]
+    IndexPutDtype {
+        dest: &'static str,
+        src: &'static str,
+    },
+    /// `nll_loss` with a class index outside `[0, n_classes)` (not the ignore_index).
+    #[error("Target {target} is out of bounds.")]
+    TargetOutOfBounds { target: i64 },
+    /// Integer division or remainder by zero.
+    #[error("ZeroDivisionError")]
+    ZeroDivision,
 
     // ---- dtypes ----
     #[error("result type {result} can't be cast to the desired output type {output}")]
@@ -226,6 +280,9 @@ pub enum Error {
     },
     #[error("{0}")]
     DtypeMismatch(String),
+    /// `masked_fill` with a mask that is not bool; `dtype` is the C type name (`float`).
+    #[error("masked_fill_ only supports boolean masks, but got mask with dtype {dtype}")]
+    MaskDtype { dtype: &'static str },
     #[error("Integers to negative integer powers are not allowed.")]
     NegativeIntPower,
     #[error(

@@ -44,6 +44,7 @@ pub use grad_mode::{
     with_no_grad,
 };
 pub use layout::Layout;
+pub use ops::advanced_index::TensorIndex;
 pub use ops::index::IndexItem;
 pub use ops::loss::Reduction;
 pub use storage::{CpuStorage, Storage};

@@ -1,6 +1,7 @@
-//! `torch.nn` for the engine: a [`Module`] trait with PyTorch's parameter naming, and the
-//! layers the documents use (`Linear`, `Conv2d`, `Sequential`, `Flatten`, `ReLU`, `Sigmoid`)
-//! plus the `MSELoss` criterion.
+//! `torch.nn` for the engine: a [`Module`] trait with PyTorch's parameter and buffer naming and
+//! train/eval mode, and the layers the documents use (`Linear`, `Conv2d`, `Sequential`,
+//! `Flatten`, `ReLU`, `Sigmoid`, `Tanh`, `Dropout`, `BatchNorm2d`) plus the `MSELoss`
+//! criterion and the functional `dropout` and `batch_norm`.
 //!
 //! Parameters are ordinary leaf tensors that require grad, initialised as PyTorch 2 does
 //! (`kaiming_uniform_(a=sqrt(5))`, i.e. uniform in ±1/sqrt(fan_in), for weights and biases)
@@ -14,6 +15,8 @@ use crate::error::{Error, Result};
 use crate::ops::linalg::{Conv2dOptions, Reduction};
 use crate::tensor::Tensor;
 use std::any::Any;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 /// A layer or a container of layers, like `torch.nn.Module`.
 pub trait Module: Send + Sync + Any {
@@ -69,6 +72,53 @@ pub trait Module: Send + Sync + Any {
 
     /// `self` as a trait object (lets the provided methods recurse).
     fn as_dyn(&self) -> &dyn Module;
+
+    /// This module's own buffers (not its children's), in registration order.
+    fn own_buffers(&self) -> Vec<(&'static str, Tensor)> {
+        Vec::new()
+    }
+
+    /// `named_buffers()`: own buffers first, then each child's under `"child."`.
+    fn named_buffers(&self) -> Vec<(String, Tensor)> {
+        let mut out = Vec::new();
+        collect_buffers(self.as_dyn(), "", &mut out);
+        out
+    }
+
+    /// `buffers()`, in `named_buffers()` order.
+    fn buffers(&self) -> Vec<Tensor> {
+        self.named_buffers().into_iter().map(|(_, t)| t).collect()
+    }
+
+    /// Sets this module's own training flag; layers whose forward depends on it override this.
+    fn set_training(&self, _mode: bool) {}
+
+    /// `training`, for layers with a mode-dependent forward (others report `true`).
+    fn is_training(&self) -> bool {
+        true
+    }
+
+    /// `train(mode)`: this module and every submodule.
+    fn train(&self, mode: bool) {
+        self.set_training(mode);
+        for (_, c) in self.children() {
+            c.train(mode);
+        }
+    }
+
+    /// `eval()`: `train(false)`.
+    fn eval(&self) {
+        self.train(false);
+    }
+}
+
+fn collect_buffers(m: &dyn Module, prefix: &str, out: &mut Vec<(String, Tensor)>) {
+    for (name, t) in m.own_buffers() {
+        out.push((format!("{prefix}{name}"), t));
+    }
+    for (name, child) in m.children() {
+        collect_buffers(child, &format!("{prefix}{name}."), out);
+    }
 }
 
 fn collect_named(m: &dyn Module, prefix: &str, out: &mut Vec<(String, Tensor)>) {
@@ -394,6 +444,345 @@ impl Module for Sigmoid {
     }
     fn repr(&self) -> String {
         "Sigmoid()".into()
+    }
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+    fn as_dyn(&self) -> &dyn Module {
+        self
+    }
+}
+
+/// `nn.Tanh()`
+#[derive(Default)]
+pub struct Tanh;
+
+impl Module for Tanh {
+    fn forward(&self, x: &Tensor) -> Result<Tensor> {
+        x.tanh()
+    }
+    fn repr(&self) -> String {
+        "Tanh()".into()
+    }
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+    fn as_dyn(&self) -> &dyn Module {
+        self
+    }
+}
+
+// ---------------------------------------------------------------------------- Dropout
+
+fn check_dropout_p(p: f64) -> Result<()> {
+    if !(0.0..=1.0).contains(&p) {
+        return Err(Error::InvalidArgument(format!(
+            "dropout probability has to be between 0 and 1, but got {}",
+            crate::optim::py_float(p)
+        )));
+    }
+    Ok(())
+}
+
+impl Tensor {
+    /// `F.dropout(x, p, training)` with the keep-mask supplied by the caller (the engine draws
+    /// no random numbers; any dtype, nonzero = keep), computed as libtorch's CPU `dropout`:
+    /// the input itself when not training, `p == 0` or empty; `x * zeros(())` for `p == 1`;
+    /// else `x * (mask / (1 - p))` (`MulBackward0`).
+    pub fn dropout_with_mask(
+        &self,
+        p: f64,
+        training: bool,
+        mask: Option<&Tensor>,
+    ) -> Result<Tensor> {
+        check_dropout_p(p)?;
+        if !training || p == 0.0 || self.numel() == 0 {
+            return Ok(self.clone());
+        }
+        if p == 1.0 {
+            return self.mul(Tensor::zeros(&[], self.dtype())?);
+        }
+        let mask = mask.ok_or_else(|| {
+            Error::InvalidArgument(
+                "dropout in training mode needs the keep mask: the engine draws no random numbers (Dropout::set_mask)".into(),
+            )
+        })?;
+        if !self.dtype().is_float() {
+            // The noise tensor has the input's dtype; dividing it by (1 - p) in place fails.
+            return Err(Error::CastInplace {
+                result: "Float",
+                output: self.dtype().scalar_type_name(),
+            });
+        }
+        if !mask.shape_eq(&self.shape()) {
+            return Err(Error::InvalidArgument(format!(
+                "dropout mask of shape {} for an input of shape {}",
+                crate::error::Shape(mask.shape()),
+                crate::error::Shape(self.shape())
+            )));
+        }
+        let noise = crate::with_no_grad(|| mask.ne(0)?.to_dtype(self.dtype())?.div(1.0 - p))?;
+        self.mul(&noise)
+    }
+}
+
+/// `nn.Dropout(p)`. In training mode each forward with `0 < p < 1` consumes the keep-mask set
+/// by [`Dropout::set_mask`]; in eval mode it is the identity (the input itself, no node).
+pub struct Dropout {
+    pub p: f64,
+    training: AtomicBool,
+    mask: Mutex<Option<Tensor>>,
+}
+
+impl Dropout {
+    /// Fails like `nn.Dropout.__init__` for `p` outside `[0, 1]`.
+    pub fn new(p: f64) -> Result<Self> {
+        check_dropout_p(p)?;
+        Ok(Dropout {
+            p,
+            training: AtomicBool::new(true),
+            mask: Mutex::new(None),
+        })
+    }
+
+    /// The keep-mask (input-shaped, nonzero = keep) for the next training forward.
+    pub fn set_mask(&self, mask: Tensor) {
+        *self.mask.lock().unwrap() = Some(mask);
+    }
+}
+
+impl Module for Dropout {
+    fn forward(&self, x: &Tensor) -> Result<Tensor> {
+        let training = self.is_training();
+        let needs_mask = training && self.p > 0.0 && self.p < 1.0 && x.numel() > 0;
+        let mask = if needs_mask {
+            self.mask.lock().unwrap().take()
+        } else {
+            None
+        };
+        x.dropout_with_mask(self.p, training, mask.as_ref())
+    }
+    fn repr(&self) -> String {
+        format!(
+            "Dropout(p={}, inplace=False)",
+            crate::optim::py_float(self.p)
+        )
+    }
+    fn set_training(&self, mode: bool) {
+        self.training.store(mode, Ordering::Relaxed);
+    }
+    fn is_training(&self) -> bool {
+        self.training.load(Ordering::Relaxed)
+    }
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+    fn as_dyn(&self) -> &dyn Module {
+        self
+    }
+}
+
+// ---------------------------------------------------------------------------- BatchNorm2d
+
+/// `F.batch_norm(input, running_mean, running_var, weight, bias, training, momentum, eps)`:
+/// Python's check of the batch size in training, then `torch.batch_norm`.
+#[allow(clippy::too_many_arguments)]
+pub fn batch_norm(
+    input: &Tensor,
+    running_mean: Option<&Tensor>,
+    running_var: Option<&Tensor>,
+    weight: Option<&Tensor>,
+    bias: Option<&Tensor>,
+    training: bool,
+    momentum: f64,
+    eps: f64,
+) -> Result<Tensor> {
+    let size = input.shape();
+    if training && size.len() >= 2 {
+        let prod: usize = size[0] * size[2..].iter().product::<usize>();
+        if prod == 1 {
+            let dims: Vec<String> = size.iter().map(|d| d.to_string()).collect();
+            return Err(Error::InvalidArgument(format!(
+                "Expected more than 1 value per channel when training, got input size torch.Size([{}])",
+                dims.join(", ")
+            )));
+        }
+    }
+    input.batch_norm(
+        weight,
+        bias,
+        running_mean,
+        running_var,
+        training,
+        momentum,
+        eps,
+    )
+}
+
+/// `nn.BatchNorm2d(num_features, eps, momentum, affine, track_running_stats)`: parameters
+/// `weight` (ones) and `bias` (zeros), buffers `running_mean` (zeros), `running_var` (ones) and
+/// `num_batches_tracked` (int64 0), all filled in place after allocation as PyTorch's
+/// `reset_parameters` does (so each is at version 1). `momentum: None` is the cumulative
+/// average.
+pub struct BatchNorm2d {
+    pub num_features: usize,
+    pub eps: f64,
+    pub momentum: Option<f64>,
+    pub weight: Option<Tensor>,
+    pub bias: Option<Tensor>,
+    pub running_mean: Option<Tensor>,
+    pub running_var: Option<Tensor>,
+    pub num_batches_tracked: Option<Tensor>,
+    training: AtomicBool,
+}
+
+impl BatchNorm2d {
+    /// PyTorch's defaults are `eps=1e-5, momentum=Some(0.1), affine=true,
+    /// track_running_stats=true`; float32.
+    pub fn new(
+        num_features: usize,
+        eps: f64,
+        momentum: Option<f64>,
+        affine: bool,
+        track_running_stats: bool,
+    ) -> Result<Self> {
+        Self::new_with_dtype(
+            num_features,
+            eps,
+            momentum,
+            affine,
+            track_running_stats,
+            DType::F32,
+        )
+    }
+
+    pub fn new_with_dtype(
+        num_features: usize,
+        eps: f64,
+        momentum: Option<f64>,
+        affine: bool,
+        track_running_stats: bool,
+        dtype: DType,
+    ) -> Result<Self> {
+        // Allocated, then filled in place (version 1), as reset_parameters does.
+        let filled = |v: i64, dt: DType, shape: &[usize]| -> Result<Tensor> {
+            let t = Tensor::full(shape, v, dt)?;
+            t.bump_version();
+            Ok(t)
+        };
+        let n = [num_features];
+        let (weight, bias) = if affine {
+            (
+                Some(filled(1, dtype, &n)?.with_requires_grad(true)?),
+                Some(filled(0, dtype, &n)?.with_requires_grad(true)?),
+            )
+        } else {
+            (None, None)
+        };
+        let (running_mean, running_var, num_batches_tracked) = if track_running_stats {
+            (
+                Some(filled(0, dtype, &n)?),
+                Some(filled(1, dtype, &n)?),
+                Some(filled(0, DType::I64, &[])?),
+            )
+        } else {
+            (None, None, None)
+        };
+        Ok(BatchNorm2d {
+            num_features,
+            eps,
+            momentum,
+            weight,
+            bias,
+            running_mean,
+            running_var,
+            num_batches_tracked,
+            training: AtomicBool::new(true),
+        })
+    }
+}
+
+impl Module for BatchNorm2d {
+    fn forward(&self, x: &Tensor) -> Result<Tensor> {
+        if x.ndim() != 4 {
+            return Err(Error::InvalidArgument(format!(
+                "expected 4D input (got {}D input)",
+                x.ndim()
+            )));
+        }
+        let training = self.is_training();
+        let track = self.running_mean.is_some();
+        let mut factor = self.momentum.unwrap_or(0.0);
+        if training && let Some(n) = &self.num_batches_tracked {
+            n.add_(1)?;
+            if self.momentum.is_none() {
+                factor = 1.0 / n.item()?.as_f64();
+            }
+        }
+        let bn_training = training || (self.running_mean.is_none() && self.running_var.is_none());
+        let use_stats = !training || track;
+        let (rm, rv) = if use_stats {
+            (self.running_mean.as_ref(), self.running_var.as_ref())
+        } else {
+            (None, None)
+        };
+        batch_norm(
+            x,
+            rm,
+            rv,
+            self.weight.as_ref(),
+            self.bias.as_ref(),
+            bn_training,
+            factor,
+            self.eps,
+        )
+    }
+    fn own_parameters(&self) -> Vec<(&'static str, Tensor)> {
+        let mut v = Vec::new();
+        if let Some(w) = &self.weight {
+            v.push(("weight", w.clone()));
+        }
+        if let Some(b) = &self.bias {
+            v.push(("bias", b.clone()));
+        }
+        v
+    }
+    fn own_buffers(&self) -> Vec<(&'static str, Tensor)> {
+        let mut v = Vec::new();
+        for (n, t) in [
+            ("running_mean", &self.running_mean),
+            ("running_var", &self.running_var),
+            ("num_batches_tracked", &self.num_batches_tracked),
+        ] {
+            if let Some(t) = t {
+                v.push((n, t.clone()));
+            }
+        }
+        v
+    }
+    fn repr(&self) -> String {
+        format!(
+            "BatchNorm2d({}, eps={}, momentum={}, affine={}, track_running_stats={})",
+            self.num_features,
+            crate::optim::py_float(self.eps),
+            self.momentum.map_or("None".into(), crate::optim::py_float),
+            if self.weight.is_some() {
+                "True"
+            } else {
+                "False"
+            },
+            if self.running_mean.is_some() {
+                "True"
+            } else {
+                "False"
+            }
+        )
+    }
+    fn set_training(&self, mode: bool) {
+        self.training.store(mode, Ordering::Relaxed);
+    }
+    fn is_training(&self) -> bool {
+        self.training.load(Ordering::Relaxed)
     }
     fn as_any(&self) -> &dyn Any {
         self

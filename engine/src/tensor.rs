@@ -29,6 +29,8 @@ impl VersionCounter {
 pub enum CreationMeta {
     Default,
     NoGradMode,
+    /// An output of a function that returns several views (`split`, `chunk`, `unbind`).
+    MultiOutputNode,
 }
 
 #[derive(Clone)]
@@ -487,6 +489,16 @@ impl Tensor {
         }
         let current = self.version();
         if m.attr_version != current {
+            if view.creation_meta == CreationMeta::MultiOutputNode {
+                let view_of = m
+                    .grad_fn
+                    .as_ref()
+                    .map(|n| (m.output_nr, crate::autograd::message_name(n.name)));
+                return Err(Error::MultiOutputViewInplace {
+                    view_of,
+                    indirect: true,
+                });
+            }
             if view.creation_meta != CreationMeta::Default {
                 let view_of = m
                     .grad_fn

@@ -249,7 +249,7 @@ fn gpu_reductions_softmax_and_products_match_the_cpu() {
         |xs| xs[0].linear(&xs[1], Some(&xs[2])),
     );
     same_on_both("mse_loss", &[(X, S23), (POS, S23)], |xs| {
-        xs[0].mse_loss(&xs[1], engine::ops::linalg::Reduction::Mean)
+        xs[0].mse_loss(&xs[1], engine::Reduction::Mean)
     });
     same_on_both("to float32", &[(X, S23)], |xs| xs[0].to_dtype(DType::F32));
     same_on_both("clamp", &[(X, S23)], |xs| {

@@ -19,6 +19,13 @@ use std::sync::Arc;
 pub(crate) fn check_inplace(t: &Tensor, requires_grad: bool) -> Result<()> {
     if requires_grad && crate::is_grad_enabled() {
         if let Some(v) = t.view_info() {
+            if v.creation_meta == CreationMeta::MultiOutputNode {
+                let view_of = t.no_grad_view_node();
+                return Err(Error::MultiOutputViewInplace {
+                    view_of,
+                    indirect: false,
+                });
+            }
             if v.creation_meta != CreationMeta::Default {
                 return Err(Error::NoGradViewInplace {
                     view_of: t.no_grad_view_node(),
@@ -213,7 +220,7 @@ pub(crate) fn inplace(
 
 /// [`inplace`] for ops whose ATen meta function checks its arguments (`meta`): that runs inside
 /// the kernel, after the autograd wrapper's checks and saves and before TensorIterator's.
-fn inplace_with_meta(
+pub(crate) fn inplace_with_meta(
     t: &Tensor,
     others: &[&Tensor],
     overlap: Overlap,

@@ -6,14 +6,22 @@
 //! `with_slice`); they call `cpu_only` first, so that a CUDA input fails with
 //! [`Error::NotSupportedOnCuda`] naming the op.
 
+pub mod advanced_index;
+pub mod arith;
+pub mod batch_norm;
 pub mod conv;
+pub mod einsum;
 pub mod elementwise;
 pub mod index;
 pub mod inplace;
 pub mod linalg;
 pub mod loss;
+pub mod masked;
+pub mod nll;
 pub mod reduce;
 pub mod shape;
+pub mod split;
+pub mod stats;
 pub mod table;
 
 use crate::error::{Error, Result};

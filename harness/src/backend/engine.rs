@@ -100,6 +100,16 @@ pub fn error_kind(e: &Error) -> ErrorKind {
         Error::DeviceMismatch(..) => ErrorKind::DeviceMismatch,
         // A kernel the engine's CUDA backend lacks: like create_graph, never a user mistake.
         Error::NotSupportedOnCuda { .. } => ErrorKind::NotImplemented,
+        Error::MultiOutputViewInplace { .. } => by_text(ErrorKind::ViewInplace),
+        Error::DerivativeNotImplemented { .. } => by_text(ErrorKind::NotImplemented),
+        Error::NotDifferentiable { .. } | Error::ZeroDivision => {
+            by_text(ErrorKind::InvalidArgument)
+        }
+        Error::IndexDtype | Error::IndexPutDtype { .. } | Error::MaskDtype { .. } => {
+            by_text(ErrorKind::DtypeMismatch)
+        }
+        Error::IndexPutShape { .. } => by_text(ErrorKind::InvalidShape),
+        Error::TargetOutOfBounds { .. } => by_text(ErrorKind::IndexOutOfRange),
     }
 }
 
