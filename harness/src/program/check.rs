@@ -511,7 +511,7 @@ impl<'s> Checker<'s> {
                 if TABLE.tensor_method(name).is_some() {
                     return T::Unknown;
                 }
-                let attrs = names::TENSOR_ATTRS.iter().map(|(n, _)| *n);
+                let attrs = TABLE.tensor_attrs.iter().map(|(n, _)| *n);
                 self.error(
                     span,
                     format!(
