@@ -95,6 +95,17 @@ pub enum Draw {
     No,
 }
 
+impl Draw {
+    /// Whether differentiable (`true`) or general (`false`) programs draw the op.
+    pub fn drawn(self, differentiable: bool) -> bool {
+        match self {
+            Draw::Smooth => true,
+            Draw::General => !differentiable,
+            Draw::No => false,
+        }
+    }
+}
+
 /// The generator family ([`crate::fuzzing::generate`]'s modules) that draws an op, or `No`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Family {
