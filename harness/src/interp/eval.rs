@@ -553,7 +553,6 @@ impl<B: Backend> Interp<'_, B> {
                     "grad_fn" => TensorAttr::GradFn,
                     "_version" => TensorAttr::Version,
                     "retains_grad" => TensorAttr::RetainsGrad,
-                    "is_view" | "_is_view" => TensorAttr::IsView,
                     "shape" => TensorAttr::Shape,
                     "dtype" => TensorAttr::Dtype,
                     "ndim" => TensorAttr::Ndim,
