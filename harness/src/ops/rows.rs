@@ -37,7 +37,7 @@ macro_rules! op_rows {
                 lower: |it, a| it.filled(a, Scalar::Int(0)) },
             "empty" { spelled: [Torch],
                 sig: "*size: ints, dtype: dtype = None, device: str = None, requires_grad: bool = False",
-                ret: "tensor", family: No,
+                ret: "tensor", family: Create,
                 doc: "PyTorch leaves its memory uninitialised; what uninitialised memory holds is \
                       no observable, so both backends run it as `zeros`",
                 lower: |it, a| it.filled(a, Scalar::Int(0)) },
@@ -87,13 +87,13 @@ macro_rules! op_rows {
                 lower: |it, a| it.like(a, None, false) },
             "new_ones" { spelled: [Method],
                 sig: "input: tensor, *size: ints, dtype: dtype = None, device: str = None, requires_grad: bool = False",
-                ret: "tensor", family: No,
+                ret: "tensor", family: Create,
                 doc: "ones of shape `size` with the receiver's dtype unless `dtype` is given: a new \
                       leaf, not requiring grad unless asked",
                 lower: |it, a| it.new_filled(a, Scalar::Int(1)) },
             "new_zeros" { spelled: [Method],
                 sig: "input: tensor, *size: ints, dtype: dtype = None, device: str = None, requires_grad: bool = False",
-                ret: "tensor", family: No, doc: "zeros, as `new_ones`",
+                ret: "tensor", family: Create, doc: "zeros, as `new_ones`",
                 lower: |it, a| it.new_filled(a, Scalar::Int(0)) },
 
             // ---- elementwise, beyond the elementwise table ----
@@ -201,7 +201,7 @@ macro_rules! op_rows {
                     it.call(Call::View { x, shape })
                 } },
             "view_as" { spelled: [Method], sig: "input: tensor, other: tensor",
-                ret: "tensor", family: No, doc: "`view` to `other`'s shape (`ViewBackward0`)",
+                ret: "tensor", family: View, doc: "`view` to `other`'s shape (`ViewBackward0`)",
                 lower: |it, a| {
                     let x = a.input()?;
                     let shape = it.sizes_of(&a.tensor("other")?)?;
@@ -248,7 +248,7 @@ macro_rules! op_rows {
                     it.call(Call::T { x })
                 } },
             "mT" { spelled: [Attr], sig: "input: tensor",
-                ret: "tensor", family: No,
+                ret: "tensor", family: View,
                 doc: "the last two dims swapped, `transpose(-2, -1)` (`TransposeBackward0`); fewer \
                       than 2 dims raise",
                 lower: |it, a| it.matrix_t(a) },
@@ -273,7 +273,7 @@ macro_rules! op_rows {
                     it.call(Call::Expand { x, sizes })
                 } },
             "expand_as" { spelled: [Method], sig: "input: tensor, other: tensor",
-                ret: "tensor", family: No, doc: "`expand` to `other`'s shape (`ExpandBackward0`)",
+                ret: "tensor", family: View, doc: "`expand` to `other`'s shape (`ExpandBackward0`)",
                 lower: |it, a| {
                     let x = a.input()?;
                     let sizes = it.sizes_of(&a.tensor("other")?)?;
@@ -452,7 +452,7 @@ macro_rules! op_rows {
                     it.call(Call::GetAttr { x, attr: TensorAttr::Numel })
                 } },
             "is_contiguous" { spelled: [Method], sig: "input: tensor",
-                ret: "bool", family: No,
+                ret: "bool", family: Autograd,
                 doc: "whether the elements lie in row-major order without gaps",
                 lower: |it, a| {
                     let x = a.input()?;

@@ -228,7 +228,7 @@ impl Gen<'_, '_> {
         let Some(a) = self.pick(|_| true)? else {
             return Ok(None);
         };
-        let x = match self.u.int_in_range(0..=8u8)? {
+        let x = match self.u.int_in_range(0..=9u8)? {
             0 | 1 => attr(a.expr(), "grad"),
             2 => attr(a.expr(), "grad_fn"),
             3 => attr(a.expr(), "is_leaf"),
@@ -236,6 +236,7 @@ impl Gen<'_, '_> {
             5 => attr(a.expr(), "requires_grad"),
             6 => method(a.expr(), "item", vec![], vec![]),
             7 => method(a.expr(), "tolist", vec![], vec![]),
+            8 => method(a.expr(), "is_contiguous", vec![], vec![]),
             _ => attr(a.expr(), "shape"),
         };
         let x = if self.ratio(1, 4)? {

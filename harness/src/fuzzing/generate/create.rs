@@ -1,5 +1,5 @@
-//! The create family: new input tensors (literals, `ones`/`zeros`/`full`, `arange`, `randn`/`rand`,
-//! `*_like`, comparisons that make bool tensors).
+//! The create family: new input tensors (literals, `ones`/`zeros`/`full`/`empty`, `arange`,
+//! `randn`/`rand`, `*_like`, `new_ones`/`new_zeros`, comparisons that make bool tensors).
 
 use super::build::*;
 use super::{Gen, Var};
@@ -52,7 +52,7 @@ impl Gen<'_, '_> {
             }
         };
         let mut kw = Vec::new();
-        let value = match (dtype, self.u.int_in_range(0..=5u8)?) {
+        let value = match (dtype, self.u.int_in_range(0..=6u8)?) {
             (DType::Bool, _) => {
                 let src = self.pick(|v| v.is_float())?;
                 match src {
@@ -130,6 +130,37 @@ impl Gen<'_, '_> {
                     has_grad: false,
                 });
                 return Ok(stmt);
+            }
+            (_, 6) if !shape.is_empty() && !self.vars.is_empty() => {
+                // `v.new_ones(*shape)` takes another tensor's dtype; `torch.empty` is zeros.
+                let v = self.pick(|_| true)?.expect("vars is not empty");
+                let (value, dtype) = match self.below(3)? {
+                    0 => (
+                        method(v.expr(), "new_ones", shape_args(&shape), vec![]),
+                        v.dtype,
+                    ),
+                    1 => (
+                        method(v.expr(), "new_zeros", shape_args(&shape), vec![]),
+                        v.dtype,
+                    ),
+                    _ => {
+                        if dtype == DType::F64 {
+                            kw.push(("dtype", dtype_expr(dtype)));
+                        }
+                        (call(torch("empty"), shape_args(&shape), kw), dtype)
+                    }
+                };
+                self.bind(Var {
+                    name: n.clone(),
+                    shape,
+                    dtype,
+                    requires_grad: false,
+                    leaf: true,
+                    contiguous: true,
+                    view_of_grad_leaf: false,
+                    has_grad: false,
+                });
+                return Ok(assign(&n, value));
             }
             _ if !shape.is_empty() => {
                 let f = if self.ratio(1, 2)? { "randn" } else { "rand" };

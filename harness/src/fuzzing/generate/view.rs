@@ -1,5 +1,6 @@
-//! The view family: views and reshapes (the result shares storage with its input), basic
-//! indexing, `contiguous`/`clone`, and `cat`/`stack`.
+//! The view family: views and reshapes (the result shares storage with its input: `view`,
+//! `view_as`, `expand`, `expand_as`, `t`, `mT`, ...), basic indexing, `contiguous`/`clone`, and
+//! `cat`/`stack`.
 
 use super::build::*;
 use super::{Gen, Var};
@@ -16,7 +17,7 @@ impl Gen<'_, '_> {
         let rank = a.shape.len();
         let s = &a.shape;
         let (value, shape, contiguous): (Expr, Option<Vec<usize>>, bool) =
-            match self.u.int_in_range(0..=12u8)? {
+            match self.u.int_in_range(0..=15u8)? {
                 0 | 1 => {
                     // view/reshape to a factorisation of numel, sometimes with -1.
                     let n = a.numel();
@@ -191,6 +192,33 @@ impl Gen<'_, '_> {
                 11 | 12 if rank > 0 => {
                     let (items, sh) = self.index_items(s)?;
                     (e(ExprKind::Index(Box::new(a.expr()), items)), sh, false)
+                }
+                // `x.mT`, now and then on fewer than 2 dims, which raises.
+                13 if rank >= 2 || (!diff && self.ratio(1, 8)?) => {
+                    let mut sh = s.clone();
+                    if rank >= 2 {
+                        sh.swap(rank - 2, rank - 1);
+                    }
+                    (attr(a.expr(), "mT"), (rank >= 2).then_some(sh), rank < 2)
+                }
+                // `x.expand_as(o)` for an `o` that `x` broadcasts to.
+                14 => {
+                    let fits = |v: &Var| broadcast(s, &v.shape).as_deref() == Some(&v.shape[..]);
+                    let Some(o) = self.pick(|v| fits(v) && (!diff || v.is_float()))? else {
+                        return Ok(None);
+                    };
+                    let same = o.shape == *s;
+                    let value = method(a.expr(), "expand_as", vec![o.expr()], vec![]);
+                    (value, Some(o.shape.clone()), same && a.contiguous)
+                }
+                // `x.view_as(o)` for an `o` of as many elements; `x` must be contiguous.
+                15 => {
+                    let n = a.numel();
+                    let Some(o) = self.pick(|v| v.numel() == n && (!diff || v.is_float()))? else {
+                        return Ok(None);
+                    };
+                    let value = method(a.expr(), "view_as", vec![o.expr()], vec![]);
+                    (value, a.contiguous.then(|| o.shape.clone()), true)
                 }
                 _ => {
                     let f = if self.ratio(1, 2)? {
