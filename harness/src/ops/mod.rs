@@ -25,8 +25,12 @@
 //! `cases/FORMAT.md` (the FORMAT.md test prints the line to paste):
 //!
 //! ```text
-//! Log1p { engine: log1p, tch: f_log1p, in_place: [], name: "log1p", spelled: [Method, Torch],
-//!         dtype: ToFloat, domain: Positive, draw: Smooth, rounds: true, doc: "`log(1 + x)`" },
+//! Log1p {
+//!     engine: log1p, tch: f_log1p, in_place: [],
+//!     name: "log1p", spelled: [Method, Torch],
+//!     dtype: ToFloat, domain: Positive, draw: Smooth, rounds: true,
+//!     doc: "`log(1 + x)`",
+//! },
 //! ```
 //!
 //! A binary elementwise op is one row in [`binary_table`]; any other op is one row in

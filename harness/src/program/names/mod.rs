@@ -1,7 +1,9 @@
 //! The one table of names the case language knows: functions (with the module paths they may be
 //! written under), tensor, module and optimizer methods, attributes and constants, each with a
-//! Python-style signature. The checker ([`super::check`]) validates programs against it, the
-//! interpreter binds arguments with [`bind`], and the fuzzer draws ops from it.
+//! Python-style signature. The tensor ops come from the ops table (`crate::ops`); the language's
+//! own functions (grad mode, `nn`, `optim`, Python's builtins, `math`) are listed here. The
+//! checker ([`super::check`]) validates programs against it and the interpreter binds arguments
+//! with [`bind`].
 //!
 //! Signatures are written the way PyTorch's docs write them, `"input: tensor, dim: int = None, *,
 //! keepdim: bool = False"`, and parsed once. `*name: ty` collects the remaining positional
@@ -73,7 +75,7 @@ impl Ty {
     }
 }
 
-/// What a call returns, for the checker's light type inference and the fuzzer.
+/// What a call returns, for the checker's light type inference.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Ret {
     Tensor,
