@@ -1,6 +1,7 @@
 //! Runs autograd conformance cases on the engine and on libtorch 2.13 and diffs every observable.
 //!
 //! The pieces, in the order data flows through them:
+//! - [`ops`]: the ops table, one row per op, from which names, lowering and dispatch derive;
 //! - [`program`]: the IR, its parser and printer (cases, fuzzer and report share them);
 //! - [`case`]: the YAML envelope around a program (`cases/FORMAT.md`);
 //! - [`interp`]: runs a program on a [`backend::Backend`] and records [`observe`]d values;
@@ -22,6 +23,7 @@ pub mod interp;
 pub mod known;
 pub mod numerics;
 pub mod observe;
+pub mod ops;
 pub mod program;
 pub mod report;
 pub mod results;

@@ -102,8 +102,10 @@ fn mutants_are_caught() {
         let (small, sf) = shrink::shrink(&p, &f.key, |q| diff.check(q), 500).expect("reproduces");
         assert!(small.stmts.len() <= p.stmts.len());
         assert_eq!(sf.key, f.key);
+        // The shrinker deletes statements and never rewrites one, so a finding reached through
+        // a chain (a module built, called, and its output joined) keeps the chain's statements.
         assert!(
-            small.stmts.len() <= 8,
+            small.stmts.len() <= 10,
             "{mutation:?} shrank only to:\n{}",
             print(&small)
         );

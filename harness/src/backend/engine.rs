@@ -16,7 +16,7 @@ use super::{
 };
 use crate::classify;
 use crate::error_kind::ErrorKind;
-use engine::ops::elementwise::{Cmp, Operand as EOperand};
+use engine::ops::elementwise::Operand as EOperand;
 use engine::ops::linalg::{Conv2dOptions, Reduction as EReduction};
 use engine::optim::{SGD, SgdOptions};
 use engine::{Error, IndexItem, NestedList, Tensor};
@@ -214,6 +214,88 @@ fn wrap(t: Tensor) -> Value<Tensor> {
     Value::Tensor(t)
 }
 
+/// A Python number where Python's argument parser takes only a tensor
+/// (`torch.maximum(x, 2)`): its TypeError.
+fn refused_number(op: BinaryOp, s: Scalar) -> Failure {
+    let ty = match s {
+        Scalar::Bool(_) => "bool",
+        Scalar::Int(_) => "int",
+        Scalar::Float(_) => "float",
+    };
+    Failure::new(
+        ErrorKind::TypeError,
+        format!(
+            "{}(): argument 'other' (position 2) must be Tensor, not {ty}",
+            op.name()
+        ),
+    )
+}
+
+/// An op of the ops table the engine does not have yet (its row's `engine` column is empty).
+fn not_in_engine(name: &str) -> Failure {
+    Failure::new(
+        ErrorKind::NotImplemented,
+        format!("the engine has no `{name}`"),
+    )
+}
+
+/// The unary ops, from their rows (`crate::ops::unary_table`): each row's `engine` method, and
+/// its in-place method where the row has one.
+macro_rules! engine_unary {
+    ($( $V:ident { engine: $e:ident, tch: $t:ident, in_place: [$($ie:ident, $it:ident)?],
+        $($rest:tt)* } ),* $(,)?) => {
+        fn unary(op: UnaryOp, x: &Tensor) -> R<Tensor> {
+            match op {
+                $( UnaryOp::$V => x.$e(), )*
+            }
+            .or_fail()
+        }
+
+        // `x` goes unused while no row has an in-place method.
+        #[allow(unused_variables)]
+        fn unary_(op: UnaryOp, x: &Tensor) -> R<()> {
+            #[allow(unreachable_patterns)]
+            match op {
+                $( $( UnaryOp::$V => x.$ie().map(drop).or_fail(), )? )*
+                _ => Err(not_in_engine(&format!("{}_", op.name()))),
+            }
+        }
+    };
+}
+crate::ops::unary_table!(engine_unary);
+
+/// The binary ops, from their rows (`crate::ops::binary_table`): each row's `engine` method,
+/// given a tensor or, for a Python number, an engine scalar; and its in-place method.
+macro_rules! engine_binary {
+    (@call $num:ident, $a:ident, $b:ident, $op:ident) => {
+        Err(not_in_engine($op.name()))
+    };
+    (@call Refused, $a:ident, $b:ident, $op:ident, $e:ident) => {
+        match $b {
+            Operand::Tensor(t) => $a.$e(t).or_fail(),
+            Operand::Scalar(s) => Err(refused_number($op, *s)),
+        }
+    };
+    (@call $num:ident, $a:ident, $b:ident, $op:ident, $e:ident) => {
+        $a.$e(operand($b)).or_fail()
+    };
+    ($( $V:ident { engine: [$($e:ident)?], tch: $t:ident, number: $num:ident $(($nf:path))?,
+        in_place: [$($ie:ident, $it:ident $(, $itn:ident)?)?], $($rest:tt)* } ),* $(,)?) => {
+        fn binary(op: BinaryOp, a: &Tensor, b: &Operand<Tensor>) -> R<Tensor> {
+            match op {
+                $( BinaryOp::$V => engine_binary!(@call $num, a, b, op $(, $e)?), )*
+            }
+        }
+
+        fn binary_(op: InplaceOp, x: &Tensor, b: &Operand<Tensor>) -> R<()> {
+            match op {
+                $( $( InplaceOp::$V => x.$ie(operand(b)).map(drop).or_fail(), )? )*
+            }
+        }
+    };
+}
+crate::ops::binary_table!(engine_binary);
+
 impl EngineBackend {
     pub fn new() -> Self {
         // Warnings left on this thread by an earlier run are not this program's.
@@ -224,60 +306,6 @@ impl EngineBackend {
     /// Moves the engine's pending warnings into ours, keeping their order with Python-level ones.
     fn drain_engine_warnings(&mut self) {
         self.warnings.extend(engine::take_warnings());
-    }
-
-    fn binary(op: BinaryOp, a: &Tensor, b: &Operand<Tensor>) -> R<Tensor> {
-        use BinaryOp::*;
-        let cmp = |c: Cmp| a.compare(operand(b), c);
-        match op {
-            Add => a.add(operand(b)),
-            Sub => a.sub(operand(b)),
-            Mul => a.mul(operand(b)),
-            Div => a.div(operand(b)),
-            Pow => a.pow(operand(b)),
-            Maximum | Minimum => match b {
-                Operand::Tensor(t) if op == Maximum => a.maximum(t),
-                Operand::Tensor(t) => a.minimum(t),
-                // torch.maximum/minimum take only tensors; Python's argument parser refuses.
-                Operand::Scalar(s) => {
-                    let name = if op == Maximum { "maximum" } else { "minimum" };
-                    let ty = match s {
-                        Scalar::Bool(_) => "bool",
-                        Scalar::Int(_) => "int",
-                        Scalar::Float(_) => "float",
-                    };
-                    return Err(Failure::new(
-                        ErrorKind::TypeError,
-                        format!("{name}(): argument 'other' (position 2) must be Tensor, not {ty}"),
-                    ));
-                }
-            },
-            Eq => cmp(Cmp::Eq),
-            Ne => cmp(Cmp::Ne),
-            Lt => cmp(Cmp::Lt),
-            Le => cmp(Cmp::Le),
-            Gt => cmp(Cmp::Gt),
-            Ge => cmp(Cmp::Ge),
-        }
-        .or_fail()
-    }
-
-    fn unary(op: UnaryOp, x: &Tensor) -> R<Tensor> {
-        use UnaryOp::*;
-        match op {
-            Neg => x.neg(),
-            Exp => x.exp(),
-            Log => x.log(),
-            Sqrt => x.sqrt(),
-            Abs => x.abs(),
-            Sin => x.sin(),
-            Cos => x.cos(),
-            Tanh => x.tanh(),
-            Sigmoid => x.sigmoid(),
-            Relu => x.relu(),
-            Reciprocal => x.reciprocal(),
-        }
-        .or_fail()
     }
 
     /// `torch.nn.functional.mse_loss`: Python warns on differing sizes and broadcasts the
@@ -366,6 +394,7 @@ impl EngineBackend {
             TensorAttr::Dtype => Value::Dtype(hdtype(x.dtype())),
             TensorAttr::Ndim => Value::Int(x.ndim() as i64),
             TensorAttr::Numel => Value::Int(x.numel() as i64),
+            TensorAttr::IsContiguous => Value::Bool(x.is_contiguous()),
         })
     }
 
@@ -398,10 +427,10 @@ impl EngineBackend {
             Call::Eye { n, m, dtype } => t(Tensor::eye(n, m, edtype(dtype))),
 
             // ---- elementwise ----
-            Call::Binary { op, a, b } => Self::binary(op, &a, &b).map(wrap),
+            Call::Binary { op, a, b } => binary(op, &a, &b).map(wrap),
             Call::Rsub { a, b } => t(a.rsub(escalar(b))),
             Call::PowScalarBase { base, exp } => t(exp.pow_scalar_base(escalar(base))),
-            Call::Unary { op, x } => Self::unary(op, &x).map(wrap),
+            Call::Unary { op, x } => unary(op, &x).map(wrap),
             Call::Clamp { x, min, max } => t(x.clamp(min.map(escalar), max.map(escalar))),
             Call::Where { cond, a, b } => t(cond.where_(&operand(&a), &operand(&b))),
 
@@ -475,15 +504,12 @@ impl EngineBackend {
             Call::ToDtype { x, dtype } => t(x.to_dtype(edtype(dtype))),
 
             // ---- in-place: the result is the same Python object ----
+            Call::Unary_ { op, x } => {
+                unary_(op, &x)?;
+                Ok(wrap(x))
+            }
             Call::Inplace { op, x, other } => {
-                let b = operand(&other);
-                match op {
-                    InplaceOp::Add => x.add_(b),
-                    InplaceOp::Sub => x.sub_(b),
-                    InplaceOp::Mul => x.mul_(b),
-                    InplaceOp::Div => x.div_(b),
-                }
-                .or_fail()?;
+                binary_(op, &x, &other)?;
                 Ok(wrap(x))
             }
             Call::Zero_ { x } => {

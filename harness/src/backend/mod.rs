@@ -13,31 +13,9 @@ pub mod libtorch;
 pub mod shadow;
 
 use crate::error_kind::ErrorKind;
+/// The elementwise ops and the dtypes are the ops table's (`crate::ops`), one row each.
+pub use crate::ops::{BinaryOp, DType, InplaceOp, UnaryOp};
 use serde::{Deserialize, Serialize};
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum DType {
-    Bool,
-    I64,
-    F32,
-    F64,
-}
-
-impl DType {
-    pub fn is_float(self) -> bool {
-        matches!(self, DType::F32 | DType::F64)
-    }
-    /// PyTorch's spelling: `torch.float32`.
-    pub fn torch_name(self) -> &'static str {
-        match self {
-            DType::Bool => "torch.bool",
-            DType::I64 => "torch.int64",
-            DType::F32 => "torch.float32",
-            DType::F64 => "torch.float64",
-        }
-    }
-}
 
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub enum Scalar {
@@ -85,47 +63,6 @@ pub enum Index {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub enum BinaryOp {
-    Add,
-    Sub,
-    Mul,
-    Div,
-    Pow,
-    /// `torch.maximum` / `torch.minimum`
-    Maximum,
-    Minimum,
-    Eq,
-    Ne,
-    Lt,
-    Le,
-    Gt,
-    Ge,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub enum UnaryOp {
-    Neg,
-    Exp,
-    Log,
-    Sqrt,
-    Abs,
-    Sin,
-    Cos,
-    Tanh,
-    Sigmoid,
-    Relu,
-    Reciprocal,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub enum InplaceOp {
-    Add,
-    Sub,
-    Mul,
-    Div,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Reduction {
     None,
@@ -155,6 +92,8 @@ pub enum TensorAttr {
     Ndim,
     /// `.numel()`
     Numel,
+    /// `.is_contiguous()`: whether the elements lie in row-major order without gaps.
+    IsContiguous,
 }
 
 /// Every operation a program can ask of a backend. Arguments are bound and typed; dims may be
@@ -371,6 +310,11 @@ pub enum Call<T> {
     },
 
     // ---- in-place ----
+    /// `x.exp_()`: a unary op in place (the rows whose `in_place` is switched on).
+    Unary_ {
+        op: UnaryOp,
+        x: T,
+    },
     /// `add_`, `sub_`, `mul_`, `div_`, and `+= -= *= /=`.
     Inplace {
         op: InplaceOp,

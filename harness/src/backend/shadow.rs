@@ -101,12 +101,8 @@ enum Rounds<T> {
 fn rounding<T: Clone>(call: &Call<T>, abs: &mut dyn FnMut(&T) -> Option<T>) -> Option<Rounds<T>> {
     let mut a = |x: &T| abs(x);
     Some(match call {
-        Call::Binary { op, .. } if !matches!(op, BinaryOp::Maximum | BinaryOp::Minimum) => {
-            Rounds::Result
-        }
-        Call::Unary { op, .. } if !matches!(op, UnaryOp::Neg | UnaryOp::Abs | UnaryOp::Relu) => {
-            Rounds::Result
-        }
+        Call::Binary { op, .. } if op.row().rounds => Rounds::Result,
+        Call::Unary { op, .. } | Call::Unary_ { op, .. } if op.rounds() => Rounds::Result,
         Call::Rsub { .. } | Call::PowScalarBase { .. } | Call::Inplace { .. } => Rounds::Result,
         Call::Softmax { .. } | Call::LogSoftmax { .. } | Call::MseLoss { .. } => Rounds::Result,
         Call::Sum { x, dims, keepdim } => Rounds::Terms(Call::Sum {

@@ -1,13 +1,16 @@
 //! Expressions, assignment targets and Python operator lowering.
 //!
-//! Operators follow CPython's torch: `__radd__`/`__rmul__` call `add`/`mul` with the scalar on
-//! the right, `__rsub__` is `rsub`, `__rtruediv__` is `reciprocal() * other`, `__rpow__` is
-//! `torch.pow(other, self)`, and augmented assignment is `__iadd__` (`add_`) followed by a
-//! store back into the target (`x.data *= 2` ends in `x.data = tmp`).
+//! Operators follow CPython's torch, by the ops table's `operator` and `reflected` columns:
+//! `x + y` is `add`, `x // y` is `floor_divide`; `__radd__`/`__rmul__` call `add`/`mul` with the
+//! scalar on the right, `__rsub__` is `rsub`, `__rtruediv__` is `reciprocal() * other`,
+//! `__rpow__` is `torch.pow(other, self)`; and augmented assignment is `__iadd__` (`add_`)
+//! followed by a store back into the target (`x.data *= 2` ends in `x.data = tmp`).
 
 use super::value::{ModRef, PyVal, name_error, type_error, unsupported};
 use super::{Interp, Res};
-use crate::backend::{Backend, BinaryOp, Call, Index, InplaceOp, Operand, TensorAttr, UnaryOp};
+use crate::backend::{Backend, BinaryOp, Call, Index, Operand, TensorAttr, UnaryOp};
+use crate::ops::Reflected;
+use crate::program::printer::{binop_symbol, cmpop_symbol};
 use crate::program::{BinOp, CmpOp, Expr, ExprKind, IndexItem, Target, UnaryOp as PyUnary};
 
 impl<B: Backend> Interp<'_, B> {
@@ -169,15 +172,21 @@ impl<B: Backend> Interp<'_, B> {
             }
             (s, PyVal::Tensor(x)) if s.as_scalar().is_some() => {
                 let s = s.as_scalar().unwrap_or(crate::backend::Scalar::Int(0));
-                match op {
-                    // `__radd__` / `__rmul__` are `add` / `mul` with the operands swapped.
-                    BinOp::Add | BinOp::Mul => self.call(Call::Binary {
-                        op: tensor_binop(op)?,
+                if op == BinOp::MatMul {
+                    return Err(type_error(
+                        "unsupported operand type(s) for @: a number and 'Tensor'",
+                    ));
+                }
+                let bop = tensor_binop(op)?;
+                // What the tensor's reflected method (`__rsub__`, ...) calls, by the op's row.
+                match bop.row().reflected {
+                    Reflected::Swap => self.call(Call::Binary {
+                        op: bop,
                         a: x,
                         b: Operand::Scalar(s),
                     }),
-                    BinOp::Sub => self.call(Call::Rsub { a: x, b: s }),
-                    BinOp::Div => {
+                    Reflected::Rsub => self.call(Call::Rsub { a: x, b: s }),
+                    Reflected::Reciprocal => {
                         let r = self.call(Call::Unary {
                             op: UnaryOp::Reciprocal,
                             x,
@@ -191,12 +200,10 @@ impl<B: Backend> Interp<'_, B> {
                             b: Operand::Scalar(s),
                         })
                     }
-                    BinOp::Pow => self.call(Call::PowScalarBase { base: s, exp: x }),
-                    BinOp::MatMul => Err(type_error(
-                        "unsupported operand type(s) for @: a number and 'Tensor'",
-                    )),
-                    _ => Err(unsupported(format!(
-                        "{op:?} with a number on the left of a tensor"
+                    Reflected::ScalarBase => self.call(Call::PowScalarBase { base: s, exp: x }),
+                    Reflected::Flip(_) | Reflected::No => Err(unsupported(format!(
+                        "a number on the left of `{}` with a tensor",
+                        binop_symbol(op)
                     ))),
                 }
             }
@@ -210,35 +217,30 @@ impl<B: Backend> Interp<'_, B> {
         a: PyVal<B::Tensor>,
         b: PyVal<B::Tensor>,
     ) -> Res<PyVal<B::Tensor>> {
-        let cmp = |op: CmpOp| match op {
-            CmpOp::Eq => BinaryOp::Eq,
-            CmpOp::Ne => BinaryOp::Ne,
-            CmpOp::Lt => BinaryOp::Lt,
-            CmpOp::Le => BinaryOp::Le,
-            CmpOp::Gt => BinaryOp::Gt,
-            CmpOp::Ge => BinaryOp::Ge,
+        // The comparison's row, by its operator.
+        let cmp = |op: CmpOp| {
+            let sym = cmpop_symbol(op);
+            BinaryOp::from_operator(sym)
+                .ok_or_else(|| unsupported(format!("the `{sym}` operator on tensors")))
         };
         // The reflected comparison: `2 < x` is `x > 2`.
-        let flip = |op: CmpOp| match op {
-            CmpOp::Lt => CmpOp::Gt,
-            CmpOp::Le => CmpOp::Ge,
-            CmpOp::Gt => CmpOp::Lt,
-            CmpOp::Ge => CmpOp::Le,
-            o => o,
+        let flip = |op: BinaryOp| match op.row().reflected {
+            Reflected::Flip(f) => f,
+            _ => op,
         };
         match (a, b) {
             (PyVal::Tensor(x), PyVal::Tensor(y)) => self.call(Call::Binary {
-                op: cmp(op),
+                op: cmp(op)?,
                 a: x,
                 b: Operand::Tensor(y),
             }),
             (PyVal::Tensor(x), s) if s.as_scalar().is_some() => self.call(Call::Binary {
-                op: cmp(op),
+                op: cmp(op)?,
                 a: x,
                 b: Operand::Scalar(s.as_scalar().unwrap_or(crate::backend::Scalar::Int(0))),
             }),
             (s, PyVal::Tensor(x)) if s.as_scalar().is_some() => self.call(Call::Binary {
-                op: cmp(flip(op)),
+                op: flip(cmp(op)?),
                 a: x,
                 b: Operand::Scalar(s.as_scalar().unwrap_or(crate::backend::Scalar::Int(0))),
             }),
@@ -502,12 +504,11 @@ impl<B: Backend> Interp<'_, B> {
         let v = self.eval(value)?;
         let new = match cur {
             PyVal::Tensor(x) => {
-                let iop = match op {
-                    BinOp::Add => InplaceOp::Add,
-                    BinOp::Sub => InplaceOp::Sub,
-                    BinOp::Mul => InplaceOp::Mul,
-                    BinOp::Div => InplaceOp::Div,
-                    other => return Err(unsupported(format!("in-place {other:?} on a tensor"))),
+                // `x += y` is `x.__iadd__(y)`: the in-place form of the operator's row.
+                let Some(iop) =
+                    BinaryOp::from_operator(binop_symbol(op)).and_then(|b| b.row().in_place)
+                else {
+                    return Err(unsupported(format!("`{}=` on a tensor", binop_symbol(op))));
                 };
                 let other = match v {
                     PyVal::Tensor(t) => Operand::Tensor(t),
@@ -552,11 +553,14 @@ impl<B: Backend> Interp<'_, B> {
                     "grad_fn" => TensorAttr::GradFn,
                     "_version" => TensorAttr::Version,
                     "retains_grad" => TensorAttr::RetainsGrad,
-                    "is_view" | "_is_view" => TensorAttr::IsView,
                     "shape" => TensorAttr::Shape,
                     "dtype" => TensorAttr::Dtype,
                     "ndim" => TensorAttr::Ndim,
-                    "T" => return self.call(Call::T { x }),
+                    m if super::builtins::is_attr_op(m) => {
+                        return self
+                            .tensor_attr_op(x, m)
+                            .unwrap_or_else(|| Err(unsupported(format!("the attribute `{m}`"))));
+                    }
                     "device" | "is_cuda" => {
                         return Ok(if name == "device" {
                             PyVal::Device
@@ -668,15 +672,11 @@ fn set_module_attr<T: Clone>(m: &ModRef<T>, attr: &str, v: PyVal<T>) -> Res<()> 
     }
 }
 
+/// The binary op a Python operator on a tensor lowers to, by the ops table's `operator` column.
 fn tensor_binop(op: BinOp) -> Res<BinaryOp> {
-    Ok(match op {
-        BinOp::Add => BinaryOp::Add,
-        BinOp::Sub => BinaryOp::Sub,
-        BinOp::Mul => BinaryOp::Mul,
-        BinOp::Div => BinaryOp::Div,
-        BinOp::Pow => BinaryOp::Pow,
-        other => return Err(unsupported(format!("the {other:?} operator on tensors"))),
-    })
+    let sym = binop_symbol(op);
+    BinaryOp::from_operator(sym)
+        .ok_or_else(|| unsupported(format!("the `{sym}` operator on tensors")))
 }
 
 /// Arithmetic on Python numbers (and string concatenation), with Python's int/float rules.

@@ -212,6 +212,109 @@ fn to_list<T>(data: &TensorData) -> Value<T> {
     build(data.dtype, &data.shape, &data.values)
 }
 
+/// A Python number as tch's Scalar (a bool as the int Python's parser makes of it).
+fn tch_scalar(s: Scalar) -> tch::Scalar {
+    match s {
+        Scalar::Bool(b) => tch::Scalar::int(b as i64),
+        Scalar::Int(i) => tch::Scalar::int(i),
+        Scalar::Float(f) => tch::Scalar::float(f),
+    }
+}
+
+/// `x % 2`: `remainder(Tensor, Scalar)`, the overload Python's `__mod__` binds a number to.
+fn remainder_scalar(x: &Tensor, s: Scalar) -> Result<Tensor, TchError> {
+    x.f_remainder(tch_scalar(s))
+}
+
+/// A Python number where Python's argument parser takes only a tensor
+/// (`torch.maximum(x, 2)`): its TypeError.
+fn refused_number(op: BinaryOp, s: Scalar) -> Failure {
+    let ty = match s {
+        Scalar::Bool(_) => "bool",
+        Scalar::Int(_) => "int",
+        Scalar::Float(_) => "float",
+    };
+    fail(format!(
+        "{}(): argument 'other' (position 2) must be Tensor, not {ty}",
+        op.name()
+    ))
+}
+
+/// The unary ops, from their rows (`crate::ops::unary_table`): each row's `tch` method, and its
+/// in-place method where the row has one.
+macro_rules! libtorch_unary {
+    ($( $V:ident { engine: $e:ident, tch: $t:ident, in_place: [$($ie:ident, $it:ident)?],
+        $($rest:tt)* } ),* $(,)?) => {
+        fn unary(op: UnaryOp, x: &Tensor) -> R<Tensor> {
+            match op {
+                $( UnaryOp::$V => x.$t(), )*
+            }
+            .or_fail()
+        }
+
+        // `x` goes unused while no row has an in-place method.
+        #[allow(unused_variables)]
+        fn unary_(op: UnaryOp, x: &Tensor) -> R<()> {
+            #[allow(unreachable_patterns)]
+            match op {
+                $( $( UnaryOp::$V => x.shallow_clone().$it().map(drop).or_fail(), )? )*
+                _ => Err(Failure::new(
+                    ErrorKind::NotImplemented,
+                    format!("`{}_` is not in the ops table", op.name()),
+                )),
+            }
+        }
+    };
+}
+crate::ops::unary_table!(libtorch_unary);
+
+/// The binary ops, from their rows (`crate::ops::binary_table`): each row's `tch` method on two
+/// tensors; a Python number goes the way the row's `number` column says Python passes it.
+macro_rules! libtorch_binary {
+    (@number Wrapped, $a:ident, $op:ident, $s:expr, $t:ident) => {
+        $a.$t(&ffi::wrapped_scalar($s).or_fail()?).or_fail()
+    };
+    (@number Scalar($f:path), $a:ident, $op:ident, $s:expr, $t:ident) => {
+        $f($a, $s).or_fail()
+    };
+    (@number Refused, $a:ident, $op:ident, $s:expr, $t:ident) => {
+        Err(refused_number($op, $s))
+    };
+    // In place, a number goes to tch's Scalar overload where the row names one, else wrapped.
+    (@number_ $h:ident, $s:expr, $it:ident) => {
+        $h.$it(&ffi::wrapped_scalar($s).or_fail()?).map(drop).or_fail()
+    };
+    (@number_ $h:ident, $s:expr, $it:ident, $itn:ident) => {
+        $h.$itn(tch_scalar($s)).map(drop).or_fail()
+    };
+    ($( $V:ident { engine: [$($e:ident)?], tch: $t:ident, number: $num:ident $(($nf:path))?,
+        in_place: [$($ie:ident, $it:ident $(, $itn:ident)?)?], $($rest:tt)* } ),* $(,)?) => {
+        fn binary(op: BinaryOp, a: &Tensor, b: &Operand<TorchTensor>) -> R<Tensor> {
+            match b {
+                Operand::Tensor(t) => match op {
+                    $( BinaryOp::$V => a.$t(&t.0).or_fail(), )*
+                },
+                Operand::Scalar(s) => match op {
+                    $( BinaryOp::$V => libtorch_binary!(@number $num $(($nf))?, a, op, *s, $t), )*
+                },
+            }
+        }
+
+        fn binary_(op: InplaceOp, x: &Tensor, b: &Operand<TorchTensor>) -> R<()> {
+            let mut h = x.shallow_clone();
+            match b {
+                Operand::Tensor(t) => match op {
+                    $( $( InplaceOp::$V => h.$it(&t.0).map(drop).or_fail(), )? )*
+                },
+                Operand::Scalar(s) => match op {
+                    $( $( InplaceOp::$V => libtorch_binary!(@number_ h, *s, $it $(, $itn)?), )? )*
+                },
+            }
+        }
+    };
+}
+crate::ops::binary_table!(libtorch_binary);
+
 impl LibtorchBackend {
     pub fn new() -> Self {
         ffi::install_warning_handler();
@@ -235,71 +338,6 @@ impl LibtorchBackend {
 
     fn wrap(t: Tensor) -> Value<TorchTensor> {
         Value::Tensor(TorchTensor(t))
-    }
-
-    /// A Python number passed where CPython's parser accepts a number for a Tensor.
-    fn operand(b: &Operand<TorchTensor>) -> R<Tensor> {
-        match b {
-            Operand::Tensor(t) => Ok(t.0.shallow_clone()),
-            Operand::Scalar(s) => ffi::wrapped_scalar(*s).or_fail(),
-        }
-    }
-
-    fn binary(op: BinaryOp, a: &Tensor, b: &Operand<TorchTensor>) -> R<Tensor> {
-        use BinaryOp::*;
-        match (op, b) {
-            // `x ** 2` binds pow(Tensor, Scalar): PowBackward0.
-            (Pow, Operand::Scalar(s)) => ffi::pow_tensor_scalar(a, *s).or_fail(),
-            // torch.maximum/minimum accept only tensors; Python's parser raises a TypeError.
-            (Maximum | Minimum, Operand::Scalar(s)) => {
-                let name = if op == Maximum { "maximum" } else { "minimum" };
-                let ty = match s {
-                    Scalar::Bool(_) => "bool",
-                    Scalar::Int(_) => "int",
-                    Scalar::Float(_) => "float",
-                };
-                Err(fail(format!(
-                    "{name}(): argument 'other' (position 2) must be Tensor, not {ty}"
-                )))
-            }
-            _ => {
-                let b = Self::operand(b)?;
-                match op {
-                    Add => a.f_add(&b),
-                    Sub => a.f_sub(&b),
-                    Mul => a.f_mul(&b),
-                    Div => a.f_div(&b),
-                    Pow => a.f_pow(&b),
-                    Maximum => a.f_maximum(&b),
-                    Minimum => a.f_minimum(&b),
-                    Eq => a.f_eq_tensor(&b),
-                    Ne => a.f_ne_tensor(&b),
-                    Lt => a.f_lt_tensor(&b),
-                    Le => a.f_le_tensor(&b),
-                    Gt => a.f_gt_tensor(&b),
-                    Ge => a.f_ge_tensor(&b),
-                }
-                .or_fail()
-            }
-        }
-    }
-
-    fn unary(op: UnaryOp, x: &Tensor) -> R<Tensor> {
-        use UnaryOp::*;
-        match op {
-            Neg => x.f_neg(),
-            Exp => x.f_exp(),
-            Log => x.f_log(),
-            Sqrt => x.f_sqrt(),
-            Abs => x.f_abs(),
-            Sin => x.f_sin(),
-            Cos => x.f_cos(),
-            Tanh => x.f_tanh(),
-            Sigmoid => x.f_sigmoid(),
-            Relu => x.f_relu(),
-            Reciprocal => x.f_reciprocal(),
-        }
-        .or_fail()
     }
 
     /// `torch.autograd.backward(root, gradient, retain_graph, create_graph)`, with the checks of
@@ -417,6 +455,7 @@ impl LibtorchBackend {
             TensorAttr::Dtype => Value::Dtype(dtype_of(x)?),
             TensorAttr::Ndim => Value::Int(x.dim() as i64),
             TensorAttr::Numel => Value::Int(x.numel() as i64),
+            TensorAttr::IsContiguous => Value::Bool(x.is_contiguous()),
         })
     }
 
@@ -462,10 +501,10 @@ impl LibtorchBackend {
             }
 
             // ---- elementwise ----
-            Call::Binary { op, a, b } => t(Self::binary(op, &a.0, &b)),
+            Call::Binary { op, a, b } => t(binary(op, &a.0, &b)),
             Call::Rsub { a, b } => t(ffi::rsub_scalar(&a.0, b).or_fail()),
             Call::PowScalarBase { base, exp } => t(ffi::pow_scalar(base, &exp.0).or_fail()),
-            Call::Unary { op, x } => t(Self::unary(op, &x.0)),
+            Call::Unary { op, x } => t(unary(op, &x.0)),
             Call::Clamp { x, min, max } => match ffi::clamp(&x.0, min, max, false).or_fail()? {
                 Some(r) => Ok(Self::wrap(r)),
                 None => Err(fail("clamp returned no tensor")),
@@ -598,16 +637,12 @@ impl LibtorchBackend {
             Call::ToDtype { x, dtype } => t(x.0.f_to_dtype(kind_of(dtype), false, false).or_fail()),
 
             // ---- in-place: the result is the same Python object ----
+            Call::Unary_ { op, x } => {
+                unary_(op, &x.0)?;
+                Ok(Value::Tensor(x))
+            }
             Call::Inplace { op, x, other } => {
-                let b = Self::operand(&other)?;
-                let mut h = x.0.shallow_clone();
-                let _ = match op {
-                    InplaceOp::Add => h.f_add_(&b),
-                    InplaceOp::Sub => h.f_sub_(&b),
-                    InplaceOp::Mul => h.f_mul_(&b),
-                    InplaceOp::Div => h.f_div_(&b),
-                }
-                .or_fail()?;
+                binary_(op, &x.0, &other)?;
                 Ok(Value::Tensor(x))
             }
             Call::Zero_ { x } => {
@@ -811,7 +846,7 @@ impl Backend for LibtorchBackend {
     }
 }
 
-/// The issue-2 link check: `y = sum(t * t)`, backward, `dy/dt[1] = 2 * t[1] = 4`.
+/// A link check of libtorch through tch: `y = sum(t * t)`, backward, `dy/dt[1] = 2 * t[1] = 4`.
 pub fn smoke() -> f64 {
     let t = Tensor::from_slice(&[1.0f64, 2.0]).set_requires_grad(true);
     let y = (&t * &t).sum(Kind::Double);

@@ -1,0 +1,323 @@
+//! The `nn` modules and the optimizer: `nn.Linear(...)` and friends built out of backend calls
+//! (parameters initialised from the case's seed as PyTorch initialises them), their methods,
+//! their forward passes, and `optim.SGD`.
+
+use super::args::{Args, as_f64, as_int, as_tensor, opt_bool, pair, reduction};
+use super::forward_args;
+use crate::backend::{Backend, Call, DType, Failure, TensorAttr, UnaryOp};
+use crate::error_kind::ErrorKind;
+use crate::interp::value::{ModKind, ModRef, Module, PyVal, type_error, unsupported};
+use crate::interp::{Interp, Res};
+use std::cell::RefCell;
+use std::rc::Rc;
+
+impl<B: Backend> Interp<'_, B> {
+    fn new_param(&mut self, shape: Vec<usize>, bound: f64) -> Res<B::Tensor> {
+        let n = shape.iter().product();
+        let values = self.draw_uniform(n, bound);
+        let t = as_tensor(
+            self.tensor_from_values(shape, DType::F32, values)?,
+            "Parameter",
+        )?;
+        self.call(Call::RequiresGrad_ {
+            x: t.clone(),
+            flag: true,
+        })?;
+        Ok(t)
+    }
+
+    pub(super) fn make_module(
+        &mut self,
+        name: &str,
+        mut a: Args<B::Tensor>,
+    ) -> Res<PyVal<B::Tensor>> {
+        let size = |a: &mut Args<B::Tensor>, key: &str| -> Res<usize> {
+            let v = as_int(&a.req(key)?, name)?;
+            usize::try_from(v).map_err(|_| {
+                Failure::new(
+                    ErrorKind::InvalidArgument,
+                    format!("{name}(): {key} must be non-negative, got {v}"),
+                )
+            })
+        };
+        let m = match name {
+            "Linear" => {
+                let fin = size(&mut a, "in_features")?;
+                let fout = size(&mut a, "out_features")?;
+                let bias = opt_bool(a.take("bias"), true, name)?;
+                // kaiming_uniform_(a=sqrt(5)) and the bias rule both give U(-1/sqrt(fan_in), ..).
+                let bound = if fin > 0 {
+                    1.0 / (fin as f64).sqrt()
+                } else {
+                    0.0
+                };
+                let mut m = Module::new(ModKind::Linear);
+                let w = self.new_param(vec![fout, fin], bound)?;
+                m.params.push(("weight".into(), Some(w)));
+                let b = if bias {
+                    Some(self.new_param(vec![fout], bound)?)
+                } else {
+                    None
+                };
+                m.params.push(("bias".into(), b));
+                m
+            }
+            "Conv2d" => {
+                let cin = size(&mut a, "in_channels")?;
+                let cout = size(&mut a, "out_channels")?;
+                let k = pair(Some(a.req("kernel_size")?), 1, name)?;
+                let stride = pair(a.take("stride"), 1, name)?;
+                let padding = match a.take("padding") {
+                    Some(PyVal::Str(s)) if s == "same" => {
+                        return Err(unsupported("padding='same'"));
+                    }
+                    p => pair(p, 0, name)?,
+                };
+                let dilation = pair(a.take("dilation"), 1, name)?;
+                let groups = a
+                    .take("groups")
+                    .map(|g| as_int(&g, name))
+                    .transpose()?
+                    .unwrap_or(1);
+                let bias = opt_bool(a.take("bias"), true, name)?;
+                let groups = match usize::try_from(groups) {
+                    Ok(g) if g > 0 && cin % g == 0 && cout % g == 0 => g,
+                    _ => {
+                        return Err(Failure::new(
+                            ErrorKind::InvalidArgument,
+                            "ValueError: in_channels and out_channels must be divisible by groups",
+                        ));
+                    }
+                };
+                let fan_in = cin / groups * k[0] * k[1];
+                let bound = if fan_in > 0 {
+                    1.0 / (fan_in as f64).sqrt()
+                } else {
+                    0.0
+                };
+                let mut m = Module::new(ModKind::Conv2d {
+                    stride,
+                    padding,
+                    dilation,
+                    groups,
+                });
+                let w = self.new_param(vec![cout, cin / groups, k[0], k[1]], bound)?;
+                m.params.push(("weight".into(), Some(w)));
+                let b = if bias {
+                    Some(self.new_param(vec![cout], bound)?)
+                } else {
+                    None
+                };
+                m.params.push(("bias".into(), b));
+                m
+            }
+            "Sequential" => {
+                let mut m = Module::new(ModKind::Sequential);
+                for (i, v) in a.rest.drain(..).enumerate() {
+                    match v {
+                        PyVal::Module(c) => m.children.push((i.to_string(), c)),
+                        other => {
+                            return Err(type_error(format!(
+                                "{} is not a Module subclass",
+                                other.type_name()
+                            )));
+                        }
+                    }
+                }
+                m
+            }
+            "Flatten" => {
+                let start = a.take("start_dim").map(|v| as_int(&v, name)).transpose()?;
+                let end = a.take("end_dim").map(|v| as_int(&v, name)).transpose()?;
+                Module::new(ModKind::Flatten {
+                    start: start.unwrap_or(1),
+                    end: end.unwrap_or(-1),
+                })
+            }
+            "ReLU" | "Sigmoid" => Module::new(if name == "ReLU" {
+                ModKind::ReLU
+            } else {
+                ModKind::Sigmoid
+            }),
+            _ => {
+                let r = reduction(a.take("reduction"))?;
+                Module::new(ModKind::MseLoss(r))
+            }
+        };
+        Ok(PyVal::Module(Rc::new(RefCell::new(m))))
+    }
+
+    pub(super) fn make_sgd(&mut self, mut a: Args<B::Tensor>) -> Res<PyVal<B::Tensor>> {
+        let params = match a.req("params")? {
+            PyVal::List(xs) | PyVal::Tuple(xs) => xs
+                .into_iter()
+                .map(|x| as_tensor(x, "SGD"))
+                .collect::<Res<Vec<_>>>()?,
+            PyVal::Tensor(_) => {
+                return Err(type_error(
+                    "params argument given to the optimizer should be an iterable of Tensors or dicts, but got torch.FloatTensor",
+                ));
+            }
+            other => {
+                return Err(type_error(format!(
+                    "SGD(): params must be a list of tensors, not {}",
+                    other.type_name()
+                )));
+            }
+        };
+        let num = |a: &mut Args<B::Tensor>, key: &str, d: f64| -> Res<f64> {
+            a.take(key)
+                .map(|v| as_f64(&v, "SGD"))
+                .transpose()
+                .map(|v| v.unwrap_or(d))
+        };
+        let lr = num(&mut a, "lr", 1e-3)?;
+        let momentum = num(&mut a, "momentum", 0.0)?;
+        let dampening = num(&mut a, "dampening", 0.0)?;
+        let weight_decay = num(&mut a, "weight_decay", 0.0)?;
+        let nesterov = opt_bool(a.take("nesterov"), false, "SGD")?;
+        self.call(Call::SgdNew {
+            params,
+            lr,
+            momentum,
+            dampening,
+            weight_decay,
+            nesterov,
+        })
+    }
+
+    fn module_params(m: &ModRef<B::Tensor>) -> Vec<(String, B::Tensor)> {
+        let mut ps = Vec::new();
+        m.borrow().named_parameters("", &mut ps);
+        ps
+    }
+
+    pub(super) fn module_method(
+        &mut self,
+        m: &ModRef<B::Tensor>,
+        name: &str,
+        mut a: Args<B::Tensor>,
+    ) -> Res<PyVal<B::Tensor>> {
+        match name {
+            "parameters" | "named_parameters" => {
+                let _ = a.take(if name == "parameters" {
+                    "recurse"
+                } else {
+                    "prefix"
+                });
+                let ps = Self::module_params(m);
+                Ok(PyVal::List(
+                    ps.into_iter()
+                        .map(|(n, t)| {
+                            if name == "parameters" {
+                                PyVal::Tensor(t)
+                            } else {
+                                PyVal::Tuple(vec![PyVal::Str(n), PyVal::Tensor(t)])
+                            }
+                        })
+                        .collect(),
+                ))
+            }
+            "zero_grad" => {
+                let set_to_none = opt_bool(a.take("set_to_none"), true, name)?;
+                for (_, p) in Self::module_params(m) {
+                    if set_to_none {
+                        self.call(Call::SetGrad { x: p, grad: None })?;
+                    } else if let PyVal::Tensor(g) = self.call(Call::GetAttr {
+                        x: p,
+                        attr: TensorAttr::Grad,
+                    })? {
+                        self.call(Call::Zero_ { x: g })?;
+                    }
+                }
+                Ok(PyVal::None)
+            }
+            "requires_grad_" => {
+                let flag = opt_bool(a.take("requires_grad"), true, name)?;
+                for (_, p) in Self::module_params(m) {
+                    self.call(Call::RequiresGrad_ { x: p, flag })?;
+                }
+                Ok(PyVal::Module(m.clone()))
+            }
+            "train" | "eval" => {
+                let _ = a.take("mode");
+                Ok(PyVal::Module(m.clone()))
+            }
+            "children" => Ok(PyVal::List(
+                m.borrow()
+                    .children
+                    .iter()
+                    .map(|(_, c)| PyVal::Module(c.clone()))
+                    .collect(),
+            )),
+            _ => self.call_module(m, a),
+        }
+    }
+
+    /// `module(x)`: the forward pass, as backend calls.
+    pub(super) fn call_module(
+        &mut self,
+        m: &ModRef<B::Tensor>,
+        mut a: Args<B::Tensor>,
+    ) -> Res<PyVal<B::Tensor>> {
+        let kind = m.borrow().kind.clone();
+        let x = as_tensor(a.req("input")?, "forward")?;
+        let call = match kind {
+            ModKind::Sequential => {
+                let children: Vec<_> = m.borrow().children.iter().map(|(_, c)| c.clone()).collect();
+                let mut cur = PyVal::Tensor(x);
+                for c in children {
+                    cur = self.call_module(&c, forward_args(vec![cur], Vec::new())?)?;
+                }
+                return Ok(cur);
+            }
+            ModKind::Linear => {
+                let mb = m.borrow();
+                let weight = mb.param("weight").flatten();
+                let bias = mb.param("bias").flatten();
+                drop(mb);
+                let weight = weight.ok_or_else(|| type_error("Linear has no weight"))?;
+                Call::Linear { x, weight, bias }
+            }
+            ModKind::Conv2d {
+                stride,
+                padding,
+                dilation,
+                groups,
+            } => {
+                let mb = m.borrow();
+                let weight = mb.param("weight").flatten();
+                let bias = mb.param("bias").flatten();
+                drop(mb);
+                let weight = weight.ok_or_else(|| type_error("Conv2d has no weight"))?;
+                Call::Conv2d {
+                    x,
+                    weight,
+                    bias,
+                    stride,
+                    padding,
+                    dilation,
+                    groups,
+                }
+            }
+            ModKind::Flatten { start, end } => Call::Flatten { x, start, end },
+            ModKind::ReLU | ModKind::Sigmoid => Call::Unary {
+                op: if matches!(kind, ModKind::ReLU) {
+                    UnaryOp::Relu
+                } else {
+                    UnaryOp::Sigmoid
+                },
+                x,
+            },
+            ModKind::MseLoss(reduction) => {
+                let target = as_tensor(a.req("target")?, "MSELoss")?;
+                Call::MseLoss {
+                    input: x,
+                    target,
+                    reduction,
+                }
+            }
+        };
+        self.call(call)
+    }
+}
