@@ -4,7 +4,7 @@
 //!
 //! ```text
 //! /// `log1p(x)` = ln(1 + x).                                  the doc of both methods
-//! log1p, log1p_, Log1pBackward0, saves Input {               names; what backward reads
+//! log1p, log1p_, Log1PBackward0, saves Input {               names; what backward reads
 //!     float: |x| x.ln_1p() => "log1p(x)",                    CPU kernel => CUDA expression
 //!     backward: |g, x| g / (x + 1.0) => "g / (x + 1)",       fused rule => CUDA expression
 //! }
@@ -14,8 +14,8 @@
 //!   `Tensor::log1p(&self) -> Result<Tensor>` and `Tensor::log1p_(&self) -> Result<Tensor>`
 //!   (the latter returns the same tensor object). The first name also names the CUDA kernel
 //!   module and its entry points (`log1p_f32`, `log1p_f64`, `log1p_backward_f32`, ...).
-//! - `Log1pBackward0`: libtorch's node name (`derivatives.yaml`'s op name, CamelCase, then
-//!   `Backward0`), the grad_fn of both methods.
+//! - `Log1PBackward0`: libtorch's node name (`derivatives.yaml`'s op name as Python's
+//!   `str.title()` writes it, then `Backward0`), the grad_fn of both methods.
 //! - `saves Input | Output | Nothing`: the one tensor the rule reads, as `derivatives.yaml`'s
 //!   formula reads `self` or `result`. An input is saved as is by the out-of-place op and as
 //!   `original_self = self.clone()` by the in-place one (what libtorch's autograd codegen
@@ -356,6 +356,11 @@ unary_ops! {
     reciprocal, reciprocal_, ReciprocalBackward0, saves Output {
         float: |x| 1.0 / x => "1 / x",
         backward: |g, r| -g * (r * r) => "-g * (r * r)",
+    }
+    /// `ln(1 + x)`, accurate for small `x`.
+    log1p, log1p_, Log1PBackward0, saves Input {
+        float: |x| x.ln_1p() => "log1p(x)",
+        backward: |g, x| g / (x + 1.0) => "g / (x + 1)",
     }
     /// `max(x, 0)` as `clamp_min(x, 0)` computes it: only a negative is replaced, so NaN and
     /// `-0.0` come through; integers keep their dtype, bools are refused.

@@ -95,6 +95,12 @@ macro_rules! unary_table {
                 dtype: ToFloat, domain: NonZero, draw: Smooth, rounds: true,
                 doc: "`1 / x`",
             },
+            Log1p {
+                engine: log1p, tch: f_log1p, in_place: [log1p_, f_log1p_],
+                name: "log1p", spelled: [Method, Torch],
+                dtype: ToFloat, domain: Positive, draw: Smooth, rounds: true,
+                doc: "`log(1 + x)`, accurate for small `x`",
+            },
         }
     };
 }
