@@ -5,7 +5,8 @@
 //! wrapped `2`.
 
 use super::{
-    binary_kernel, cast, check_same_device, compare_kernel, cpu_only, float_map, map1, map2, table,
+    binary_kernel, binary_table, cast, check_same_device, compare_kernel, cpu_only, float_map,
+    map1, map2,
 };
 use crate::DType;
 use crate::autograd::{Recorder, opt};
@@ -107,7 +108,7 @@ impl Tensor {
     pub fn add(&self, other: impl Into<Operand>) -> Result<Tensor> {
         let (b, dt) = promote(self, other.into())?;
         crate::autograd::precheck(&[self, &b])?;
-        let out = binary_kernel::<table::add>(&cast(self, dt)?, &cast(&b, dt)?)?;
+        let out = binary_kernel::<binary_table::add>(&cast(self, dt)?, &cast(&b, dt)?)?;
         if let Some(rec) = Recorder::new("AddBackward0", &[self, &b])? {
             rec.finish(&out, |_, g| Ok(vec![Some(g.clone()), Some(g)]))?;
         }
@@ -120,7 +121,7 @@ impl Tensor {
         let (b, dt) = promote(self, other)?;
         crate::autograd::precheck(&[self, &b])?;
         sub_check(self.dtype() == DType::Bool, other_bool)?;
-        let out = binary_kernel::<table::sub>(&cast(self, dt)?, &cast(&b, dt)?)?;
+        let out = binary_kernel::<binary_table::sub>(&cast(self, dt)?, &cast(&b, dt)?)?;
         if let Some(rec) = Recorder::new("SubBackward0", &[self, &b])? {
             let nb = rec.needs(1);
             rec.finish(&out, move |_, g| {
@@ -136,7 +137,7 @@ impl Tensor {
         sub_check(self.dtype() == DType::Bool, matches!(s, Scalar::Bool(_)))?;
         let dt = promote_with_scalar(self.dtype(), s);
         let b = Tensor::scalar(s, dt);
-        let out = binary_kernel::<table::sub>(&b, &cast(self, dt)?)?;
+        let out = binary_kernel::<binary_table::sub>(&b, &cast(self, dt)?)?;
         if let Some(rec) = Recorder::new("RsubBackward1", &[self])? {
             rec.finish(&out, |_, g| Ok(vec![Some(g.neg()?)]))?;
         }
@@ -146,7 +147,7 @@ impl Tensor {
     pub fn mul(&self, other: impl Into<Operand>) -> Result<Tensor> {
         let (b, dt) = promote(self, other.into())?;
         crate::autograd::precheck(&[self, &b])?;
-        let out = binary_kernel::<table::mul>(&cast(self, dt)?, &cast(&b, dt)?)?;
+        let out = binary_kernel::<binary_table::mul>(&cast(self, dt)?, &cast(&b, dt)?)?;
         if let Some(mut rec) = Recorder::new("MulBackward0", &[self, &b])? {
             let sb = rec.needs(0).then(|| rec.save(&b));
             let sa = rec.needs(1).then(|| rec.save(self));
@@ -164,7 +165,7 @@ impl Tensor {
         let (b, dt) = promote(self, other.into())?;
         crate::autograd::precheck(&[self, &b])?;
         let dt = dt.to_float();
-        let out = binary_kernel::<table::div>(&cast(self, dt)?, &cast(&b, dt)?)?;
+        let out = binary_kernel::<binary_table::div>(&cast(self, dt)?, &cast(&b, dt)?)?;
         if let Some(mut rec) = Recorder::new("DivBackward0", &[self, &b])? {
             let sb = rec.save(&b);
             let sa = rec.needs(1).then(|| rec.save(self));
@@ -358,9 +359,9 @@ impl Tensor {
         let dt = promote_tensors(self.dtype(), self.ndim(), other.dtype(), other.ndim());
         let (a, b) = (cast(self, dt)?, cast(other, dt)?);
         let out = if is_max {
-            binary_kernel::<table::maximum>(&a, &b)?
+            binary_kernel::<binary_table::maximum>(&a, &b)?
         } else {
-            binary_kernel::<table::minimum>(&a, &b)?
+            binary_kernel::<binary_table::minimum>(&a, &b)?
         };
         let name = if is_max {
             "MaximumBackward0"
@@ -401,12 +402,12 @@ impl Tensor {
         let (b, dt) = promote(self, other.into())?;
         let (a, b) = (cast(self, dt)?, cast(&b, dt)?);
         match op {
-            Cmp::Eq => compare_kernel::<table::eq>(&a, &b),
-            Cmp::Ne => compare_kernel::<table::ne>(&a, &b),
-            Cmp::Lt => compare_kernel::<table::lt>(&a, &b),
-            Cmp::Le => compare_kernel::<table::le>(&a, &b),
-            Cmp::Gt => compare_kernel::<table::gt>(&a, &b),
-            Cmp::Ge => compare_kernel::<table::ge>(&a, &b),
+            Cmp::Eq => compare_kernel::<binary_table::eq>(&a, &b),
+            Cmp::Ne => compare_kernel::<binary_table::ne>(&a, &b),
+            Cmp::Lt => compare_kernel::<binary_table::lt>(&a, &b),
+            Cmp::Le => compare_kernel::<binary_table::le>(&a, &b),
+            Cmp::Gt => compare_kernel::<binary_table::gt>(&a, &b),
+            Cmp::Ge => compare_kernel::<binary_table::ge>(&a, &b),
         }
     }
     /// `self == other` elementwise (named `eq_` to leave `PartialEq`-like names free).

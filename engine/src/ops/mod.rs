@@ -6,9 +6,21 @@
 //! `with_slice`); they call `cpu_only` first, so that a CUDA input fails with
 //! [`Error::NotSupportedOnCuda`] naming the op.
 
+/// Whether a table row's optional clause is there (`table.rs`, `binary_table.rs`); defined
+/// before the modules so that both see it.
+macro_rules! present {
+    () => {
+        false
+    };
+    ($c:literal) => {
+        true
+    };
+}
+
 pub mod advanced_index;
 pub mod arith;
 pub mod batch_norm;
+pub mod binary_table;
 pub mod conv;
 pub mod einsum;
 pub mod elementwise;
