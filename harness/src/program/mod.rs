@@ -1,5 +1,5 @@
-//! Programs: the IR ([`ast`]), its tokenizer and parser, the printer, the name table shared with
-//! the interpreter and the fuzzer ([`names`]), static checks ([`check`]) and proptest strategies
+//! Programs: the IR ([`ast`]), its tokenizer and parser, the printer, the name table the checker and
+//! the interpreter bind calls with, built from the ops table ([`names`]), static checks ([`check`]) and proptest strategies
 //! ([`strategy`]).
 
 pub mod ast;
