@@ -1,6 +1,6 @@
-//! Programs: the IR ([`ast`]), its tokenizer and parser, the printer, the name table the checker and
-//! the interpreter bind calls with, built from the ops table ([`names`]), static checks ([`check`]) and proptest strategies
-//! ([`strategy`]).
+//! Programs: the IR ([`ast`]), its tokenizer and parser, the printer, the name table that the
+//! checker and the interpreter bind calls with, built from the ops table ([`names`]), static
+//! checks ([`check`]) and proptest strategies ([`strategy`]).
 
 pub mod ast;
 pub mod check;
