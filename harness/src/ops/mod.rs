@@ -40,6 +40,9 @@
 pub mod dtype;
 mod elementwise;
 mod rows;
+mod rows_index;
+mod rows_math;
+mod rows_nn;
 
 pub use dtype::DType;
 pub use elementwise::{
@@ -49,6 +52,9 @@ pub use elementwise::{
 pub(crate) use elementwise::{binary_table, unary_table};
 pub(crate) use rows::op_rows;
 pub use rows::{OpRow, ROWS};
+pub(crate) use rows_index::index_rows;
+pub(crate) use rows_math::math_rows;
+pub(crate) use rows_nn::nn_rows;
 
 /// Where an op may be written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

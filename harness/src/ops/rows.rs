@@ -18,9 +18,14 @@ use super::{Family, Spelling};
 /// - `doc`: what it does, for its line in `cases/FORMAT.md`;
 /// - `lower`: `|it, a|` with the interpreter `it` and the bound arguments `a`
 ///   (`interp/builtins/args.rs`), the op's backend calls; it returns the Python value.
+///
+/// The rows continue in the area files that follow this one in the chain
+/// (`rows_math.rs`, `rows_index.rs`, `rows_nn.rs`): each area's macro takes the rows so far and
+/// passes them on with its own appended, and the last hands them all to `$cb`. Every row ends
+/// with a comma.
 macro_rules! op_rows {
     ($cb:ident) => {
-        $cb! {
+        $crate::ops::math_rows! { $cb;
             // ---- creation ----
             "tensor" { spelled: [Torch],
                 sig: "data: any, *, dtype: dtype = None, device: str = None, requires_grad: bool = False",
