@@ -396,6 +396,29 @@ const TABLE: &[(&str, ErrorKind)] = &[
     // torch/csrc/utils/python_arg_parser.cpp: "maximum(): argument 'other' (position 2) must be
     // Tensor, not int" (a number where only a Tensor is accepted).
     ("must be Tensor, not", ErrorKind::TypeError),
+    // ---- nn ----
+    // aten/src/ATen/native/Linear.cpp (einsum) and torch/functional.py: the equation and the
+    // operands disagree.
+    ("einsum(): ", ErrorKind::InvalidArgument),
+    // aten/src/ATen/native/LossNLL.cpp: a class index outside [0, C).
+    ("is out of bounds.", ErrorKind::IndexOutOfRange),
+    (
+        "expected target dtype to be Long or Byte",
+        ErrorKind::DtypeMismatch,
+    ),
+    ("to match target batch_size", ErrorKind::InvalidShape),
+    ("weight tensor should be defined either for all", ErrorKind::InvalidArgument),
+    // torch/nn/functional.py, dropout and _verify_batch_size; torch/optim/adam.py.
+    (
+        "dropout probability has to be between 0 and 1",
+        ErrorKind::InvalidArgument,
+    ),
+    (
+        "Expected more than 1 value per channel when training",
+        ErrorKind::InvalidArgument,
+    ),
+    ("Invalid epsilon value", ErrorKind::InvalidArgument),
+    ("Invalid beta parameter", ErrorKind::InvalidArgument),
 ];
 
 /// The kind of a libtorch error message; `Unclassified` when no entry matches.

@@ -333,7 +333,7 @@ impl Tensor {
 
     /// ATen's `nll_loss_nd` checks, then `nll_loss` (inputs of more than 2 dims are not
     /// supported here).
-    fn nll_loss_nd(
+    pub fn nll_loss_nd(
         &self,
         target: &Tensor,
         weight: Option<&Tensor>,

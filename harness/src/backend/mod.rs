@@ -10,6 +10,7 @@ pub mod cuda;
 pub mod engine;
 pub mod floats;
 pub mod libtorch;
+pub mod nn;
 pub mod shadow;
 
 use crate::error_kind::ErrorKind;
@@ -418,6 +419,10 @@ pub enum Call<T> {
     SgdZeroGrad {
         optimizer: usize,
     },
+
+    // ---- nn ----
+    /// einsum, the losses, Dropout, BatchNorm and Adam (`backend::nn`).
+    Nn(nn::NnCall<T>),
 }
 
 /// What a backend call returns.

@@ -146,6 +146,14 @@ fn rounding<T: Clone>(call: &Call<T>, abs: &mut dyn FnMut(&T) -> Option<T>) -> O
             dilation: *dilation,
             groups: *groups,
         }),
+        // ---- nn ----
+        Call::Nn(super::nn::NnCall::Einsum { equation, operands }) => {
+            Rounds::Terms(Call::Nn(super::nn::NnCall::Einsum {
+                equation: equation.clone(),
+                operands: operands.iter().map(&mut a).collect::<Option<_>>()?,
+            }))
+        }
+        Call::Nn(c) if c.rounds() => Rounds::Result,
         _ => return None,
     })
 }

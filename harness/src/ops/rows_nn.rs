@@ -6,6 +6,25 @@
 macro_rules! nn_rows {
     ($cb:ident; $($rows:tt)*) => {
         $cb! { $($rows)*
+            "einsum" { spelled: [Torch], sig: "equation: str, *operands: any",
+                ret: "tensor", family: Reduce,
+                doc: "the sum of products the equation names; the operands may come as one list. \
+                      libtorch contracts left to right (no `opt_einsum` path), into \
+                      `MulBackward0`/`SumBackward1`/`BmmBackward0` with the permutes and views \
+                      around them",
+                lower: |it, a| it.einsum(a) },
+            "nll_loss" { spelled: [F],
+                sig: "input: tensor, target: tensor, weight: tensor = None, size_average: any = None, ignore_index: int = -100, reduce: any = None, reduction: str = 'mean'",
+                ret: "tensor", family: Reduce,
+                doc: "the negative log-likelihood of int64 class targets (`NllLossBackward0`); \
+                      `size_average` and `reduce` are refused",
+                lower: |it, a| it.class_loss(a, false) },
+            "cross_entropy" { spelled: [F],
+                sig: "input: tensor, target: tensor, weight: tensor = None, size_average: any = None, ignore_index: int = -100, reduce: any = None, reduction: str = 'mean', label_smoothing: number = 0.0",
+                ret: "tensor", family: Reduce,
+                doc: "`log_softmax` then `nll_loss` for int64 class targets, or the mean over \
+                      class probabilities for a target of the input's shape",
+                lower: |it, a| it.class_loss(a, true) },
         }
     };
 }

@@ -10,6 +10,8 @@
 //! Engine errors map to [`ErrorKind`]s through an exhaustive `match` on [`engine::Error`], so a
 //! new engine error does not compile until someone decides its kind.
 
+mod nn;
+
 use super::{
     Backend, BinaryOp, Call, DType, Failure, GraphNode, GraphObs, Index, InplaceOp, Operand,
     Reduction, Scalar, TensorAttr, TensorData, TensorObs, UnaryOp, Value,
@@ -33,6 +35,8 @@ pub type EngineTensor = Tensor;
 pub struct EngineBackend {
     optimizers: Vec<SGD>,
     warnings: Vec<String>,
+    // ---- nn ----
+    nn: nn::NnState,
 }
 
 type R<T> = Result<T, Failure>;
@@ -608,6 +612,9 @@ impl EngineBackend {
                 self.optimizer(optimizer)?.zero_grad().or_fail()?;
                 Ok(Value::None)
             }
+
+            // ---- nn ----
+            Call::Nn(c) => self.nn_call(c),
         }
     }
 }

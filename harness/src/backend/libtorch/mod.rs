@@ -10,6 +10,7 @@
 //! [`Failure`]s classified by [`crate::classify`]; no libtorch error can panic or abort.
 
 pub mod ffi;
+mod nn;
 
 use crate::backend::{
     Backend, BinaryOp, Call, DType, Failure, GraphNode, GraphObs, InplaceOp, Operand, Reduction,
@@ -58,6 +59,8 @@ pub struct LibtorchBackend {
     warnings: Vec<String>,
     /// `TORCH_WARN_ONCE` messages this instance has already reported.
     warned_once: std::collections::HashSet<String>,
+    // ---- nn ----
+    nn: nn::NnState,
 }
 
 /// Starts of libtorch's `TORCH_WARN_ONCE` messages that a program can trigger. Python shows each
@@ -323,6 +326,7 @@ impl LibtorchBackend {
             optimizers: Vec::new(),
             warnings: Vec::new(),
             warned_once: Default::default(),
+            nn: Default::default(),
         }
     }
 
@@ -752,6 +756,9 @@ impl LibtorchBackend {
                 }
                 Ok(Value::None)
             }
+
+            // ---- nn ----
+            Call::Nn(c) => self.nn_call(c),
         }
     }
 

@@ -1,15 +1,82 @@
 //! The nn family: a module (`nn.Linear`, sometimes in a `Sequential` with `Sigmoid`), built and
-//! called.
+//! called; `torch.einsum` on one or two operands; the class losses on a drawn target.
 
 use super::build::*;
 use super::{Gen, Var};
 use crate::backend::DType;
-use crate::program::ast::Stmt;
+use crate::program::ast::{ExprKind, Stmt};
 use arbitrary::Result;
 
 impl Gen<'_, '_> {
-    /// A module, built and called.
+    /// One draw of the nn family.
     pub(super) fn nn(&mut self) -> Result<Option<Stmt>> {
+        match self.u.int_in_range(0..=3u8)? {
+            0 | 1 => self.linear_module(),
+            2 => self.einsum(),
+            _ => self.class_loss(),
+        }
+    }
+
+    /// `torch.einsum` with an equation that fits a 1-D or 2-D float tensor.
+    fn einsum(&mut self) -> Result<Option<Stmt>> {
+        let Some(a) = self.pick(|v| v.is_float() && matches!(v.shape.len(), 1 | 2))? else {
+            return Ok(None);
+        };
+        let s = a.shape.clone();
+        let (eq, two, shape) = if s.len() == 1 {
+            self.u
+                .choose(&[
+                    ("i->", false, vec![]),
+                    ("i,i->i", true, s.clone()),
+                    ("i,j->ij", true, vec![s[0], s[0]]),
+                ])?
+                .clone()
+        } else {
+            self.u
+                .choose(&[
+                    ("ij->ji", false, vec![s[1], s[0]]),
+                    ("ij->j", false, vec![s[1]]),
+                    ("ij,ij->ij", true, s.clone()),
+                    ("ij,kj->ik", true, vec![s[0], s[0]]),
+                ])?
+                .clone()
+        };
+        let mut args = vec![e(ExprKind::Str(eq.to_string())), a.expr()];
+        if two {
+            args.push(a.expr());
+        }
+        let value = call(torch("einsum"), args, vec![]);
+        self.result(value, Some(shape), a.dtype, &[&a]).map(Some)
+    }
+
+    /// `F.cross_entropy` or `F.nll_loss` of a 2-D float tensor and an int64 target drawn in range.
+    fn class_loss(&mut self) -> Result<Option<Stmt>> {
+        let Some(a) = self.pick(|v| v.is_float() && v.shape.len() == 2 && v.numel() > 0)? else {
+            return Ok(None);
+        };
+        let (n, c) = (a.shape[0], a.shape[1]);
+        let mut classes = Vec::with_capacity(n);
+        for _ in 0..n {
+            classes.push(int(self.u.int_in_range(0..=c as i64 - 1)?));
+        }
+        let t = self.fresh();
+        self.pending.push(assign(
+            &t,
+            call(torch("tensor"), vec![list(classes)], vec![]),
+        ));
+        let f = *self.u.choose(&["cross_entropy", "nll_loss"])?;
+        let red = *self.u.choose(&["mean", "sum", "none"])?;
+        let value = call(
+            attr(name("F"), f),
+            vec![a.expr(), name(&t)],
+            vec![("reduction", e(ExprKind::Str(red.to_string())))],
+        );
+        let shape = if red == "none" { vec![n] } else { vec![] };
+        self.result(value, Some(shape), a.dtype, &[&a]).map(Some)
+    }
+
+    /// A module, built and called.
+    fn linear_module(&mut self) -> Result<Option<Stmt>> {
         let Some(a) = self.pick(|v| v.dtype == DType::F32 && !v.shape.is_empty())? else {
             return Ok(None);
         };

@@ -8,6 +8,7 @@ mod args;
 mod create;
 mod lower;
 mod nn;
+mod nn_fns;
 mod python;
 
 use super::value::{PyVal, type_error, unsupported};
