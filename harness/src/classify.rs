@@ -212,6 +212,31 @@ const TABLE: &[(&str, ErrorKind)] = &[
         "elements cannot be converted to Scalar",
         ErrorKind::ItemNumel,
     ),
+    // ---- index ----
+    // torch/csrc/autograd/variable.cpp, handle_view_on_rebase (MULTI_OUTPUT_NODE), when the
+    // grad_fn of a split/unbind output is regenerated after its base was written.
+    (
+        "is a view and its base or another view of its base has been modified inplace",
+        ErrorKind::ViewInplace,
+    ),
+    // aten/src/ATen/native/IndexingUtils.h, expandTensors (Python: IndexError).
+    ("The shape of the mask", ErrorKind::IndexOutOfRange),
+    // aten/src/ATen/native/IndexingUtils.h, expandTensors / TensorAdvancedIndexing.cpp.
+    (
+        "tensors used as indices must be long",
+        ErrorKind::DtypeMismatch,
+    ),
+    // aten/src/ATen/native/IndexingUtils.h, expandTensors' broadcast of the index tensors.
+    (
+        "indexing tensors could not be broadcast together",
+        ErrorKind::BroadcastShape,
+    ),
+    // aten/src/ATen/native/TensorAdvancedIndexing.cpp, index_put_ ("shape mismatch: value
+    // tensor of shape [3] cannot be broadcast to indexing result of shape [6]").
+    (
+        "cannot be broadcast to indexing result of shape",
+        ErrorKind::InvalidShape,
+    ),
     // ---- argument values ----
     // c10/core/TensorImpl / empty: "Trying to create tensor with negative dimension -1: [-1]".
     (

@@ -9,6 +9,7 @@
 pub mod cuda;
 pub mod engine;
 pub mod floats;
+pub mod indexing;
 pub mod libtorch;
 pub mod shadow;
 
@@ -418,6 +419,10 @@ pub enum Call<T> {
     SgdZeroGrad {
         optimizer: usize,
     },
+
+    // ---- index ----
+    /// Advanced indexing and the multi-output views (`indexing.rs`).
+    Indexing(indexing::IndexCall<T>),
 }
 
 /// What a backend call returns.

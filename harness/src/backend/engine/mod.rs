@@ -23,6 +23,9 @@ use engine::{Error, IndexItem, NestedList, Tensor};
 use std::collections::HashMap;
 use std::sync::Arc;
 
+// ---- index ----
+mod indexing;
+
 /// A Python reference to an engine tensor: cloning shares the tensor object, as Python names do.
 pub type EngineTensor = Tensor;
 
@@ -608,6 +611,9 @@ impl EngineBackend {
                 self.optimizer(optimizer)?.zero_grad().or_fail()?;
                 Ok(Value::None)
             }
+
+            // ---- index ----
+            Call::Indexing(c) => indexing::dispatch(c),
         }
     }
 }

@@ -10,6 +10,8 @@
 //! [`Failure`]s classified by [`crate::classify`]; no libtorch error can panic or abort.
 
 pub mod ffi;
+// ---- index ----
+mod indexing;
 
 use crate::backend::{
     Backend, BinaryOp, Call, DType, Failure, GraphNode, GraphObs, InplaceOp, Operand, Reduction,
@@ -752,6 +754,9 @@ impl LibtorchBackend {
                 }
                 Ok(Value::None)
             }
+
+            // ---- index ----
+            Call::Indexing(c) => indexing::dispatch(c),
         }
     }
 
