@@ -212,6 +212,31 @@ const TABLE: &[(&str, ErrorKind)] = &[
         "elements cannot be converted to Scalar",
         ErrorKind::ItemNumel,
     ),
+    // ---- index ----
+    // torch/csrc/autograd/variable.cpp, handle_view_on_rebase (MULTI_OUTPUT_NODE), when the
+    // grad_fn of a split/unbind output is regenerated after its base was written.
+    (
+        "is a view and its base or another view of its base has been modified inplace",
+        ErrorKind::ViewInplace,
+    ),
+    // aten/src/ATen/native/IndexingUtils.h, expandTensors (Python: IndexError).
+    ("The shape of the mask", ErrorKind::IndexOutOfRange),
+    // aten/src/ATen/native/IndexingUtils.h, expandTensors / TensorAdvancedIndexing.cpp.
+    (
+        "tensors used as indices must be long",
+        ErrorKind::DtypeMismatch,
+    ),
+    // aten/src/ATen/native/IndexingUtils.h, expandTensors' broadcast of the index tensors.
+    (
+        "indexing tensors could not be broadcast together",
+        ErrorKind::BroadcastShape,
+    ),
+    // aten/src/ATen/native/TensorAdvancedIndexing.cpp, index_put_ ("shape mismatch: value
+    // tensor of shape [3] cannot be broadcast to indexing result of shape [6]").
+    (
+        "cannot be broadcast to indexing result of shape",
+        ErrorKind::InvalidShape,
+    ),
     // ---- argument values ----
     // c10/core/TensorImpl / empty: "Trying to create tensor with negative dimension -1: [-1]".
     (
@@ -407,18 +432,15 @@ const TABLE: &[(&str, ErrorKind)] = &[
         ErrorKind::DtypeMismatch,
     ),
     ("to match target batch_size", ErrorKind::InvalidShape),
-    ("weight tensor should be defined either for all", ErrorKind::InvalidArgument),
-    // torch/nn/functional.py, dropout and _verify_batch_size; torch/optim/adam.py.
+    (
+        "weight tensor should be defined either for all",
+        ErrorKind::InvalidArgument,
+    ),
+    // torch/nn/functional.py, dropout.
     (
         "dropout probability has to be between 0 and 1",
         ErrorKind::InvalidArgument,
     ),
-    (
-        "Expected more than 1 value per channel when training",
-        ErrorKind::InvalidArgument,
-    ),
-    ("Invalid epsilon value", ErrorKind::InvalidArgument),
-    ("Invalid beta parameter", ErrorKind::InvalidArgument),
 ];
 
 /// The kind of a libtorch error message; `Unclassified` when no entry matches.
@@ -869,6 +891,61 @@ mod tests {
         (
             "Input type (float) and bias type (double) should be the same",
             ErrorKind::DtypeMismatch,
+        ),
+        // x = randn(4, requires_grad=True).clone(); a, b = x.split(2); x.mul_(2); a.exp()
+        (
+            "Output 0 of Split is a view and its base or another view of its base has been \
+             modified inplace. This view is the output of a function that returns multiple views. \
+             Such functions do not allow the output views to be modified inplace. You should \
+             replace the inplace operation by an out-of-place one.",
+            ErrorKind::ViewInplace,
+        ),
+        // x = randn(2, 3); x[tensor([True, False, True])] (PyTorch 2.13.0)
+        (
+            "The shape of the mask [3] at index 0 does not match the shape of the indexed tensor [2, 3] at index 0",
+            ErrorKind::IndexOutOfRange,
+        ),
+        // x[tensor([0.5])] (PyTorch 2.13.0)
+        (
+            "tensors used as indices must be long, int, byte or bool tensors",
+            ErrorKind::DtypeMismatch,
+        ),
+        // x[tensor([0, 1]), tensor([0, 1, 1])] (PyTorch 2.13.0)
+        (
+            "shape mismatch: indexing tensors could not be broadcast together with shapes [2], [3]",
+            ErrorKind::BroadcastShape,
+        ),
+        // y = zeros(6); y[arange(6)] = ones(3) (PyTorch 2.13.0)
+        (
+            "shape mismatch: value tensor of shape [3] cannot be broadcast to indexing result of shape [6]",
+            ErrorKind::InvalidShape,
+        ),
+        // einsum('ij,jk->ik', randn(2, 3), randn(2, 3)) (PyTorch 2.13.0)
+        (
+            "einsum(): subscript j has size 2 for operand 1 which does not broadcast with previously seen size 3",
+            ErrorKind::InvalidArgument,
+        ),
+        // F.nll_loss(randn(2, 3), tensor([0, 5])) (PyTorch 2.13.0)
+        ("Target 5 is out of bounds.", ErrorKind::IndexOutOfRange),
+        // F.nll_loss(randn(2, 3), tensor([0., 1.])) (PyTorch 2.13.0)
+        (
+            "expected target dtype to be Long or Byte, but got Float",
+            ErrorKind::DtypeMismatch,
+        ),
+        // F.nll_loss(randn(3, 3), tensor([0, 1])) (PyTorch 2.13.0)
+        (
+            "Expected input batch_size (3) to match target batch_size (2).",
+            ErrorKind::InvalidShape,
+        ),
+        // F.nll_loss(randn(2, 3), tensor([0, 1]), weight=ones(2)) (PyTorch 2.13.0)
+        (
+            "weight tensor should be defined either for all 3 classes or no classes but got weight tensor of shape: [2]",
+            ErrorKind::InvalidArgument,
+        ),
+        // F.dropout(x, 1.5) (PyTorch 2.13.0)
+        (
+            "dropout probability has to be between 0 and 1, but got 1.5",
+            ErrorKind::InvalidArgument,
         ),
     ];
 

@@ -9,6 +9,7 @@
 pub mod cuda;
 pub mod engine;
 pub mod floats;
+pub mod indexing;
 pub mod libtorch;
 pub mod nn;
 pub mod shadow;
@@ -423,6 +424,9 @@ pub enum Call<T> {
     // ---- nn ----
     /// einsum, the losses, Dropout, BatchNorm and Adam (`backend::nn`).
     Nn(nn::NnCall<T>),
+    // ---- index ----
+    /// Advanced indexing and the multi-output views (`indexing.rs`).
+    Indexing(indexing::IndexCall<T>),
 }
 
 /// What a backend call returns.

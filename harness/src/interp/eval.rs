@@ -317,6 +317,9 @@ impl<B: Backend> Interp<'_, B> {
     ) -> Res<PyVal<B::Tensor>> {
         match v {
             PyVal::Tensor(x) => {
+                if let Some(adv) = self.advanced_items(&items)? {
+                    return self.get_advanced(x, adv);
+                }
                 let items = tensor_items(items)?;
                 self.call(Call::Index { x, items })
             }
@@ -427,7 +430,7 @@ impl<B: Backend> Interp<'_, B> {
                 )));
             }
         };
-        let items = tensor_items(items)?;
+        let adv = self.advanced_items(&items)?;
         let value = match v {
             PyVal::Tensor(t) => Operand::Tensor(t),
             other => match other.as_scalar() {
@@ -440,6 +443,10 @@ impl<B: Backend> Interp<'_, B> {
                 }
             },
         };
+        if let Some(adv) = adv {
+            return self.set_advanced(x, adv, value);
+        }
+        let items = tensor_items(items)?;
         self.call(Call::SetIndex { x, items, value })?;
         Ok(())
     }

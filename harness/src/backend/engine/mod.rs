@@ -25,6 +25,9 @@ use engine::{Error, IndexItem, NestedList, Tensor};
 use std::collections::HashMap;
 use std::sync::Arc;
 
+// ---- index ----
+mod indexing;
+
 /// A Python reference to an engine tensor: cloning shares the tensor object, as Python names do.
 pub type EngineTensor = Tensor;
 
@@ -615,6 +618,8 @@ impl EngineBackend {
 
             // ---- nn ----
             Call::Nn(c) => self.nn_call(c),
+            // ---- index ----
+            Call::Indexing(c) => indexing::dispatch(c),
         }
     }
 }

@@ -180,7 +180,7 @@ unsafe extern "C" {
 /// A libtorch error message, backtrace already stripped.
 pub type ShimResult<T> = Result<T, String>;
 
-fn check(err: *mut c_char) -> ShimResult<()> {
+pub(super) fn check(err: *mut c_char) -> ShimResult<()> {
     if err.is_null() {
         return Ok(());
     }
@@ -193,7 +193,7 @@ fn check(err: *mut c_char) -> ShimResult<()> {
 }
 
 /// Takes ownership of a tensor handle the shim allocated; NULL means None.
-fn owned(ptr: *mut C_tensor) -> Option<Tensor> {
+pub(super) fn owned(ptr: *mut C_tensor) -> Option<Tensor> {
     // SAFETY: the shim hands over a fresh `new at::Tensor`, which tch frees on drop.
     (!ptr.is_null()).then(|| unsafe { Tensor::from_ptr(ptr) })
 }
@@ -395,16 +395,16 @@ pub fn wrapped_scalar(s: Scalar) -> ShimResult<Tensor> {
 }
 
 /// Index items laid out as the shim's parallel arrays.
-struct RawIndices {
-    kinds: Vec<i32>,
-    a: Vec<i64>,
-    b: Vec<i64>,
-    c: Vec<i64>,
-    has_a: Vec<u8>,
-    has_b: Vec<u8>,
+pub(super) struct RawIndices {
+    pub(super) kinds: Vec<i32>,
+    pub(super) a: Vec<i64>,
+    pub(super) b: Vec<i64>,
+    pub(super) c: Vec<i64>,
+    pub(super) has_a: Vec<u8>,
+    pub(super) has_b: Vec<u8>,
 }
 
-fn raw_indices(items: &[crate::backend::Index]) -> RawIndices {
+pub(super) fn raw_indices(items: &[crate::backend::Index]) -> RawIndices {
     use crate::backend::Index;
     let mut r = RawIndices {
         kinds: Vec::new(),

@@ -11,6 +11,8 @@
 
 pub mod ffi;
 mod nn;
+// ---- index ----
+mod indexing;
 
 use crate::backend::{
     Backend, BinaryOp, Call, DType, Failure, GraphNode, GraphObs, InplaceOp, Operand, Reduction,
@@ -759,6 +761,8 @@ impl LibtorchBackend {
 
             // ---- nn ----
             Call::Nn(c) => self.nn_call(c),
+            // ---- index ----
+            Call::Indexing(c) => indexing::dispatch(c),
         }
     }
 

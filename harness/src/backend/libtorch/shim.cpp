@@ -562,4 +562,50 @@ char* shim_where(const at::Tensor* cond, const at::Tensor* a, int ak, double af,
   })
 }
 
+// ---- index ----
+// Python's indexing with tensors among the items. The index arrays are make_indices' with one
+// more kind: 4, the tensor tensors[a[k]]. at::indexing's get_item/set_item apply the basic items
+// as views and hand the tensors to index/index_put_ as THPVariable_getitem/setitem do, which
+// places the advanced dims where Python does for mixed basic and advanced items.
+static std::vector<at::indexing::TensorIndex> make_adv_indices(
+    const int32_t* kinds, const int64_t* a, const int64_t* b, const int64_t* c,
+    const uint8_t* has_a, const uint8_t* has_b, size_t n, const at::Tensor* const* tensors) {
+  std::vector<at::indexing::TensorIndex> out;
+  out.reserve(n);
+  for (size_t k = 0; k < n; ++k) {
+    if (kinds[k] == 4) {
+      out.emplace_back(*tensors[a[k]]);
+    } else {
+      auto one = make_indices(kinds + k, a + k, b + k, c + k, has_a + k, has_b + k, 1);
+      out.push_back(std::move(one[0]));
+    }
+  }
+  return out;
+}
+
+char* shim_get_item_adv(const at::Tensor* t, const int32_t* kinds, const int64_t* a,
+                        const int64_t* b, const int64_t* c, const uint8_t* has_a,
+                        const uint8_t* has_b, size_t n, const at::Tensor* const* tensors,
+                        at::Tensor** out) {
+  SHIM_TRY({
+    auto idx = make_adv_indices(kinds, a, b, c, has_a, has_b, n, tensors);
+    *out = boxed(at::indexing::get_item(*t, idx));
+  })
+}
+
+// A Python number becomes a tensor of x's dtype (valueToTensor), as in shim_set_item.
+char* shim_set_item_adv(const at::Tensor* t, const int32_t* kinds, const int64_t* a,
+                        const int64_t* b, const int64_t* c, const uint8_t* has_a,
+                        const uint8_t* has_b, size_t n, const at::Tensor* const* tensors,
+                        const at::Tensor* value, int scalar_kind, double f, int64_t i) {
+  SHIM_TRY({
+    auto idx = make_adv_indices(kinds, a, b, c, has_a, has_b, n, tensors);
+    at::Tensor v = value != nullptr
+                       ? *value
+                       : at::indexing::scalarToTensor(make_scalar(scalar_kind, f, i),
+                                                      t->options(), t->device());
+    at::indexing::set_item(*t, idx, v);
+  })
+}
+
 }  // extern "C"

@@ -6,6 +6,8 @@
 
 mod args;
 mod create;
+// ---- index ----
+mod indexing;
 mod lower;
 mod nn;
 mod nn_fns;
