@@ -237,6 +237,15 @@ const TABLE: &[(&str, ErrorKind)] = &[
         "cannot be broadcast to indexing result of shape",
         ErrorKind::InvalidShape,
     ),
+    // aten/src/ATen/native/TensorShape.cpp, split and chunk.
+    (
+        "split_size can only be 0 if dimension size is 0",
+        ErrorKind::InvalidArgument,
+    ),
+    (
+        "chunk expects `chunks` to be greater than 0",
+        ErrorKind::InvalidArgument,
+    ),
     // ---- argument values ----
     // c10/core/TensorImpl / empty: "Trying to create tensor with negative dimension -1: [-1]".
     (
@@ -519,6 +528,16 @@ mod tests {
         (
             "Output 0 of Unbind is a view and is being modified inplace. This view is the output of a function that returns multiple views. Such functions do not allow the output views to be modified inplace. You should replace the inplace operation by an out-of-place one.",
             ErrorKind::ViewInplace,
+        ),
+        // y = ones(2, 3); y.split(0) (PyTorch 2.13.0)
+        (
+            "split_size can only be 0 if dimension size is 0, but got dimension size of 2",
+            ErrorKind::InvalidArgument,
+        ),
+        // y.chunk(0)
+        (
+            "chunk expects `chunks` to be greater than 0, got: 0",
+            ErrorKind::InvalidArgument,
         ),
         // b = (x * 1).sigmoid(); b.mul_(2); b.sum().backward()
         (
