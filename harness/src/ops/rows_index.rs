@@ -10,18 +10,18 @@ macro_rules! index_rows {
             // ---- multi-output views ----
             "split" { spelled: [Method, Torch],
                 sig: "input: tensor, split_size_or_sections: any, dim: int = 0",
-                ret: "any", family: No,
+                ret: "any", family: View,
                 doc: "a tuple of views along `dim`: pieces of an int size, the last one shorter \
                       (`SplitBackward0`), or of a list of sizes (`SplitWithSizesBackward0`); \
                       with grad mode on, writing one in place raises",
                 lower: |it, a| it.split(a) },
             "chunk" { spelled: [Method, Torch], sig: "input: tensor, chunks: int, dim: int = 0",
-                ret: "any", family: No,
+                ret: "any", family: View,
                 doc: "a tuple of at most `chunks` views along `dim`, a `split` by \
                       `ceil(size / chunks)` (`SplitBackward0`)",
                 lower: |it, a| it.chunk(a) },
             "unbind" { spelled: [Method, Torch], sig: "input: tensor, dim: int = 0",
-                ret: "any", family: No,
+                ret: "any", family: View,
                 doc: "a tuple of the views along `dim`, each without it (`UnbindBackward0`)",
                 lower: |it, a| it.unbind(a) },
         }

@@ -4,7 +4,7 @@
 use super::build::*;
 use super::{Gen, Var};
 use crate::ops::{BINARY, BinaryDtype, BinaryRow, Domain, InplaceOp, UNARY, UnaryRow};
-use crate::program::ast::{BinOp, Stmt, StmtKind, Target};
+use crate::program::ast::{BinOp, CmpOp, IndexItem, Stmt, StmtKind, Target};
 use arbitrary::Result;
 use std::sync::LazyLock;
 
@@ -136,7 +136,14 @@ impl Gen<'_, '_> {
         let Some(a) = self.pick(|v| !v.shape.is_empty() && (bad || v.writable(ge)))? else {
             return Ok(None);
         };
-        let (items, shape) = self.index_items(&a.shape)?;
+        // Now and then a bool mask (`x[x > c] = v`), whose result shape depends on the values.
+        let (items, shape) = if self.ratio(1, 5)? {
+            let mask = cmp(CmpOp::Gt, a.expr(), float(self.value()?));
+            (vec![IndexItem::Expr(mask)], None)
+        } else {
+            let (items, shape, _) = self.index_items(&a.shape)?;
+            (items, shape)
+        };
         let (value, src) = match &shape {
             Some(sh) if self.ratio(1, 2)? => {
                 match self.pick(|v| broadcast(sh, &v.shape).as_deref() == Some(&sh[..]))? {

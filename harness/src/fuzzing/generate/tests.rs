@@ -136,6 +136,9 @@ fn covers_the_statement_kinds() {
     let wanted = [
         " @ ",
         "[",
+        "[torch.tensor([",
+        " > 0.",
+        ".split(",
         "] = ",
         "+=",
         "-=",

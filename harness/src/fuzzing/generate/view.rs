@@ -1,10 +1,11 @@
 //! The view family: views and reshapes (the result shares storage with its input: `view`,
-//! `view_as`, `expand`, `expand_as`, `t`, `mT`, ...), basic indexing, `contiguous`/`clone`, and
-//! `cat`/`stack`.
+//! `view_as`, `expand`, `expand_as`, `t`, `mT`, ...), the multi-output views (`split`, `chunk`,
+//! `unbind`), indexing (basic, and advanced by an int64 tensor or a bool mask, whose result is a
+//! copy), `contiguous`/`clone`, and `cat`/`stack`.
 
 use super::build::*;
 use super::{Gen, Var};
-use crate::program::ast::{Expr, ExprKind, IndexItem, Stmt};
+use crate::program::ast::{CmpOp, Expr, ExprKind, IndexItem, Stmt, StmtKind, Target};
 use arbitrary::Result;
 
 impl Gen<'_, '_> {
@@ -16,8 +17,10 @@ impl Gen<'_, '_> {
         };
         let rank = a.shape.len();
         let s = &a.shape;
+        // Advanced indexing gives a copy, not a view.
+        let mut copy = false;
         let (value, shape, contiguous): (Expr, Option<Vec<usize>>, bool) =
-            match self.u.int_in_range(0..=15u8)? {
+            match self.u.int_in_range(0..=18u8)? {
                 0 | 1 => {
                     // view/reshape to a factorisation of numel, sometimes with -1.
                     let n = a.numel();
@@ -190,9 +193,24 @@ impl Gen<'_, '_> {
                     )
                 }
                 11 | 12 if rank > 0 => {
-                    let (items, sh) = self.index_items(s)?;
-                    (e(ExprKind::Index(Box::new(a.expr()), items)), sh, false)
+                    let (items, sh, advanced) = self.index_items(s)?;
+                    copy = advanced;
+                    (e(ExprKind::Index(Box::new(a.expr()), items)), sh, advanced)
                 }
+                // `x[x > c]`: a bool mask; how many elements it keeps depends on the values.
+                16 if rank > 0 => {
+                    copy = true;
+                    let mask = cmp(CmpOp::Gt, a.expr(), float(self.value()?));
+                    (
+                        e(ExprKind::Index(
+                            Box::new(a.expr()),
+                            vec![IndexItem::Expr(mask)],
+                        )),
+                        None,
+                        true,
+                    )
+                }
+                17 | 18 if rank > 0 => return self.split_views(&a),
                 // `x.mT`, now and then on fewer than 2 dims, which raises.
                 13 if rank >= 2 || (!diff && self.ratio(1, 8)?) => {
                     let mut sh = s.clone();
@@ -264,7 +282,8 @@ impl Gen<'_, '_> {
                     },
                     leaf: !rg,
                     contiguous,
-                    view_of_grad_leaf: (a.leaf && a.requires_grad) || a.view_of_grad_leaf,
+                    view_of_grad_leaf: !copy
+                        && ((a.leaf && a.requires_grad) || a.view_of_grad_leaf),
                     has_grad: false,
                 });
             }
@@ -273,17 +292,143 @@ impl Gen<'_, '_> {
         Ok(Some(assign(&n, value)))
     }
 
-    /// Basic indexing items for a tensor of shape `s`, and the result's shape (None: out of range).
+    /// `p, q = x.split(k, dim=d)` (or `chunk`, `unbind`, `split` by a list of sizes), unpacked
+    /// into names when there are at most four pieces. The pieces are views of `x`; under grad
+    /// mode, writing one in place raises when `x` requires grad, which the model records as
+    /// `view_of_grad_leaf` (the same prediction: a write that raises).
+    fn split_views(&mut self, a: &Var) -> Result<Option<Stmt>> {
+        let s = &a.shape;
+        let d = self.below(s.len())?;
+        let len = s[d];
+        let dim = if self.ratio(1, 4)? {
+            d as i64 - s.len() as i64
+        } else {
+            d as i64
+        };
+        let (value, sizes): (Expr, Option<Vec<usize>>) = match self.u.int_in_range(0..=3u8)? {
+            0 => {
+                // `split(0)` of a nonempty dim raises; only general programs try it.
+                let k = if !self.diff() && self.ratio(1, 12)? {
+                    0
+                } else {
+                    1 + self.below(len.max(1))?
+                };
+                let sizes = match (k, len) {
+                    (0, 0) => Some(vec![0]),
+                    (0, _) => None,
+                    (_, 0) => Some(vec![0]),
+                    _ => Some((0..len.div_ceil(k)).map(|i| k.min(len - i * k)).collect()),
+                };
+                (
+                    method(
+                        a.expr(),
+                        "split",
+                        vec![int(k as i64)],
+                        vec![("dim", int(dim))],
+                    ),
+                    sizes,
+                )
+            }
+            1 => {
+                // Sizes that sometimes do not add up to the dim's length, which raises.
+                let first = self.below(len + 1)?;
+                let mut rest = len - first;
+                if !self.diff() && self.ratio(1, 10)? {
+                    rest += 1;
+                }
+                let sizes = (first + rest == len).then(|| vec![first, rest]);
+                let arg = list(ints(&[first as i64, rest as i64]));
+                (
+                    method(a.expr(), "split", vec![arg], vec![("dim", int(dim))]),
+                    sizes,
+                )
+            }
+            2 => {
+                let c = 1 + self.below(3)?;
+                // An empty dim gives `c` empty chunks; a nonempty one pieces of ceil(len / c).
+                let sizes = if len == 0 {
+                    vec![0; c]
+                } else {
+                    let k = len.div_ceil(c);
+                    (0..len.div_ceil(k)).map(|i| k.min(len - i * k)).collect()
+                };
+                (
+                    method(
+                        a.expr(),
+                        "chunk",
+                        vec![int(c as i64)],
+                        vec![("dim", int(dim))],
+                    ),
+                    Some(sizes),
+                )
+            }
+            _ => {
+                let value = method(a.expr(), "unbind", vec![int(dim)], vec![]);
+                (value, Some(vec![usize::MAX; len]))
+            }
+        };
+        let Some(sizes) = sizes.filter(|z| (1..=4).contains(&z.len())) else {
+            // Too many pieces to name, or a call that raises: keep the tuple under one name.
+            let n = self.target_name()?;
+            self.unbind(&n);
+            return Ok(Some(assign(&n, value)));
+        };
+        let rg = self.grad_enabled && a.requires_grad;
+        let mut names = Vec::new();
+        for &size in &sizes {
+            let n = self.target_name()?;
+            let mut shape = s.clone();
+            if size == usize::MAX {
+                shape.remove(d);
+            } else {
+                shape[d] = size;
+            }
+            self.bind(Var {
+                name: n.clone(),
+                contiguous: a.contiguous && (d == 0 || size == len),
+                shape,
+                dtype: a.dtype,
+                requires_grad: rg,
+                leaf: !rg,
+                view_of_grad_leaf: rg || a.view_of_grad_leaf,
+                has_grad: false,
+            });
+            names.push(Target::Name(n));
+        }
+        Ok(Some(Stmt::new(StmtKind::Assign {
+            target: Target::Tuple(names),
+            value,
+        })))
+    }
+
+    /// Indexing items for a tensor of shape `s`, the result's shape (None: out of range), and
+    /// whether an item is advanced (an int64 tensor: at most one, so its dim stays in place and
+    /// the shape prediction stays simple).
     pub(super) fn index_items(
         &mut self,
         s: &[usize],
-    ) -> Result<(Vec<IndexItem>, Option<Vec<usize>>)> {
+    ) -> Result<(Vec<IndexItem>, Option<Vec<usize>>, bool)> {
         let mut items = Vec::new();
         let mut sh = Vec::new();
         let mut ok = true;
+        let mut advanced = false;
         let k = 1 + self.below(s.len())?;
         for &d in &s[..k] {
-            match self.u.int_in_range(0..=4u8)? {
+            match self.u.int_in_range(0..=5u8)? {
+                5 if !advanced => {
+                    advanced = true;
+                    let n = 1 + self.below(3)?;
+                    let mut idx = Vec::with_capacity(n);
+                    for _ in 0..n {
+                        let i = self.below(d + 1)?; // d itself is out of range
+                        ok &= i < d;
+                        let neg = i < d && self.ratio(1, 4)?;
+                        idx.push(if neg { i as i64 - d as i64 } else { i as i64 });
+                    }
+                    let t = call(torch("tensor"), vec![list(ints(&idx))], vec![]);
+                    items.push(IndexItem::Expr(t));
+                    sh.push(n);
+                }
                 0 | 1 => {
                     let i = self.below(d + 1)? as i64;
                     ok &= (i as usize) < d;
@@ -322,7 +467,7 @@ impl Gen<'_, '_> {
         } else {
             ok.then_some(sh)
         };
-        Ok((items, predicted))
+        Ok((items, predicted, advanced))
     }
 
     /// cat and stack.
