@@ -282,6 +282,11 @@ fn execute(node: &Arc<Node>, grad: Tensor, retain: bool) -> Result<Vec<Option<Te
 /// `AccumulateGrad`: the first gradient is stored, later ones are added in place (grad mode is
 /// off during backward), so the `.grad` tensor keeps its identity.
 fn accumulate(leaf: &Tensor, new: Tensor) -> Result<()> {
+    // An in-place op since the graph was built gave the leaf a history of its own (after
+    // `detach_()` or `requires_grad_(False)`); libtorch checks this first.
+    if leaf.0.meta.lock().unwrap().grad_fn.is_some() {
+        return Err(Error::LeafMovedIntoGraph);
+    }
     // As in libtorch: a leaf whose requires_grad was switched off after the graph was built
     // gets nothing.
     if !leaf.requires_grad() {

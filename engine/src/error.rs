@@ -124,6 +124,8 @@ pub enum Error {
         "Trying to backward through the graph a second time (or directly access saved tensors after they have already been freed). Saved intermediate values of the graph are freed when you call .backward() or autograd.grad(). Specify retain_graph=True if you need to backward through the graph a second time or if you need to access saved tensors after calling backward."
     )]
     BackwardTwice,
+    #[error("leaf variable has been moved into the graph interior")]
+    LeafMovedIntoGraph,
     #[error("grad can be implicitly created only for scalar outputs")]
     ImplicitGradNonScalar,
     #[error("grad can be computed only for real scalar outputs but got {0}")]
@@ -194,6 +196,8 @@ pub enum Error {
     DimOfScalar { dim: i64 },
     #[error("index {index} is out of bounds for dimension {dim} with size {size}")]
     IndexOutOfRange { index: i64, dim: usize, size: usize },
+    #[error("index is out of bounds for dimension with size 0")]
+    IndexEmptyDim,
     #[error("select(): index {index} out of range for tensor of size {shape} at dimension {dim}")]
     SelectOutOfRange { index: i64, shape: Shape, dim: i64 },
     #[error("start out of range (expected to be in range of [-{size}, {size}], but got {start})")]

@@ -246,6 +246,33 @@ const TABLE: &[(&str, ErrorKind)] = &[
         "chunk expects `chunks` to be greater than 0",
         ErrorKind::InvalidArgument,
     ),
+    (
+        "split_with_sizes expects split_sizes to sum exactly to",
+        ErrorKind::InvalidArgument,
+    ),
+    (
+        "expects at least a 1-dimensional tensor",
+        ErrorKind::InvalidArgument,
+    ),
+    (
+        "Expected floating point type for target with class probabilities",
+        ErrorKind::DtypeMismatch,
+    ),
+    (
+        "Index put requires the source and destination dtypes match",
+        ErrorKind::DtypeMismatch,
+    ),
+    // torch/csrc/autograd/functions/accumulate_grad.cpp: the leaf a recorded AccumulateGrad
+    // stands for has since been given a grad_fn (an in-place op after `requires_grad_(False)`).
+    (
+        "leaf variable has been moved into the graph interior",
+        ErrorKind::LeafMovedIntoGraph,
+    ),
+    // aten/src/ATen/native/LossNLL.cpp: a [C] input with a 1-D target of another size than 1.
+    (
+        "For 1D input, 1D target must have size 1",
+        ErrorKind::InvalidArgument,
+    ),
     // ---- argument values ----
     // c10/core/TensorImpl / empty: "Trying to create tensor with negative dimension -1: [-1]".
     (
@@ -537,6 +564,41 @@ mod tests {
         // y.chunk(0)
         (
             "chunk expects `chunks` to be greater than 0, got: 0",
+            ErrorKind::InvalidArgument,
+        ),
+        // torch.ones(2, 3).split([2, 2], dim=1)
+        (
+            "split_with_sizes expects split_sizes to sum exactly to 3 (input tensor's size at dimension 1), but got split_sizes=[2, 2]",
+            ErrorKind::InvalidArgument,
+        ),
+        // x = torch.ones(1, requires_grad=True); y = x * 2; x.detach_(); x += w (w requires
+        // grad); y.sum().backward()
+        (
+            "leaf variable has been moved into the graph interior",
+            ErrorKind::LeafMovedIntoGraph,
+        ),
+        // torch.tensor(1.).split(1); torch.tensor(1.).chunk(2)
+        (
+            "split expects at least a 1-dimensional tensor",
+            ErrorKind::InvalidArgument,
+        ),
+        (
+            "chunk expects at least a 1-dimensional tensor",
+            ErrorKind::InvalidArgument,
+        ),
+        // F.cross_entropy(torch.randn(2, 3), torch.ones(2, 3, dtype=torch.long))
+        (
+            "Expected floating point type for target with class probabilities, got Long",
+            ErrorKind::DtypeMismatch,
+        ),
+        // torch.ones(3)[torch.tensor([1])] = torch.tensor([2])
+        (
+            "Index put requires the source and destination dtypes match, got Float for the destination and Long for the source.",
+            ErrorKind::DtypeMismatch,
+        ),
+        // F.nll_loss(torch.randn(3), torch.tensor([1, 2]))
+        (
+            "For 1D input, 1D target must have size 1, but got target size: 2",
             ErrorKind::InvalidArgument,
         ),
         // b = (x * 1).sigmoid(); b.mul_(2); b.sum().backward()

@@ -26,6 +26,9 @@ pub enum ErrorKind {
     // ---- autograd: backward ----
     /// "Trying to backward through the graph a second time ..."
     BackwardTwice,
+    /// "leaf variable has been moved into the graph interior": backward reaches the leaf's
+    /// recorded accumulator after an in-place op gave the leaf a grad_fn.
+    LeafMovedIntoGraph,
     /// "grad can be implicitly created only for scalar outputs"
     ImplicitGradNonScalar,
     /// "element 0 of tensors does not require grad and does not have a grad_fn"
@@ -91,6 +94,7 @@ impl ErrorKind {
         ErrorKind::ModifiedByInplace,
         ErrorKind::DetachViewInplace,
         ErrorKind::BackwardTwice,
+        ErrorKind::LeafMovedIntoGraph,
         ErrorKind::ImplicitGradNonScalar,
         ErrorKind::NoGradFn,
         ErrorKind::GradShape,
@@ -128,6 +132,7 @@ impl ErrorKind {
             ErrorKind::ModifiedByInplace => "modified_by_inplace",
             ErrorKind::DetachViewInplace => "detach_view_inplace",
             ErrorKind::BackwardTwice => "backward_twice",
+            ErrorKind::LeafMovedIntoGraph => "leaf_moved_into_graph",
             ErrorKind::ImplicitGradNonScalar => "implicit_grad_non_scalar",
             ErrorKind::NoGradFn => "no_grad_fn",
             ErrorKind::GradShape => "grad_shape",

@@ -14,7 +14,7 @@ use crate::error::{Error, Result, Shape};
 use crate::layout::{broadcast_shapes, contiguous_strides};
 use crate::ops::elementwise::Operand;
 use crate::ops::index::IndexItem;
-use crate::ops::inplace::{Overlap, inplace};
+use crate::ops::inplace::{Overlap, inplace_with_meta};
 use crate::storage::StorageElem;
 use crate::tensor::Tensor;
 use crate::{DType, Scalar};
@@ -45,8 +45,98 @@ impl From<&Tensor> for TensorIndex {
 /// Where each element of an indexing result comes from.
 struct Plan {
     out_shape: Vec<usize>,
-    /// Row-major position in the indexed tensor of each result element (row-major).
+    /// Row-major position in the indexed tensor of each result element (row-major); empty
+    /// when a position is out of range.
     src: Vec<usize>,
+    /// The first out-of-range position in result order, with every element's position (or the
+    /// out-of-range index, its dim and size) and what `written_before_oob` needs to walk them
+    /// in libtorch's order.
+    oob: Option<Error>,
+    entries: Vec<std::result::Result<usize, (i64, usize, usize)>>,
+    out_dims: Vec<Option<usize>>,
+    /// Each index tensor's strides over the result dims (0 over the dims it does not index).
+    index_strides: Vec<Vec<isize>>,
+}
+
+impl Plan {
+    fn checked(self) -> Result<Plan> {
+        match self.oob {
+            Some(e) => Err(e),
+            None => Ok(self),
+        }
+    }
+
+    /// The writes `index_put_`'s CPU kernel makes before it meets an out-of-range position, as
+    /// `(result element, position)`, and that position's error. The kernel checks each position
+    /// as it reaches it, walking TensorIterator's order: the result dims sorted by the strides
+    /// of its operands, the restrided `self` first (`self_strides`: 0 over the indexed dims),
+    /// then the values (`value_strides`), then the index tensors (`reorder_dimensions`).
+    fn written_before_oob(
+        &self,
+        self_strides: &[isize],
+        value_strides: Vec<isize>,
+    ) -> (Vec<(usize, usize)>, Option<Error>) {
+        let shape = &self.out_shape;
+        let ndim = shape.len();
+        let mut operands = vec![
+            self.out_dims
+                .iter()
+                .map(|d| d.map_or(0, |d| self_strides[d]))
+                .collect::<Vec<isize>>(),
+            value_strides,
+        ];
+        operands.extend(self.index_strides.iter().cloned());
+        // 1: dim0 goes after dim1; -1: before; 0: ambiguous (TensorIterator's `should_swap`).
+        let should_swap = |d0: usize, d1: usize| -> i32 {
+            for st in &operands {
+                let (s0, s1) = (st[d0], st[d1]);
+                if s0 == 0 || s1 == 0 {
+                    continue;
+                }
+                if s0 != s1 {
+                    return if s0 < s1 { -1 } else { 1 };
+                }
+                if shape[d0] > shape[d1] {
+                    return 1;
+                }
+            }
+            0
+        };
+        let mut perm: Vec<usize> = (0..ndim).rev().collect();
+        for i in 1..ndim {
+            let mut dim1 = i;
+            for dim0 in (0..i).rev() {
+                match should_swap(perm[dim0], perm[dim1]) {
+                    c if c > 0 => {
+                        perm.swap(dim0, dim1);
+                        dim1 = dim0;
+                    }
+                    c if c < 0 => break,
+                    _ => {}
+                }
+            }
+        }
+        let rows = contiguous_strides(shape);
+        let mut idx = vec![0usize; ndim];
+        let mut writes = Vec::new();
+        for _ in 0..self.entries.len() {
+            let r: isize = idx.iter().zip(&rows).map(|(&i, &s)| i as isize * s).sum();
+            match self.entries[r as usize] {
+                Ok(pos) => writes.push((r as usize, pos)),
+                Err((index, dim, size)) => {
+                    return (writes, Some(Error::IndexOutOfRange { index, dim, size }));
+                }
+            }
+            for &k in &perm {
+                idx[k] += 1;
+                if idx[k] < shape[k] {
+                    break;
+                }
+                idx[k] = 0;
+            }
+        }
+        (writes, None)
+    }
 }
 
 /// An index tensor as int64 positions with its shape.
@@ -140,6 +230,11 @@ fn plan(shape: &[usize], indices: &[Option<Tensor>]) -> Result<Plan> {
     }
     let bshape = bshape.unwrap_or_default();
     let defined: Vec<usize> = (0..ndim).filter(|&d| per_dim[d].is_some()).collect();
+    // AdvancedIndex's constructor: an indexed dim of size 0 with a nonempty index shape has no
+    // valid position, whatever the positions are (an empty result checks none of them).
+    if defined.iter().any(|&d| shape[d] == 0) && !bshape.contains(&0) {
+        return Err(Error::IndexEmptyDim);
+    }
     let adjacent = defined.windows(2).all(|w| w[1] == w[0] + 1);
     let free: Vec<usize> = (0..ndim).filter(|&d| per_dim[d].is_none()).collect();
     // Result dims: (source dim or None for the broadcast index dims) in order.
@@ -173,7 +268,7 @@ fn plan(shape: &[usize], indices: &[Option<Tensor>]) -> Result<Plan> {
         .collect();
     let in_strides = contiguous_strides(shape);
     let numel: usize = out_shape.iter().product();
-    let mut src = Vec::with_capacity(numel);
+    let mut entries = Vec::with_capacity(numel);
     let mut idx = vec![0usize; out_shape.len()];
     for _ in 0..numel {
         let mut b = Vec::with_capacity(bshape.len());
@@ -184,6 +279,7 @@ fn plan(shape: &[usize], indices: &[Option<Tensor>]) -> Result<Plan> {
                 None => b.push(idx[k]),
             }
         }
+        let mut entry = Ok(0);
         for (j, &d) in defined.iter().enumerate() {
             let (Some(p), Some(st)) = (&per_dim[d], &bstrides[d]) else {
                 continue;
@@ -192,16 +288,13 @@ fn plan(shape: &[usize], indices: &[Option<Tensor>]) -> Result<Plan> {
             let v = p.values[off as usize];
             let size = shape[d] as i64;
             if v < -size || v >= size {
-                return Err(Error::IndexOutOfRange {
-                    index: v,
-                    dim: j,
-                    size: shape[d],
-                });
+                entry = Err((v, j, shape[d]));
+                break;
             }
             let v = if v < 0 { v + size } else { v };
             pos += v as isize * in_strides[d];
         }
-        src.push(pos as usize);
+        entries.push(entry.map(|_| pos as usize));
         for k in (0..out_shape.len()).rev() {
             idx[k] += 1;
             if idx[k] < out_shape[k] {
@@ -210,7 +303,43 @@ fn plan(shape: &[usize], indices: &[Option<Tensor>]) -> Result<Plan> {
             idx[k] = 0;
         }
     }
-    Ok(Plan { out_shape, src })
+    let oob = entries
+        .iter()
+        .find_map(|e| e.err())
+        .map(|(index, dim, size)| Error::IndexOutOfRange { index, dim, size });
+    if oob.is_none() {
+        let src = entries.iter().map(|e| e.unwrap_or(0)).collect();
+        return Ok(Plan {
+            out_shape,
+            src,
+            oob,
+            entries: Vec::new(),
+            out_dims: Vec::new(),
+            index_strides: Vec::new(),
+        });
+    }
+    let index_strides = defined
+        .iter()
+        .filter_map(|&d| bstrides[d].as_ref())
+        .map(|st| {
+            let mut b = st.iter();
+            out_dims
+                .iter()
+                .map(|d| match d {
+                    Some(_) => 0,
+                    None => *b.next().unwrap_or(&0),
+                })
+                .collect()
+        })
+        .collect();
+    Ok(Plan {
+        out_shape,
+        src: Vec::new(),
+        oob,
+        entries,
+        out_dims,
+        index_strides,
+    })
 }
 
 fn gather<T: StorageElem>(x: &Tensor, p: &Plan) -> Result<Tensor> {
@@ -219,20 +348,26 @@ fn gather<T: StorageElem>(x: &Tensor, p: &Plan) -> Result<Tensor> {
 }
 
 /// `x` (its shape, contiguous) with `values` (broadcast to the plan's result) written at the
-/// plan's sources, in result order (a later duplicate wins, or adds with `accumulate`).
+/// plan's sources, in result order (a later duplicate wins, or adds with `accumulate`); or
+/// only the `partial` writes, `(result element, position)`, when given.
 fn scatter<T: StorageElem>(
     x: &Tensor,
     p: &Plan,
+    partial: Option<&[(usize, usize)]>,
     values: &Tensor,
     accumulate: Option<fn(T, T) -> T>,
 ) -> Result<Tensor> {
     let mut out = x.contiguous_vec::<T>()?;
     let vals = values.expand_raw(&p.out_shape)?.contiguous_vec::<T>()?;
-    for (&i, v) in p.src.iter().zip(vals) {
+    let mut put = |i: usize, v: T| {
         out[i] = match accumulate {
             Some(add) => add(out[i], v),
             None => v,
         };
+    };
+    match partial {
+        None => p.src.iter().zip(vals).for_each(|(&i, v)| put(i, v)),
+        Some(w) => w.iter().for_each(|&(r, i)| put(i, vals[r])),
     }
     Tensor::from_vec(out, &x.shape())
 }
@@ -247,18 +382,46 @@ fn gather_any(x: &Tensor, p: &Plan) -> Result<Tensor> {
 }
 
 fn scatter_any(x: &Tensor, p: &Plan, values: &Tensor, accumulate: bool) -> Result<Tensor> {
+    scatter_some(x, p, None, values, accumulate)
+}
+
+fn scatter_some(
+    x: &Tensor,
+    p: &Plan,
+    partial: Option<&[(usize, usize)]>,
+    values: &Tensor,
+    accumulate: bool,
+) -> Result<Tensor> {
     let values = &crate::with_no_grad(|| values.to_dtype(x.dtype()))?;
+    let w = partial;
     match x.dtype() {
-        DType::F32 => scatter::<f32>(x, p, values, accumulate.then_some(|a, b| a + b)),
-        DType::F64 => scatter::<f64>(x, p, values, accumulate.then_some(|a, b| a + b)),
+        DType::F32 => scatter::<f32>(x, p, w, values, accumulate.then_some(|a, b| a + b)),
+        DType::F64 => scatter::<f64>(x, p, w, values, accumulate.then_some(|a, b| a + b)),
         DType::I64 => scatter::<i64>(
             x,
             p,
+            w,
             values,
             accumulate.then_some(|a: i64, b| a.wrapping_add(b)),
         ),
-        DType::Bool => scatter::<bool>(x, p, values, accumulate.then_some(|a, b| a | b)),
+        DType::Bool => scatter::<bool>(x, p, w, values, accumulate.then_some(|a, b| a | b)),
     }
+}
+
+/// `assert_no_overlap`: the same tensor, or dense layouts over intersecting ranges of one
+/// buffer (layouts too irregular to judge pass, as in ATen).
+fn overlaps(t: &Tensor, o: &Tensor) -> bool {
+    if t.same(o) {
+        return true;
+    }
+    if t.numel() == 0 || o.numel() == 0 || !t.shares_storage(o) {
+        return false;
+    }
+    let (lt, lo) = (t.layout(), o.layout());
+    if !lt.is_non_overlapping_and_dense() || !lo.is_non_overlapping_and_dense() {
+        return false;
+    }
+    lt.offset < lo.offset + lo.numel() && lo.offset < lt.offset + lt.numel()
 }
 
 /// Saves the index tensors of a node; `None` entries stay `None`.
@@ -311,14 +474,14 @@ impl Tensor {
         }
         crate::autograd::precheck(&[self])?;
         let shape = self.shape();
-        let p = plan(&shape, indices)?;
+        let p = plan(&shape, indices)?.checked()?;
         let out = gather_any(self, &p)?;
         if let Some(mut rec) = Recorder::new("IndexBackward0", &[self])? {
             let ids = save_indices(&mut rec, indices);
             rec.finish(&out, move |ctx, g| {
                 // index_backward: zeros of the input's shape, `index_put_` with accumulate=True.
                 let ix = unpack_indices(ctx, &ids)?;
-                let p = plan(&shape, &ix)?;
+                let p = plan(&shape, &ix)?.checked()?;
                 let z = Tensor::zeros(&shape, g.dtype())?;
                 Ok(vec![Some(scatter_any(&z, &p, &g, true)?)])
             })?;
@@ -336,42 +499,77 @@ impl Tensor {
         if self.device().is_cuda() || values.device().is_cuda() {
             return Err(Error::NotSupportedOnCuda { op: "index_put_" });
         }
-        if self.layout().has_internal_overlap() {
-            crate::warnings::warn(
-                "Use of index_put_ on expanded tensors is deprecated. Please clone() the tensor before performing this operation. This also applies to advanced indexing e.g. tensor[indices] = tensor",
-            );
-        }
         let shape = self.shape();
         let ix: Vec<Option<Tensor>> = indices.to_vec();
-        inplace(
+        let masked = !accumulate && masked_fill_dispatch(indices, values);
+        // `_index_put_impl_`'s checks, in its order, after the autograd wrapper's: the index
+        // count, the expanded-self warning, the masked_fill shortcut, the overlap of self with
+        // the values and the indices, `make_info`, the iterator's shape and dtype checks; then
+        // the kernel, which writes until it meets an out-of-range position.
+        let meta = || {
+            if indices.len() > shape.len() {
+                return Err(Error::InvalidArgument(format!(
+                    "too many indices for tensor of dimension {} (got {})",
+                    shape.len(),
+                    indices.len()
+                )));
+            }
+            if self.layout().has_internal_overlap() {
+                crate::warnings::warn(
+                    "Use of index_put_ on expanded tensors is deprecated. Please clone() the tensor before performing this operation. This also applies to advanced indexing e.g. tensor[indices] = tensor",
+                );
+                if masked {
+                    // The shortcut is `self.masked_fill_(mask, value.item())`, which warns too.
+                    crate::warnings::warn(
+                        "Use of masked_fill_ on expanded tensors is deprecated. Please clone() the tensor before performing this operation. This also applies to advanced indexing e.g. tensor[mask] = scalar",
+                    );
+                }
+            }
+            if !masked
+                && std::iter::once(values)
+                    .chain(indices.iter().flatten())
+                    .any(|o| overlaps(self, o))
+            {
+                return Err(Error::InplacePartialOverlap);
+            }
+            let p = plan(&shape, indices)?;
+            if !masked {
+                if !crate::ops::shape::expandable_to(&values.shape(), &p.out_shape) {
+                    return Err(Error::IndexPutShape {
+                        value: Shape(values.shape()),
+                        result: Shape(p.out_shape.clone()),
+                    });
+                }
+                if values.dtype() != self.dtype() {
+                    return Err(Error::IndexPutDtype {
+                        dest: self.dtype().scalar_type_name(),
+                        src: values.dtype().scalar_type_name(),
+                    });
+                }
+            }
+            if p.oob.is_some() {
+                let v = if masked {
+                    values.reshape(&[])?
+                } else {
+                    values.clone()
+                };
+                let vs = v.layout().broadcast_strides(&p.out_shape);
+                let (writes, e) = p.written_before_oob(&self.layout().strides, vs);
+                let partial =
+                    crate::with_no_grad(|| scatter_some(self, &p, Some(&writes), &v, accumulate))?;
+                self.write_from(&partial)?;
+                return Err(e.unwrap_or(Error::IndexEmptyDim));
+            }
+            Ok(())
+        };
+        inplace_with_meta(
             self,
             &[values],
             Overlap::Unchecked,
             "IndexPutBackward0",
+            meta,
             || {
-                if indices.len() > shape.len() {
-                    return Err(Error::InvalidArgument(format!(
-                        "too many indices for tensor of dimension {} (got {})",
-                        shape.len(),
-                        indices.len()
-                    )));
-                }
-                let masked = !accumulate && masked_fill_dispatch(indices, values);
-                let p = plan(&shape, indices)?;
-                if !masked {
-                    if !crate::ops::shape::expandable_to(&values.shape(), &p.out_shape) {
-                        return Err(Error::IndexPutShape {
-                            value: Shape(values.shape()),
-                            result: Shape(p.out_shape.clone()),
-                        });
-                    }
-                    if values.dtype() != self.dtype() {
-                        return Err(Error::IndexPutDtype {
-                            dest: self.dtype().scalar_type_name(),
-                            src: values.dtype().scalar_type_name(),
-                        });
-                    }
-                }
+                let p = plan(&shape, indices)?.checked()?;
                 let v = if masked {
                     values.reshape(&[])?
                 } else {
@@ -387,7 +585,7 @@ impl Tensor {
                 Ok(Box::new(move |ctx, g| {
                     let ix = unpack_indices(ctx, &ids)?;
                     let v = ctx.unpack(sv)?;
-                    let p = plan(&shape, &ix)?;
+                    let p = plan(&shape, &ix)?.checked()?;
                     // self: the written places get no gradient (unless accumulating); values:
                     // the gradient at those places, reduced to the values' shape by the engine.
                     let gs = opt(ns, || {

@@ -176,7 +176,8 @@ impl Tensor {
                     opt(na, || g.div(&other))?,
                     opt(sa.is_some(), || {
                         let s = ctx.unpack(sa.unwrap())?;
-                        g.neg()?.mul(&s)?.div(&other.mul(&other)?)
+                        // div_tensor_other_backward: `-grad * ((self / other) / other)`, rounded as libtorch does.
+                        g.neg()?.mul(&s.div(&other)?.div(&other)?)
                     })?,
                 ])
             })?;

@@ -192,6 +192,10 @@ pub(crate) fn copy_slices_backward(
     let mut res = f(&BackwardCtx { node: inner }, grad_slice)?;
     let first = if res.is_empty() { None } else { res.remove(0) };
     match first {
+        // `grad_slice.copy_(res[0])`: TensorIterator refuses an output whose elements share
+        // memory, so a written view that is expanded (only `index_put_` lets one be written)
+        // fails here, in backward.
+        Some(_) if view.has_internal_overlap() => return Err(Error::InplaceOverlap),
         Some(r) => at(view).write_from(&cast(&r.sum_to(&view.shape)?, grad.dtype())?)?,
         None => at(view).write_from(&super::to_device_raw(
             &Tensor::zeros(&view.shape, grad.dtype())?,
@@ -408,7 +412,8 @@ impl Tensor {
                         opt(na, || g.div(&other))?,
                         opt(ss.is_some(), || {
                             let s = ctx.unpack(ss.unwrap())?;
-                            g.neg()?.mul(&s)?.div(&other.mul(&other)?)
+                            // div_tensor_other_backward: `-grad * ((self / other) / other)`, rounded as libtorch does.
+                            g.neg()?.mul(&s.div(&other)?.div(&other)?)
                         })?,
                     ])
                 }))

@@ -201,7 +201,16 @@ impl Tensor {
                 "0D or 1D target tensor expected, multi-target not supported".into(),
             ));
         }
-        let no_batch_dim = shape.len() == 1 && target.ndim() == 0;
+        // A 1-D input takes a 0-D target, or a 1-D one of size 1 (as the same single sample:
+        // the result is 0-D). The backward's check knows only the 0-D form, below.
+        let one_sample_1d = shape.len() == 1 && target.ndim() == 1;
+        if one_sample_1d && target.numel() != 1 {
+            return Err(Error::InvalidArgument(format!(
+                "For 1D input, 1D target must have size 1, but got target size: {}",
+                target.numel()
+            )));
+        }
+        let no_batch_dim = shape.len() == 1 && (target.ndim() == 0 || one_sample_1d);
         if !no_batch_dim && target.shape().first() != Some(&shape[0]) {
             return Err(Error::InvalidArgument(format!(
                 "size mismatch (got input: {}, target: {})",
@@ -260,6 +269,14 @@ impl Tensor {
                 let tv = ctx.unpack(st)?.contiguous_vec::<i64>()?;
                 let w = sw.map(|s| ctx.unpack(s)).transpose()?;
                 let shape = x.shape();
+                // nll_loss_backward's check has no 1-D-target exception: libtorch's forward
+                // accepts a [1] target for a [C] input, and its backward then fails (C > 1).
+                if one_sample_1d && shape[0] != 1 {
+                    return Err(Error::InvalidArgument(format!(
+                        "size mismatch (got input: {}, target: [1])",
+                        Shape(shape.clone())
+                    )));
+                }
                 let g = crate::with_no_grad(|| g.to_dtype(x.dtype()))?;
                 let gi = match x.dtype() {
                     DType::F32 => {

@@ -168,7 +168,12 @@ impl Tensor {
                 let r = ctx.unpack(so)?;
                 // libtorch's `evenly_distribute_backward` on the CPU: zeros, then
                 // `masked_fill_` (so +0.0 elsewhere, and the result is at version 1).
-                let mask = x.eq_(&r)?;
+                // A NaN result is shared between the NaN elements (`input.isnan()`).
+                let mask = if r.item()?.as_f64().is_nan() {
+                    x.ne(&x)?
+                } else {
+                    x.eq_(&r)?
+                };
                 let count = cast(&mask, x.dtype())?.sum(None, false)?;
                 let share = g.div(&count)?;
                 let out = mask.where_(

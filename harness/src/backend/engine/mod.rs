@@ -66,6 +66,7 @@ pub fn error_kind(e: &Error) -> ErrorKind {
         Error::SavedTensorDetached => by_text(ErrorKind::InvalidArgument),
         Error::AutogradDtype(_) => by_text(ErrorKind::DtypeNotSupported),
         Error::BackwardTwice => ErrorKind::BackwardTwice,
+        Error::LeafMovedIntoGraph => ErrorKind::LeafMovedIntoGraph,
         Error::ImplicitGradNonScalar => ErrorKind::ImplicitGradNonScalar,
         Error::ImplicitGradDtype(_) => by_text(ErrorKind::DtypeNotSupported),
         Error::NoGradFn(_) => ErrorKind::NoGradFn,
@@ -87,6 +88,7 @@ pub fn error_kind(e: &Error) -> ErrorKind {
         Error::ViewStride => ErrorKind::ViewStride,
         Error::DimOutOfRange { .. } | Error::DimOfScalar { .. } => ErrorKind::DimOutOfRange,
         Error::IndexOutOfRange { .. }
+        | Error::IndexEmptyDim
         | Error::SelectOutOfRange { .. }
         | Error::NarrowOutOfRange { .. }
         | Error::NarrowStartOutOfRange { .. } => ErrorKind::IndexOutOfRange,
