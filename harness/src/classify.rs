@@ -250,6 +250,13 @@ const TABLE: &[(&str, ErrorKind)] = &[
         "split_with_sizes expects split_sizes to sum exactly to",
         ErrorKind::InvalidArgument,
     ),
+    // aten/src/ATen/native/LossNLL.cpp, nll_loss_nd.
+    (
+        "Expected 1 or more dimensions (got 0)",
+        ErrorKind::InvalidArgument,
+    ),
+    // c10/util/Exception: TORCH_INTERNAL_ASSERT, whatever the check.
+    ("INTERNAL ASSERT FAILED", ErrorKind::InternalAssert),
     (
         "expects at least a 1-dimensional tensor",
         ErrorKind::InvalidArgument,
@@ -576,6 +583,16 @@ mod tests {
         (
             "leaf variable has been moved into the graph interior",
             ErrorKind::LeafMovedIntoGraph,
+        ),
+        // F.nll_loss(torch.tensor(1.), torch.tensor(0))
+        (
+            "Expected 1 or more dimensions (got 0)",
+            ErrorKind::InvalidArgument,
+        ),
+        // t1 = tensor([-2]); t1[0:] = w (w requires grad); (t1 + x).sum().backward()
+        (
+            "isDifferentiableType(grad.scalar_type()) INTERNAL ASSERT FAILED at \"/__w/pytorch/pytorch/torch/csrc/autograd/engine.cpp\":998, please report a bug to PyTorch. ",
+            ErrorKind::InternalAssert,
         ),
         // torch.tensor(1.).split(1); torch.tensor(1.).chunk(2)
         (

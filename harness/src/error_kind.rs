@@ -74,6 +74,9 @@ pub enum ErrorKind {
     DeviceMismatch,
     /// CUDA asked for where there is none, or an op that a device does not support.
     DeviceUnavailable,
+    /// "... INTERNAL ASSERT FAILED at ...": one of libtorch's own consistency checks failed, a
+    /// libtorch bug ("please report a bug to PyTorch").
+    InternalAssert,
     // ---- the program itself (raised by the interpreter, the same on both sides) ----
     /// Python-level type errors: calling a tensor method on an int, wrong argument types.
     TypeError,
@@ -116,6 +119,7 @@ impl ErrorKind {
         ErrorKind::DtypeNotSupported,
         ErrorKind::DeviceMismatch,
         ErrorKind::DeviceUnavailable,
+        ErrorKind::InternalAssert,
         ErrorKind::TypeError,
         ErrorKind::NameError,
         ErrorKind::NotImplemented,
@@ -154,6 +158,7 @@ impl ErrorKind {
             ErrorKind::DtypeNotSupported => "dtype_not_supported",
             ErrorKind::DeviceMismatch => "device_mismatch",
             ErrorKind::DeviceUnavailable => "device_unavailable",
+            ErrorKind::InternalAssert => "internal_assert",
             ErrorKind::TypeError => "type_error",
             ErrorKind::NameError => "name_error",
             ErrorKind::NotImplemented => "not_implemented",

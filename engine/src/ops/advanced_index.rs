@@ -359,15 +359,32 @@ fn scatter<T: StorageElem>(
 ) -> Result<Tensor> {
     let mut out = x.contiguous_vec::<T>()?;
     let vals = values.expand_raw(&p.out_shape)?.contiguous_vec::<T>()?;
-    let mut put = |i: usize, v: T| {
-        out[i] = match accumulate {
-            Some(add) => add(out[i], v),
-            None => v,
-        };
+    let writes: Vec<(usize, T)> = match partial {
+        None => p.src.iter().copied().zip(vals).collect(),
+        Some(w) => w.iter().map(|&(r, i)| (i, vals[r])).collect(),
     };
-    match partial {
-        None => p.src.iter().zip(vals).for_each(|(&i, v)| put(i, v)),
-        Some(w) => w.iter().for_each(|&(r, i)| put(i, vals[r])),
+    let combine = |old: T, v: T| match accumulate {
+        Some(add) => add(old, v),
+        None => v,
+    };
+    let layout = x.layout();
+    if layout.has_internal_overlap() {
+        // An expanded `x`: the kernel writes through its strides, so every position that shares
+        // a storage element with a written one reads the element's last write.
+        let cell: Vec<usize> = layout.indices().collect();
+        let mut cells: std::collections::HashMap<usize, T> =
+            cell.iter().copied().zip(out.iter().copied()).collect();
+        for (i, v) in writes {
+            let c = cells.entry(cell[i]).or_insert(v);
+            *c = combine(*c, v);
+        }
+        for (o, c) in out.iter_mut().zip(&cell) {
+            *o = cells[c];
+        }
+    } else {
+        for (i, v) in writes {
+            out[i] = combine(out[i], v);
+        }
     }
     Tensor::from_vec(out, &x.shape())
 }
