@@ -213,7 +213,7 @@ impl<B: Backend> Interp<'_, B> {
                     } else {
                         "check_uniform_bounds"
                     },
-                    if dtype == DType::I64 { "Long" } else { "Bool" }
+                    dtype.scalar_type_name()
                 ),
             ));
         }
@@ -317,7 +317,7 @@ fn cast(v: f64, dtype: DType) -> f64 {
     match dtype {
         DType::F32 => v as f32 as f64,
         DType::F64 => v,
-        DType::I64 => v.trunc(),
+        DType::I8 | DType::I16 | DType::I32 | DType::I64 => v.trunc(),
         DType::Bool => (v != 0.0) as i64 as f64,
     }
 }
