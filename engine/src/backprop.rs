@@ -240,7 +240,7 @@ fn accumulate_buffer(prev: Tensor, g: &Tensor) -> Result<Tensor> {
         crate::DType::F32 => add_into::<f32>(&prev, g)?,
         crate::DType::F64 => add_into::<f64>(&prev, g)?,
         crate::DType::I64 => add_into::<i64>(&prev, g)?,
-        crate::DType::Bool => return prev.add(g),
+        _ => return prev.add(g),
     }
     Ok(prev)
 }

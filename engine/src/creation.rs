@@ -35,6 +35,7 @@ impl Tensor {
             DType::F64 => CpuStorage::F64(vec![v; n]),
             DType::I64 => CpuStorage::I64(vec![v as i64; n]),
             DType::Bool => CpuStorage::Bool(vec![v != 0.0; n]),
+            d => CpuStorage::from_f64(d, std::iter::repeat_n(v, n)),
         };
         Tensor::from_storage(s, shape)
     }

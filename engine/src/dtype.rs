@@ -4,6 +4,9 @@
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum DType {
     Bool,
+    I8,
+    I16,
+    I32,
     I64,
     F32,
     F64,
@@ -22,17 +25,27 @@ impl DType {
     pub fn is_float(self) -> bool {
         matches!(self, DType::F32 | DType::F64)
     }
+    /// The signed integer dtypes (int8 through int64).
+    pub fn is_int(self) -> bool {
+        matches!(self, DType::I8 | DType::I16 | DType::I32 | DType::I64)
+    }
+    /// int8, int16 and int32: stored in their width, computed through the int64 kernels and
+    /// wrapped back (two's complement, as ATen's integer arithmetic wraps).
+    pub fn is_narrow_int(self) -> bool {
+        matches!(self, DType::I8 | DType::I16 | DType::I32)
+    }
     pub fn size_in_bytes(self) -> usize {
         match self {
-            DType::Bool => 1,
-            DType::F32 => 4,
+            DType::Bool | DType::I8 => 1,
+            DType::I16 => 2,
+            DType::F32 | DType::I32 => 4,
             DType::I64 | DType::F64 => 8,
         }
     }
     pub(crate) fn category(self) -> Category {
         match self {
             DType::Bool => Category::Bool,
-            DType::I64 => Category::Int,
+            DType::I8 | DType::I16 | DType::I32 | DType::I64 => Category::Int,
             DType::F32 | DType::F64 => Category::Float,
         }
     }
@@ -40,15 +53,22 @@ impl DType {
     pub fn torch_name(self) -> &'static str {
         match self {
             DType::Bool => "torch.bool",
+            DType::I8 => "torch.int8",
+            DType::I16 => "torch.int16",
+            DType::I32 => "torch.int32",
             DType::I64 => "torch.int64",
             DType::F32 => "torch.float32",
             DType::F64 => "torch.float64",
         }
     }
-    /// The ScalarType name libtorch's messages use: `Float`, `Double`, `Long`, `Bool`.
+    /// The ScalarType name libtorch's messages use: `Float`, `Double`, `Long`, `Int`, `Short`,
+    /// `Char` (int8), `Bool`.
     pub fn scalar_type_name(self) -> &'static str {
         match self {
             DType::Bool => "Bool",
+            DType::I8 => "Char",
+            DType::I16 => "Short",
+            DType::I32 => "Int",
             DType::I64 => "Long",
             DType::F32 => "Float",
             DType::F64 => "Double",
@@ -58,6 +78,9 @@ impl DType {
     pub fn c_name(self) -> &'static str {
         match self {
             DType::Bool => "bool",
+            DType::I8 => "signed char",
+            DType::I16 => "short int",
+            DType::I32 => "int",
             DType::I64 => "long int",
             DType::F32 => "float",
             DType::F64 => "double",
@@ -67,18 +90,35 @@ impl DType {
     pub fn legacy_type_name(self) -> &'static str {
         match self {
             DType::Bool => "torch.BoolTensor",
+            DType::I8 => "torch.CharTensor",
+            DType::I16 => "torch.ShortTensor",
+            DType::I32 => "torch.IntTensor",
             DType::I64 => "torch.LongTensor",
             DType::F32 => "torch.FloatTensor",
             DType::F64 => "torch.DoubleTensor",
         }
     }
-    /// Promotion of two tensor dtypes (both "dimensioned" or both wrapped).
+    /// Promotion of two tensor dtypes (both "dimensioned" or both wrapped): the variants are
+    /// in `torch.promote_types` order over these dtypes (bool < int8 < ... < float64).
     pub fn promote(a: DType, b: DType) -> DType {
         a.max(b)
     }
     /// The float dtype an op like `exp` or `/` computes in: floats stay, others become f32.
     pub fn to_float(self) -> DType {
         if self.is_float() { self } else { DType::F32 }
+    }
+}
+
+/// The CUDA storage holds no int8/int16/int32 buffers: placing one there (or casting to one
+/// there) is this typed refusal, naming the dtype.
+#[cfg_attr(not(feature = "cuda"), allow(dead_code))]
+pub(crate) fn narrow_int_on_cuda(d: DType) -> crate::Error {
+    crate::Error::NotSupportedOnCuda {
+        op: match d {
+            DType::I8 => "int8 tensors",
+            DType::I16 => "int16 tensors",
+            _ => "int32 tensors",
+        },
     }
 }
 
@@ -171,6 +211,9 @@ pub trait Elem: Copy + Send + Sync + std::fmt::Debug + PartialOrd + 'static {
     fn from_f64(v: f64) -> Self;
     fn zero() -> Self;
     fn one() -> Self;
+    /// Integers and bools as int64 (exact); floats truncated (only the int casts call it on
+    /// integer sources).
+    fn to_i64(self) -> i64;
 }
 
 macro_rules! elem {
@@ -193,12 +236,21 @@ macro_rules! elem {
             fn one() -> Self {
                 $o
             }
+            #[inline]
+            fn to_i64(self) -> i64 {
+                self as i64
+            }
         }
     };
 }
 elem!(f32, F32, 0.0, 1.0, |x: f32| x as f64, |v: f64| v as f32);
 elem!(f64, F64, 0.0, 1.0, |x: f64| x, |v: f64| v);
 elem!(i64, I64, 0, 1, |x: i64| x as f64, |v: f64| v as i64);
+// The narrow integers take an f64 through int64 and wrap, as a C++ cast of an in-range
+// integral value does.
+elem!(i32, I32, 0, 1, |x: i32| x as f64, |v: f64| v as i64 as i32);
+elem!(i16, I16, 0, 1, |x: i16| x as f64, |v: f64| v as i64 as i16);
+elem!(i8, I8, 0, 1, |x: i8| x as f64, |v: f64| v as i64 as i8);
 elem!(
     bool,
     Bool,

@@ -61,6 +61,9 @@ pub fn dtype_suffix(dtype: DType) -> &'static str {
         DType::F32 => "f32",
         DType::F64 => "f64",
         DType::I64 => "i64",
+        DType::I32 => "i32",
+        DType::I16 => "i16",
+        DType::I8 => "i8",
         DType::Bool => "bool",
     }
 }
@@ -73,10 +76,10 @@ pub fn entry(name: &str, dtype: DType) -> String {
 /// Whether the backends run `U` on `dtype`; otherwise both refuse it with the dtype error
 /// naming the kernel.
 pub fn unary_runs<U: UnaryKernel>(dtype: DType) -> bool {
-    dtype.is_float() || dtype == DType::I64 && U::INT
+    dtype.is_float() || dtype.is_int() && U::INT
 }
 
 /// Whether the backends run `B` on `dtype`, as [`unary_runs`].
 pub fn binary_runs<B: BinaryKernel>(dtype: DType) -> bool {
-    dtype.is_float() || dtype == DType::I64 && B::INT || dtype == DType::Bool && B::BOOL
+    dtype.is_float() || dtype.is_int() && B::INT || dtype == DType::Bool && B::BOOL
 }

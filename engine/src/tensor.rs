@@ -101,7 +101,7 @@ pub enum NestedList {
 fn scalar_of(dtype: DType, v: f64) -> Scalar {
     match dtype {
         DType::Bool => Scalar::Bool(v != 0.0),
-        DType::I64 => Scalar::Int(v as i64),
+        DType::I8 | DType::I16 | DType::I32 | DType::I64 => Scalar::Int(v as i64),
         DType::F32 | DType::F64 => Scalar::Float(v),
     }
 }
@@ -369,6 +369,9 @@ impl Tensor {
             DType::F32 => CpuStorage::F32(self.contiguous_vec()?),
             DType::F64 => CpuStorage::F64(self.contiguous_vec()?),
             DType::I64 => CpuStorage::I64(self.contiguous_vec()?),
+            DType::I32 => CpuStorage::I32(self.contiguous_vec()?),
+            DType::I16 => CpuStorage::I16(self.contiguous_vec()?),
+            DType::I8 => CpuStorage::I8(self.contiguous_vec()?),
             DType::Bool => CpuStorage::Bool(self.contiguous_vec()?),
         })
     }

@@ -150,7 +150,7 @@ pub fn compact(d: &TensorData) -> TensorData {
 fn fmt_num(v: f64, dtype: DType) -> String {
     match dtype {
         DType::Bool => if v != 0.0 { "True" } else { "False" }.into(),
-        DType::I64 => format!("{}", v as i64),
+        DType::I8 | DType::I16 | DType::I32 | DType::I64 => format!("{}", v as i64),
         _ => {
             if v.is_nan() {
                 "nan".into()

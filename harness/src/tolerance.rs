@@ -24,7 +24,7 @@ impl Tol {
 
     pub fn for_dtype(self, d: DType) -> (f64, f64) {
         match (d, self.case) {
-            (DType::Bool | DType::I64, _) => (0.0, 0.0),
+            (DType::Bool | DType::I8 | DType::I16 | DType::I32 | DType::I64, _) => (0.0, 0.0),
             (_, Some(c)) => c,
             (DType::F32, None) => (1.3e-6, 1e-5),
             (DType::F64, None) if self.f32_in_program => (1.3e-6, 1e-5),

@@ -77,6 +77,17 @@ pub(crate) fn f64_to_i64_x86(v: f64) -> i64 {
     }
 }
 
+/// Float -> int32 as the x86 32-bit conversion (`cvttsd2si`) does: NaN, infinities and
+/// out-of-range values give `INT32_MIN`. libtorch's casts to int8/int16 go through it.
+pub(crate) fn f64_to_i32_x86(v: f64) -> i32 {
+    const LIMIT: f64 = 2_147_483_648.0;
+    if v.is_nan() || !(-LIMIT..LIMIT).contains(&v) {
+        i32::MIN
+    } else {
+        v as i32
+    }
+}
+
 fn clamp_float<T: PartialOrd + Copy>(v: T, lo: T, hi: T) -> T {
     #[allow(clippy::eq_op)]
     if v != v {
@@ -95,6 +106,16 @@ impl CpuStorage {
             CpuStorage::F32(s) => CpuStorage::F32(place(map1(s, l, U::f32), sh, out)),
             CpuStorage::F64(s) => CpuStorage::F64(place(map1(s, l, U::f64), sh, out)),
             CpuStorage::I64(s) if U::INT => CpuStorage::I64(place(map1(s, l, U::i64), sh, out)),
+            // The narrow integers run the int64 kernel and wrap back.
+            CpuStorage::I32(s) if U::INT => {
+                CpuStorage::I32(place(map1(s, l, |v| U::i64(v.into()) as i32), sh, out))
+            }
+            CpuStorage::I16(s) if U::INT => {
+                CpuStorage::I16(place(map1(s, l, |v| U::i64(v.into()) as i16), sh, out))
+            }
+            CpuStorage::I8(s) if U::INT => {
+                CpuStorage::I8(place(map1(s, l, |v| U::i64(v.into()) as i8), sh, out))
+            }
             s => return Err(unsupported(U::NAME, s.dtype())),
         })
     }
@@ -115,6 +136,18 @@ impl CpuStorage {
             (C::F64(a), C::F64(b)) => C::F64(place(map2(a, la, b, lb, shape, B::f64), shape, out)),
             (C::I64(a), C::I64(b)) if B::INT => {
                 C::I64(place(map2(a, la, b, lb, shape, B::i64), shape, out))
+            }
+            (C::I32(a), C::I32(b)) if B::INT => {
+                let f = |x: i32, y: i32| B::i64(x.into(), y.into()) as i32;
+                C::I32(place(map2(a, la, b, lb, shape, f), shape, out))
+            }
+            (C::I16(a), C::I16(b)) if B::INT => {
+                let f = |x: i16, y: i16| B::i64(x.into(), y.into()) as i16;
+                C::I16(place(map2(a, la, b, lb, shape, f), shape, out))
+            }
+            (C::I8(a), C::I8(b)) if B::INT => {
+                let f = |x: i8, y: i8| B::i64(x.into(), y.into()) as i8;
+                C::I8(place(map2(a, la, b, lb, shape, f), shape, out))
             }
             (C::Bool(a), C::Bool(b)) if B::BOOL => {
                 C::Bool(place(map2(a, la, b, lb, shape, B::bool), shape, out))
@@ -144,6 +177,9 @@ impl CpuStorage {
             (C::F32(a), C::F32(b)) => map2(a, la, b, lb, shape, K::cmp),
             (C::F64(a), C::F64(b)) => map2(a, la, b, lb, shape, K::cmp),
             (C::I64(a), C::I64(b)) => map2(a, la, b, lb, shape, K::cmp),
+            (C::I32(a), C::I32(b)) => map2(a, la, b, lb, shape, K::cmp),
+            (C::I16(a), C::I16(b)) => map2(a, la, b, lb, shape, K::cmp),
+            (C::I8(a), C::I8(b)) => map2(a, la, b, lb, shape, K::cmp),
             (C::Bool(a), C::Bool(b)) => map2(a, la, b, lb, shape, K::cmp),
             (a, b) => {
                 return Err(Error::DtypeMismatch(format!(
@@ -197,6 +233,9 @@ impl CpuStorage {
             (C::F32(x), C::F32(y)) => C::F32(go(c, cl, (x, al), (y, bl), shape, out)),
             (C::F64(x), C::F64(y)) => C::F64(go(c, cl, (x, al), (y, bl), shape, out)),
             (C::I64(x), C::I64(y)) => C::I64(go(c, cl, (x, al), (y, bl), shape, out)),
+            (C::I32(x), C::I32(y)) => C::I32(go(c, cl, (x, al), (y, bl), shape, out)),
+            (C::I16(x), C::I16(y)) => C::I16(go(c, cl, (x, al), (y, bl), shape, out)),
+            (C::I8(x), C::I8(y)) => C::I8(go(c, cl, (x, al), (y, bl), shape, out)),
             (C::Bool(x), C::Bool(y)) => C::Bool(go(c, cl, (x, al), (y, bl), shape, out)),
             (x, y) => {
                 return Err(Error::DtypeMismatch(format!(
@@ -225,21 +264,46 @@ impl CpuStorage {
                 let (lo, hi) = (lo as i64, hi as i64);
                 CpuStorage::I64(place(map1(s, l, |v| v.max(lo).min(hi)), sh, out))
             }
+            CpuStorage::I32(s) => {
+                let (lo, hi) = (lo as i64 as i32, hi as i64 as i32);
+                CpuStorage::I32(place(map1(s, l, |v| v.max(lo).min(hi)), sh, out))
+            }
+            CpuStorage::I16(s) => {
+                let (lo, hi) = (lo as i64 as i16, hi as i64 as i16);
+                CpuStorage::I16(place(map1(s, l, |v| v.max(lo).min(hi)), sh, out))
+            }
+            CpuStorage::I8(s) => {
+                let (lo, hi) = (lo as i64 as i8, hi as i64 as i8);
+                CpuStorage::I8(place(map1(s, l, |v| v.max(lo).min(hi)), sh, out))
+            }
             CpuStorage::Bool(_) => return Err(unsupported("clamp", DType::Bool)),
         })
     }
 
     /// The elements `l` selects converted to `to` (`.to(dtype)`'s conversions), into a buffer
-    /// with dense strides `out`.
+    /// with dense strides `out`. Integers convert between widths by wrapping; a float goes to
+    /// int64 through the 64-bit x86 conversion and to a narrower integer through the 32-bit
+    /// one and then wraps (torch 2.13: `tensor([300., 3e9]).to(torch.int8)` is `[44, 0]`).
     pub(crate) fn cast(&self, l: &Layout, to: DType, out: &[isize]) -> CpuStorage {
         fn go<A: StorageElem>(s: &[A], l: &Layout, to: DType, out: &[isize]) -> CpuStorage {
             let sh = &l.shape;
+            let float = A::DTYPE.is_float();
+            let int = |v: A| {
+                if !float {
+                    v.to_i64()
+                } else if to == DType::I64 {
+                    f64_to_i64_x86(v.to_f64())
+                } else {
+                    f64_to_i32_x86(v.to_f64()) as i64
+                }
+            };
             match to {
                 DType::F32 => CpuStorage::F32(place(map1(s, l, |v| v.to_f64() as f32), sh, out)),
                 DType::F64 => CpuStorage::F64(place(map1(s, l, |v| v.to_f64()), sh, out)),
-                DType::I64 => {
-                    CpuStorage::I64(place(map1(s, l, |v| f64_to_i64_x86(v.to_f64())), sh, out))
-                }
+                DType::I64 => CpuStorage::I64(place(map1(s, l, int), sh, out)),
+                DType::I32 => CpuStorage::I32(place(map1(s, l, |v| int(v) as i32), sh, out)),
+                DType::I16 => CpuStorage::I16(place(map1(s, l, |v| int(v) as i16), sh, out)),
+                DType::I8 => CpuStorage::I8(place(map1(s, l, |v| int(v) as i8), sh, out)),
                 DType::Bool => CpuStorage::Bool(place(map1(s, l, |v| v.to_f64() != 0.0), sh, out)),
             }
         }
@@ -247,6 +311,9 @@ impl CpuStorage {
             CpuStorage::F32(s) => go(s, l, to, out),
             CpuStorage::F64(s) => go(s, l, to, out),
             CpuStorage::I64(s) => go(s, l, to, out),
+            CpuStorage::I32(s) => go(s, l, to, out),
+            CpuStorage::I16(s) => go(s, l, to, out),
+            CpuStorage::I8(s) => go(s, l, to, out),
             CpuStorage::Bool(s) => go(s, l, to, out),
         }
     }
@@ -258,6 +325,9 @@ impl CpuStorage {
             CpuStorage::F32(s) => CpuStorage::F32(place(map1(s, l, |v| v), sh, out)),
             CpuStorage::F64(s) => CpuStorage::F64(place(map1(s, l, |v| v), sh, out)),
             CpuStorage::I64(s) => CpuStorage::I64(place(map1(s, l, |v| v), sh, out)),
+            CpuStorage::I32(s) => CpuStorage::I32(place(map1(s, l, |v| v), sh, out)),
+            CpuStorage::I16(s) => CpuStorage::I16(place(map1(s, l, |v| v), sh, out)),
+            CpuStorage::I8(s) => CpuStorage::I8(place(map1(s, l, |v| v), sh, out)),
             CpuStorage::Bool(s) => CpuStorage::Bool(place(map1(s, l, |v| v), sh, out)),
         }
     }
@@ -283,6 +353,9 @@ impl CpuStorage {
             (C::F32(d), C::F32(s)) => go(d, s, l),
             (C::F64(d), C::F64(s)) => go(d, s, l),
             (C::I64(d), C::I64(s)) => go(d, s, l),
+            (C::I32(d), C::I32(s)) => go(d, s, l),
+            (C::I16(d), C::I16(s)) => go(d, s, l),
+            (C::I8(d), C::I8(s)) => go(d, s, l),
             (C::Bool(d), C::Bool(s)) => go(d, s, l),
             (d, s) => {
                 return Err(Error::DtypeMismatch(format!(

@@ -31,6 +31,25 @@ fn narrowed(s: CpuStorage) -> CpuStorage {
     }
 }
 
+/// An int64 result back in the narrow integer dtype `d` of the operands, wrapping as ATen's
+/// integer products do in their own width.
+fn rewrapped(s: CpuStorage, d: crate::DType) -> CpuStorage {
+    let n = s.len();
+    s.cast(&Layout::contiguous(&[n]), d, &[1])
+}
+
+/// Operands of the narrow integer dtype `d`, or the dtype-mismatch error.
+fn same_narrow(d: crate::DType, others: &[&CpuStorage]) -> Result<()> {
+    match others.iter().find(|o| o.dtype() != d) {
+        Some(o) => Err(Error::DtypeMismatch(format!(
+            "expected scalar type {} but found {}",
+            d.scalar_type_name(),
+            o.dtype().scalar_type_name()
+        ))),
+        None => Ok(()),
+    }
+}
+
 fn unsupported(kernel: &'static str, s: &CpuStorage) -> Error {
     Error::DtypeNotSupported {
         op: kernel,
@@ -154,6 +173,11 @@ impl CpuStorage {
                 slice::<i64>(b, self)?;
                 narrowed(widened(self).matmul(ma, &widened(b), mb, kernel)?)
             }
+            CpuStorage::I32(_) | CpuStorage::I16(_) | CpuStorage::I8(_) => {
+                same_narrow(self.dtype(), &[b])?;
+                let r = narrowed(widened(self).matmul(ma, &widened(b), mb, kernel)?);
+                rewrapped(r, self.dtype())
+            }
             CpuStorage::Bool(_) => return Err(unsupported(kernel, self)),
         })
     }
@@ -190,6 +214,11 @@ impl CpuStorage {
             CpuStorage::I64(_) => {
                 slice::<i64>(b, self)?;
                 narrowed(widened(self).bmm(la, &widened(b), lb)?)
+            }
+            CpuStorage::I32(_) | CpuStorage::I16(_) | CpuStorage::I8(_) => {
+                same_narrow(self.dtype(), &[b])?;
+                let r = narrowed(widened(self).bmm(la, &widened(b), lb)?);
+                rewrapped(r, self.dtype())
             }
             CpuStorage::Bool(_) => return Err(unsupported("bmm", self)),
         })
@@ -238,6 +267,11 @@ impl CpuStorage {
             CpuStorage::I64(_) => {
                 let (b, a, c) = (widened(self), widened(m1), widened(m2));
                 narrowed(b.addmm(lb, &a, l1, &c, l2)?)
+            }
+            CpuStorage::I32(_) | CpuStorage::I16(_) | CpuStorage::I8(_) => {
+                same_narrow(m1.dtype(), &[self, m2])?;
+                let (b, a, c) = (widened(self), widened(m1), widened(m2));
+                rewrapped(narrowed(b.addmm(lb, &a, l1, &c, l2)?), m1.dtype())
             }
             CpuStorage::Bool(_) => return Err(unsupported("addmm_impl_cpu_", m1)),
         })
@@ -290,6 +324,9 @@ impl CpuStorage {
                 let wb = bias.map(|(b, l)| (widened(b), l));
                 let b = wb.as_ref().map(|(b, l)| (b, *l));
                 narrowed(widened(self).conv2d(xl, &widened(w), wl, b, g)?)
+            }
+            CpuStorage::I32(_) | CpuStorage::I16(_) | CpuStorage::I8(_) => {
+                return Err(unsupported("slow_conv2d_cpu", self));
             }
             CpuStorage::Bool(_) => return Err(unsupported("slow_conv2d_cpu", self)),
         })

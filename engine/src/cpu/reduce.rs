@@ -51,6 +51,9 @@ impl CpuStorage {
             CpuStorage::F32(s) => float_sum(s, l, red, out_dtype),
             CpuStorage::F64(s) => float_sum(s, l, red, out_dtype),
             CpuStorage::I64(s) => int_sum(s, l, red, |v| v),
+            CpuStorage::I32(s) => int_sum(s, l, red, i64::from),
+            CpuStorage::I16(s) => int_sum(s, l, red, i64::from),
+            CpuStorage::I8(s) => int_sum(s, l, red, i64::from),
             CpuStorage::Bool(s) => int_sum(s, l, red, i64::from),
         }
     }

@@ -9,10 +9,13 @@ pub enum CpuStorage {
     F32(Vec<f32>),
     F64(Vec<f64>),
     I64(Vec<i64>),
+    I32(Vec<i32>),
+    I16(Vec<i16>),
+    I8(Vec<i8>),
     Bool(Vec<bool>),
 }
 
-/// Typed access to a [`CpuStorage`] buffer; implemented for the four element types.
+/// Typed access to a [`CpuStorage`] buffer; implemented for every element type.
 pub trait StorageElem: Elem {
     fn slice(s: &CpuStorage) -> Option<&[Self]>;
     fn slice_mut(s: &mut CpuStorage) -> Option<&mut [Self]>;
@@ -46,6 +49,9 @@ macro_rules! storage_elem {
 storage_elem!(f32, F32);
 storage_elem!(f64, F64);
 storage_elem!(i64, I64);
+storage_elem!(i32, I32);
+storage_elem!(i16, I16);
+storage_elem!(i8, I8);
 storage_elem!(bool, Bool);
 
 impl CpuStorage {
@@ -54,6 +60,9 @@ impl CpuStorage {
             CpuStorage::F32(_) => DType::F32,
             CpuStorage::F64(_) => DType::F64,
             CpuStorage::I64(_) => DType::I64,
+            CpuStorage::I32(_) => DType::I32,
+            CpuStorage::I16(_) => DType::I16,
+            CpuStorage::I8(_) => DType::I8,
             CpuStorage::Bool(_) => DType::Bool,
         }
     }
@@ -62,6 +71,9 @@ impl CpuStorage {
             CpuStorage::F32(v) => v.len(),
             CpuStorage::F64(v) => v.len(),
             CpuStorage::I64(v) => v.len(),
+            CpuStorage::I32(v) => v.len(),
+            CpuStorage::I16(v) => v.len(),
+            CpuStorage::I8(v) => v.len(),
             CpuStorage::Bool(v) => v.len(),
         }
     }
@@ -73,6 +85,9 @@ impl CpuStorage {
             DType::F32 => CpuStorage::F32(vec![0.0; n]),
             DType::F64 => CpuStorage::F64(vec![0.0; n]),
             DType::I64 => CpuStorage::I64(vec![0; n]),
+            DType::I32 => CpuStorage::I32(vec![0; n]),
+            DType::I16 => CpuStorage::I16(vec![0; n]),
+            DType::I8 => CpuStorage::I8(vec![0; n]),
             DType::Bool => CpuStorage::Bool(vec![false; n]),
         }
     }
@@ -83,6 +98,9 @@ impl CpuStorage {
             DType::F32 => CpuStorage::F32(it.map(|v| v as f32).collect()),
             DType::F64 => CpuStorage::F64(it.collect()),
             DType::I64 => CpuStorage::I64(it.map(|v| v as i64).collect()),
+            DType::I32 => CpuStorage::I32(it.map(i32::from_f64).collect()),
+            DType::I16 => CpuStorage::I16(it.map(i16::from_f64).collect()),
+            DType::I8 => CpuStorage::I8(it.map(i8::from_f64).collect()),
             DType::Bool => CpuStorage::Bool(it.map(|v| v != 0.0).collect()),
         }
     }
@@ -93,6 +111,9 @@ impl CpuStorage {
             CpuStorage::F32(v) => v[i] as f64,
             CpuStorage::F64(v) => v[i],
             CpuStorage::I64(v) => v[i] as f64,
+            CpuStorage::I32(v) => v[i] as f64,
+            CpuStorage::I16(v) => v[i] as f64,
+            CpuStorage::I8(v) => v[i] as f64,
             CpuStorage::Bool(v) => v[i] as i64 as f64,
         }
     }

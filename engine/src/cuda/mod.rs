@@ -157,6 +157,9 @@ pub fn upload(cpu: &CpuStorage, device: Device) -> Result<CudaStorage> {
         CpuStorage::F32(v) => CudaData::F32(stream.clone_htod(v).map_err(driver_err)?),
         CpuStorage::F64(v) => CudaData::F64(stream.clone_htod(v).map_err(driver_err)?),
         CpuStorage::I64(v) => CudaData::I64(stream.clone_htod(v).map_err(driver_err)?),
+        CpuStorage::I32(_) | CpuStorage::I16(_) | CpuStorage::I8(_) => {
+            return Err(crate::dtype::narrow_int_on_cuda(cpu.dtype()));
+        }
         CpuStorage::Bool(v) => {
             let bytes: Vec<u8> = v.iter().map(|&b| b as u8).collect();
             CudaData::Bool(stream.clone_htod(&bytes).map_err(driver_err)?)

@@ -43,6 +43,7 @@ pub(crate) fn alloc(st: &CudaStorage, dtype: DType, n: usize) -> Result<CudaStor
         DType::F64 => CudaData::F64(s.alloc_zeros(n).map_err(driver_err)?),
         DType::I64 => CudaData::I64(s.alloc_zeros(n).map_err(driver_err)?),
         DType::Bool => CudaData::Bool(s.alloc_zeros(n).map_err(driver_err)?),
+        d => return Err(crate::dtype::narrow_int_on_cuda(d)),
     };
     Ok(CudaStorage {
         data,

@@ -161,7 +161,9 @@ fn plan(shape: &[usize], indices: &[Option<Tensor>]) -> Result<Plan> {
             indices.len()
         )));
     }
-    if indices.iter().flatten().any(|t| t.dtype().is_float()) {
+    // Index tensors are int64, int32 or bool (PyTorch refuses int8 and int16 too).
+    let index_dtype = |d: DType| matches!(d, DType::I64 | DType::I32 | DType::Bool);
+    if indices.iter().flatten().any(|t| !index_dtype(t.dtype())) {
         return Err(Error::IndexDtype);
     }
     // Masks become one int64 index per dim they cover: the coordinates of their true entries.
@@ -173,7 +175,7 @@ fn plan(shape: &[usize], indices: &[Option<Tensor>]) -> Result<Plan> {
         };
         if t.dtype() != DType::Bool {
             per_dim.push(Some(Positions {
-                values: t.contiguous_vec::<i64>()?,
+                values: crate::ops::cast(t, DType::I64)?.contiguous_vec::<i64>()?,
                 shape: t.shape(),
             }));
             continue;
@@ -394,6 +396,9 @@ fn gather_any(x: &Tensor, p: &Plan) -> Result<Tensor> {
         DType::F32 => gather::<f32>(x, p),
         DType::F64 => gather::<f64>(x, p),
         DType::I64 => gather::<i64>(x, p),
+        DType::I32 => gather::<i32>(x, p),
+        DType::I16 => gather::<i16>(x, p),
+        DType::I8 => gather::<i8>(x, p),
         DType::Bool => gather::<bool>(x, p),
     }
 }
@@ -421,6 +426,9 @@ fn scatter_some(
             values,
             accumulate.then_some(|a: i64, b| a.wrapping_add(b)),
         ),
+        DType::I32 => scatter::<i32>(x, p, w, values, accumulate.then_some(i32::wrapping_add)),
+        DType::I16 => scatter::<i16>(x, p, w, values, accumulate.then_some(i16::wrapping_add)),
+        DType::I8 => scatter::<i8>(x, p, w, values, accumulate.then_some(i8::wrapping_add)),
         DType::Bool => scatter::<bool>(x, p, w, values, accumulate.then_some(|a, b| a | b)),
     }
 }
@@ -727,7 +735,9 @@ impl Tensor {
                     dim += 1;
                 }
                 TensorIndex::Basic(IndexItem::Ellipsis) => dim += ndim - specified,
-                TensorIndex::Tensor(t) if t.ndim() == 0 && t.dtype() == DType::I64 => {
+                TensorIndex::Tensor(t)
+                    if t.ndim() == 0 && matches!(t.dtype(), DType::I64 | DType::I32) =>
+                {
                     let i = t.item()?.as_f64() as i64;
                     r = select(&r, dim, i)?;
                 }

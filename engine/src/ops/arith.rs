@@ -125,6 +125,11 @@ fn floor_div_kernel(a: &Tensor, b: &Tensor, dt: DType) -> Result<Tensor> {
         DType::F32 => zip::<f32, f32>(a, b, |x, y| Ok(div_floor(x, y))),
         DType::F64 => zip::<f64, f64>(a, b, |x, y| Ok(div_floor(x, y))),
         DType::I64 => zip::<i64, i64>(a, b, div_floor_int),
+        // The narrow integers divide in int64 and wrap back ((-128) // -1 is -128 in int8).
+        d @ (DType::I8 | DType::I16 | DType::I32) => {
+            let (a, b) = (as_dtype(a, DType::I64)?, as_dtype(b, DType::I64)?);
+            as_dtype(&floor_div_kernel(&a, &b, DType::I64)?, d)
+        }
         DType::Bool => Err(Error::DtypeNotSupported {
             op: "div_floor_cpu",
             dtype: "Bool",
@@ -347,6 +352,10 @@ impl Tensor {
             DType::F32 => zip::<f32, f32>(&x, &y, |p, q| Ok(rem_float(p, q)))?,
             DType::F64 => zip::<f64, f64>(&x, &y, |p, q| Ok(rem_float(p, q)))?,
             DType::I64 => zip::<i64, i64>(&x, &y, rem_int)?,
+            d @ (DType::I8 | DType::I16 | DType::I32) => {
+                let (x, y) = (as_dtype(&x, DType::I64)?, as_dtype(&y, DType::I64)?);
+                as_dtype(&zip::<i64, i64>(&x, &y, rem_int)?, d)?
+            }
             DType::Bool => {
                 return Err(Error::DtypeNotSupported {
                     op: "remainder_cpu",

@@ -196,6 +196,10 @@ impl Tensor {
     fn pow_scalar(&self, e: Scalar) -> Result<Tensor> {
         cpu_only("pow", &[self])?;
         let dt = promote_with_scalar(self.dtype(), e);
+        if dt.is_narrow_int() {
+            // No gradient flows through integers: the int64 power, wrapped back.
+            return cast(&cast(self, DType::I64)?.pow_scalar(e)?, dt);
+        }
         let x = cast(self, dt)?;
         let out = match dt {
             DType::I64 => {
@@ -225,6 +229,10 @@ impl Tensor {
         check_same_device(self, e)?;
         cpu_only("pow", &[self, e])?;
         let dt = promote_tensors(self.dtype(), self.ndim(), e.dtype(), e.ndim());
+        if dt.is_narrow_int() {
+            let (a, b) = (cast(self, DType::I64)?, cast(e, DType::I64)?);
+            return cast(&a.pow_tensor(&b)?, dt);
+        }
         let (a, b) = (cast(self, dt)?, cast(e, dt)?);
         let out = match dt {
             DType::I64 => map2::<i64, i64, i64>(&a, &b, |x, y| {
@@ -262,6 +270,9 @@ impl Tensor {
     pub fn pow_scalar_base(&self, base: impl Into<Scalar>) -> Result<Tensor> {
         let base = base.into();
         let dt = promote_with_scalar(self.dtype(), base);
+        if dt.is_narrow_int() {
+            return cast(&cast(self, DType::I64)?.pow_scalar_base(base)?, dt);
+        }
         let b = Tensor::scalar(base, dt);
         let out = match dt {
             DType::I64 => {

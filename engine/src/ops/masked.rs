@@ -64,6 +64,11 @@ fn fill_as(x: &Tensor, mask: &Tensor, shape: &[usize], value: Scalar) -> Result<
             fill(x, mask, shape, v)
         }
         DType::Bool => fill(x, mask, shape, value.as_f64() != 0.0),
+        // The value as int64 (a float truncates), then wrapped to the narrow width.
+        d => {
+            let wide = crate::ops::cast(x, DType::I64)?;
+            crate::ops::cast(&fill_as(&wide, mask, shape, value)?, d)
+        }
     }
 }
 

@@ -581,6 +581,10 @@ fn prod_kernel(x: &Tensor, red: &[bool], out_shape: &[usize]) -> Result<Tensor> 
     let shape = x.shape();
     let gs = groups(&shape, red);
     match x.dtype() {
+        // The narrow integers multiply in int64, as their result dtype is.
+        DType::I8 | DType::I16 | DType::I32 => {
+            prod_kernel(&crate::ops::cast(x, DType::I64)?, red, out_shape)
+        }
         DType::F32 => {
             let v = x.contiguous_vec::<f32>()?;
             let out = gs
@@ -711,6 +715,9 @@ fn cumsum_kernel(x: &Tensor, dim: usize, reverse: bool) -> Result<Tensor> {
         }
     };
     match x.dtype() {
+        DType::I8 | DType::I16 | DType::I32 => {
+            cumsum_kernel(&crate::ops::cast(x, DType::I64)?, dim, reverse)
+        }
         DType::F32 | DType::F64 => {
             let v = x.to_vec_f64();
             let mut out = vec![0f64; v.len()];

@@ -108,7 +108,7 @@ pub struct UnaryInfo {
 fn forward<R: UnaryRow>(x: &Tensor) -> Result<Tensor> {
     match x.dtype() {
         DType::F32 | DType::F64 => unary_kernel::<R::Kernel>(x),
-        DType::I64 if R::Kernel::INT => unary_kernel::<R::Kernel>(x),
+        d if d.is_int() && R::Kernel::INT => unary_kernel::<R::Kernel>(x),
         DType::Bool => R::on_bool(x),
         d => unary_kernel::<R::Kernel>(&cast(x, d.to_float())?),
     }

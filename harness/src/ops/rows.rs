@@ -346,6 +346,24 @@ macro_rules! op_rows {
                     let x = a.input()?;
                     it.call(Call::ToDtype { x, dtype: DType::I64 })
                 } },
+            "int" { spelled: [Method], sig: "input: tensor",
+                ret: "tensor", family: No, doc: "`to(torch.int32)`",
+                lower: |it, a| {
+                    let x = a.input()?;
+                    it.call(Call::ToDtype { x, dtype: DType::I32 })
+                } },
+            "short" { spelled: [Method], sig: "input: tensor",
+                ret: "tensor", family: No, doc: "`to(torch.int16)`",
+                lower: |it, a| {
+                    let x = a.input()?;
+                    it.call(Call::ToDtype { x, dtype: DType::I16 })
+                } },
+            "char" { spelled: [Method], sig: "input: tensor",
+                ret: "tensor", family: No, doc: "`to(torch.int8)`",
+                lower: |it, a| {
+                    let x = a.input()?;
+                    it.call(Call::ToDtype { x, dtype: DType::I8 })
+                } },
             "bool" { spelled: [Method], sig: "input: tensor",
                 ret: "tensor", family: No, doc: "`to(torch.bool)`",
                 lower: |it, a| {

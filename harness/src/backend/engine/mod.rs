@@ -140,6 +140,9 @@ impl<T> OrFail<T> for engine::Result<T> {
 fn edtype(d: DType) -> engine::DType {
     match d {
         DType::Bool => engine::DType::Bool,
+        DType::I8 => engine::DType::I8,
+        DType::I16 => engine::DType::I16,
+        DType::I32 => engine::DType::I32,
         DType::I64 => engine::DType::I64,
         DType::F32 => engine::DType::F32,
         DType::F64 => engine::DType::F64,
@@ -149,6 +152,9 @@ fn edtype(d: DType) -> engine::DType {
 fn hdtype(d: engine::DType) -> DType {
     match d {
         engine::DType::Bool => DType::Bool,
+        engine::DType::I8 => DType::I8,
+        engine::DType::I16 => DType::I16,
+        engine::DType::I32 => DType::I32,
         engine::DType::I64 => DType::I64,
         engine::DType::F32 => DType::F32,
         engine::DType::F64 => DType::F64,

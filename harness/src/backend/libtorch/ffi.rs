@@ -610,6 +610,9 @@ fn dtype_code(dtype: DType) -> c_int {
         DType::I64 => 1,
         DType::F32 => 2,
         DType::F64 => 3,
+        DType::I8 => 4,
+        DType::I16 => 5,
+        DType::I32 => 6,
     }
 }
 

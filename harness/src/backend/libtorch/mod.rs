@@ -133,6 +133,9 @@ impl<T> OrFail<T> for Result<T, String> {
 fn kind_of(dtype: DType) -> Kind {
     match dtype {
         DType::Bool => Kind::Bool,
+        DType::I8 => Kind::Int8,
+        DType::I16 => Kind::Int16,
+        DType::I32 => Kind::Int,
         DType::I64 => Kind::Int64,
         DType::F32 => Kind::Float,
         DType::F64 => Kind::Double,
@@ -142,6 +145,9 @@ fn kind_of(dtype: DType) -> Kind {
 fn dtype_of(t: &Tensor) -> R<DType> {
     match t.f_kind().or_fail()? {
         Kind::Bool => Ok(DType::Bool),
+        Kind::Int8 => Ok(DType::I8),
+        Kind::Int16 => Ok(DType::I16),
+        Kind::Int => Ok(DType::I32),
         Kind::Int64 => Ok(DType::I64),
         Kind::Float => Ok(DType::F32),
         Kind::Double => Ok(DType::F64),
@@ -194,7 +200,7 @@ fn read_data(t: &Tensor) -> R<TensorData> {
 fn scalar_value<T>(dtype: DType, v: f64) -> Value<T> {
     match dtype {
         DType::Bool => Value::Bool(v != 0.0),
-        DType::I64 => Value::Int(v as i64),
+        DType::I8 | DType::I16 | DType::I32 | DType::I64 => Value::Int(v as i64),
         DType::F32 | DType::F64 => Value::Float(v),
     }
 }
@@ -488,7 +494,7 @@ impl LibtorchBackend {
                 // scalars' own type, so integral values travel as ints.
                 let integral = [start, end, step].iter().all(|v| v.fract() == 0.0);
                 let num = |v: f64| {
-                    if integral && dtype == DType::I64 {
+                    if integral && dtype.is_int() {
                         Scalar::Int(v as i64)
                     } else {
                         Scalar::Float(v)

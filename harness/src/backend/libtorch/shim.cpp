@@ -437,12 +437,14 @@ char* shim_sgd_step(at::Tensor** params, at::Tensor** bufs, size_t n, double lr,
 
 
 // `torch.tensor(data)`: a fresh contiguous leaf (never a view of a temporary), version 0.
-// dtype codes shared with Rust: 0 bool, 1 int64, 2 float32, 3 float64.
+// dtype codes shared with Rust: 0 bool, 1 int64, 2 float32, 3 float64, 4 int8, 5 int16,
+// 6 int32.
 char* shim_from_data(const double* values, const int64_t* shape, size_t ndim, int dtype,
                      at::Tensor** out) {
   SHIM_TRY({
-    static const at::ScalarType types[] = {at::kBool, at::kLong, at::kFloat, at::kDouble};
-    if (dtype < 0 || dtype > 3) throw std::invalid_argument("unknown dtype code");
+    static const at::ScalarType types[] = {at::kBool, at::kLong, at::kFloat, at::kDouble,
+                                           at::kChar, at::kShort, at::kInt};
+    if (dtype < 0 || dtype > 6) throw std::invalid_argument("unknown dtype code");
     std::vector<int64_t> sizes(shape, shape + ndim);
     at::NoGradGuard no_grad;
     at::Tensor src = at::from_blob(const_cast<double*>(values), sizes, at::kDouble);
@@ -487,8 +489,9 @@ char* shim_torch_version() {
 // failing tch op with a Scalar argument would panic instead of returning Err.
 
 at::ScalarType scalar_type_code(int dtype) {
-  static const at::ScalarType types[] = {at::kBool, at::kLong, at::kFloat, at::kDouble};
-  if (dtype < 0 || dtype > 3) throw std::invalid_argument("unknown dtype code");
+  static const at::ScalarType types[] = {at::kBool, at::kLong, at::kFloat, at::kDouble,
+                                         at::kChar, at::kShort, at::kInt};
+  if (dtype < 0 || dtype > 6) throw std::invalid_argument("unknown dtype code");
   return types[dtype];
 }
 

@@ -53,6 +53,9 @@ pub(super) fn dtype_expr(d: DType) -> Expr {
         DType::F32 => "float32",
         DType::F64 => "float64",
         DType::I64 => "int64",
+        DType::I32 => "int32",
+        DType::I16 => "int16",
+        DType::I8 => "int8",
         DType::Bool => "bool",
     })
 }

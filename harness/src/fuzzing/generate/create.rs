@@ -35,10 +35,13 @@ impl Gen<'_, '_> {
             });
             return Ok(assign(&n, call(name("tensor"), vec![lit], kw)));
         }
-        let dtype = match self.u.int_in_range(0..=9u8)? {
+        let dtype = match self.u.int_in_range(0..=10u8)? {
             0..=5 => DType::F32,
             6 | 7 => DType::F64,
             8 => DType::I64,
+            // The narrow integers, one draw in eleven between them: promotion with the
+            // other dtypes and wrapping arithmetic.
+            9 => [DType::I8, DType::I16, DType::I32][self.u.int_in_range(0..=2usize)?],
             _ => DType::Bool,
         };
         let rg = dtype.is_float() && self.ratio(2, 3)?;
@@ -82,6 +85,12 @@ impl Gen<'_, '_> {
             (DType::I64, _) => {
                 let lit = self.literal(&shape, false)?;
                 kw = rg_kw(bad_rg);
+                call(name("tensor"), vec![lit], std::mem::take(&mut kw))
+            }
+            (d, _) if d.is_int() => {
+                let lit = self.literal(&shape, false)?;
+                kw.push(("dtype", dtype_expr(d)));
+                kw.extend(rg_kw(bad_rg));
                 call(name("tensor"), vec![lit], std::mem::take(&mut kw))
             }
             (_, 0 | 1) => {

@@ -218,13 +218,18 @@ impl Gen<'_, '_> {
             let value = call(torch("where"), vec![cond, other, a.expr()], vec![]);
             return self.result(value, shape, dt, &[&a]);
         }
-        let (dt, value) = match self.u.int_in_range(0..=3u8)? {
+        let (dt, value) = match self.u.int_in_range(0..=4u8)? {
             0 => (DType::F64, method(a.expr(), "double", vec![], vec![])),
             1 => (DType::F32, method(a.expr(), "float", vec![], vec![])),
             2 => (
                 DType::F64,
                 method(a.expr(), "to", vec![dtype_expr(DType::F64)], vec![]),
             ),
+            // A truncating cast to a narrow integer: wrapping and the int32 route of floats.
+            3 => {
+                let d = [DType::I8, DType::I16, DType::I32][self.u.int_in_range(0..=2usize)?];
+                (d, method(a.expr(), "to", vec![dtype_expr(d)], vec![]))
+            }
             _ => (
                 DType::I64,
                 method(a.expr(), "to", vec![dtype_expr(DType::I64)], vec![]),

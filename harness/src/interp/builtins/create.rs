@@ -213,7 +213,7 @@ impl<B: Backend> Interp<'_, B> {
                     } else {
                         "check_uniform_bounds"
                     },
-                    if dtype == DType::I64 { "Long" } else { "Bool" }
+                    dtype.scalar_type_name()
                 ),
             ));
         }
@@ -281,6 +281,7 @@ impl<B: Backend> Interp<'_, B> {
             [DType::Bool, DType::I64, DType::F32][kind as usize]
         };
         let (dtype, rg) = self.factory_kwargs(a, inferred)?;
+        check_fits(dtype, &values)?;
         let t = self.tensor_from_values(shape, dtype, values)?;
         self.with_requires_grad(t, rg)
     }
@@ -312,12 +313,32 @@ impl<B: Backend> Interp<'_, B> {
     }
 }
 
+/// `torch.tensor(data, dtype=...)` checks every Python number against a narrow integer
+/// dtype's range before truncating (torch 2.13.0: `torch.tensor([127.9], dtype=torch.int8)`
+/// raises "value cannot be converted to type int8 without overflow", `[-128.9]` as int16 is
+/// `[-128]`; NaN and infinities raise too).
+fn check_fits(dtype: DType, values: &[f64]) -> Res<()> {
+    let (lo, hi, name) = match dtype {
+        DType::I8 => (i8::MIN as f64, i8::MAX as f64, "int8"),
+        DType::I16 => (i16::MIN as f64, i16::MAX as f64, "int16"),
+        DType::I32 => (i32::MIN as f64, i32::MAX as f64, "int32"),
+        _ => return Ok(()),
+    };
+    if values.iter().all(|v| (lo..=hi).contains(v)) {
+        return Ok(());
+    }
+    Err(Failure::new(
+        ErrorKind::InvalidArgument,
+        format!("value cannot be converted to type {name} without overflow"),
+    ))
+}
+
 /// Rounds a value the way storing it in `dtype` would.
 fn cast(v: f64, dtype: DType) -> f64 {
     match dtype {
         DType::F32 => v as f32 as f64,
         DType::F64 => v,
-        DType::I64 => v.trunc(),
+        DType::I8 | DType::I16 | DType::I32 | DType::I64 => v.trunc(),
         DType::Bool => (v != 0.0) as i64 as f64,
     }
 }

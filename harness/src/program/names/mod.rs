@@ -615,6 +615,11 @@ fn constants() -> Vec<Constant> {
         ("float64", D::F64),
         ("long", D::I64),
         ("int64", D::I64),
+        ("int", D::I32),
+        ("int32", D::I32),
+        ("short", D::I16),
+        ("int16", D::I16),
+        ("int8", D::I8),
         ("bool", D::Bool),
     ] {
         out.push(Constant {
