@@ -594,6 +594,9 @@ impl<B: Backend> Interp<'_, B> {
                 if let Some(c) = mb.child(name) {
                     return Ok(PyVal::Module(c));
                 }
+                if name == "training" {
+                    return Ok(PyVal::Bool(mb.training));
+                }
                 drop(mb);
                 if super::builtins::is_module_method(name) {
                     return Ok(PyVal::Method(Box::new(PyVal::Module(m)), name.to_string()));

@@ -108,6 +108,8 @@ pub(crate) enum ModKind {
     },
     ReLU,
     Sigmoid,
+    Tanh,
+    Dropout(f64),
     MseLoss(Reduction),
 }
 
@@ -117,6 +119,8 @@ pub(crate) struct Module<T> {
     pub kind: ModKind,
     pub params: Vec<(String, Option<T>)>,
     pub children: Vec<(String, ModRef<T>)>,
+    /// `module.training`: set by `train()`/`eval()` on the module and all its children.
+    pub training: bool,
 }
 
 impl<T: Clone> Module<T> {
@@ -125,6 +129,15 @@ impl<T: Clone> Module<T> {
             kind,
             params: Vec::new(),
             children: Vec::new(),
+            training: true,
+        }
+    }
+
+    /// `module.train(mode)`: this module and every module below it.
+    pub(crate) fn set_training(&mut self, mode: bool) {
+        self.training = mode;
+        for (_, c) in &self.children {
+            c.borrow_mut().set_training(mode);
         }
     }
 
@@ -136,6 +149,8 @@ impl<T: Clone> Module<T> {
             ModKind::Flatten { .. } => "Flatten",
             ModKind::ReLU => "ReLU",
             ModKind::Sigmoid => "Sigmoid",
+            ModKind::Tanh => "Tanh",
+            ModKind::Dropout(_) => "Dropout",
             ModKind::MseLoss(_) => "MSELoss",
         }
     }

@@ -154,6 +154,8 @@ fn covers_the_statement_kinds() {
         "print(",
         "nn.Linear(",
         "nn.Sequential(",
+        "nn.Dropout(",
+        "nn.Tanh()",
         "requires_grad=True",
         "dtype=torch.float64",
     ];

@@ -11,6 +11,15 @@ use crate::interp::{Interp, Res};
 use std::cell::RefCell;
 use std::rc::Rc;
 
+/// Python's `repr(float)` for the numbers the modules' and Adam's checks put in their messages.
+fn py_float(v: f64) -> String {
+    if v.is_finite() && v.fract() == 0.0 && v.abs() < 1e16 {
+        format!("{v:.1}")
+    } else {
+        format!("{v}")
+    }
+}
+
 impl<B: Backend> Interp<'_, B> {
     fn new_param(&mut self, shape: Vec<usize>, bound: f64) -> Res<B::Tensor> {
         let n = shape.iter().product();
@@ -134,11 +143,27 @@ impl<B: Backend> Interp<'_, B> {
                     end: end.unwrap_or(-1),
                 })
             }
-            "ReLU" | "Sigmoid" => Module::new(if name == "ReLU" {
-                ModKind::ReLU
-            } else {
-                ModKind::Sigmoid
-            }),
+            "ReLU" => Module::new(ModKind::ReLU),
+            "Sigmoid" => Module::new(ModKind::Sigmoid),
+            "Tanh" => Module::new(ModKind::Tanh),
+            "Dropout" => {
+                let p = a.take("p").map(|v| as_f64(&v, name)).transpose()?;
+                if opt_bool(a.take("inplace"), false, name)? {
+                    return Err(unsupported("nn.Dropout(inplace=True)"));
+                }
+                let p = p.unwrap_or(0.5);
+                // nn.Dropout.__init__ checks `p` as F.dropout does.
+                if !(0.0..=1.0).contains(&p) {
+                    return Err(Failure::new(
+                        ErrorKind::InvalidArgument,
+                        format!(
+                            "dropout probability has to be between 0 and 1, but got {}",
+                            py_float(p)
+                        ),
+                    ));
+                }
+                Module::new(ModKind::Dropout(p))
+            }
             _ => {
                 let r = reduction(a.take("reduction"))?;
                 Module::new(ModKind::MseLoss(r))
@@ -240,7 +265,8 @@ impl<B: Backend> Interp<'_, B> {
                 Ok(PyVal::Module(m.clone()))
             }
             "train" | "eval" => {
-                let _ = a.take("mode");
+                let mode = name == "train" && opt_bool(a.take("mode"), true, name)?;
+                m.borrow_mut().set_training(mode);
                 Ok(PyVal::Module(m.clone()))
             }
             "children" => Ok(PyVal::List(
@@ -301,14 +327,22 @@ impl<B: Backend> Interp<'_, B> {
                 }
             }
             ModKind::Flatten { start, end } => Call::Flatten { x, start, end },
-            ModKind::ReLU | ModKind::Sigmoid => Call::Unary {
-                op: if matches!(kind, ModKind::ReLU) {
-                    UnaryOp::Relu
-                } else {
-                    UnaryOp::Sigmoid
-                },
+            ModKind::ReLU => Call::Unary {
+                op: UnaryOp::Relu,
                 x,
             },
+            ModKind::Sigmoid => Call::Unary {
+                op: UnaryOp::Sigmoid,
+                x,
+            },
+            ModKind::Tanh => Call::Unary {
+                op: UnaryOp::Tanh,
+                x,
+            },
+            ModKind::Dropout(p) => {
+                let training = m.borrow().training;
+                return self.dropout(x, p, training);
+            }
             ModKind::MseLoss(reduction) => {
                 let target = as_tensor(a.req("target")?, "MSELoss")?;
                 Call::MseLoss {

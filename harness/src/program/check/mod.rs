@@ -523,6 +523,7 @@ impl<'s> Checker<'s> {
             }
             T::NnModule => match name {
                 "weight" | "bias" => T::Tensor,
+                "training" => T::Bool,
                 _ => T::Unknown,
             },
             T::Optimizer => {

@@ -361,6 +361,13 @@ const LANGUAGE_FUNCTIONS: &[FnRow] = &[
     ),
     ("ReLU", NN, "", Ret::Module),
     ("Sigmoid", NN, "", Ret::Module),
+    ("Tanh", NN, "", Ret::Module),
+    (
+        "Dropout",
+        NN,
+        "p: number = 0.5, inplace: bool = False",
+        Ret::Module,
+    ),
     ("MSELoss", NN, "reduction: str = 'mean'", Ret::Module),
     // ---- optim ----
     (
