@@ -450,6 +450,15 @@ const TABLE: &[(&str, ErrorKind)] = &[
         "dropout probability has to be between 0 and 1",
         ErrorKind::InvalidArgument,
     ),
+    // torch/nn/modules/batchnorm.py, BatchNorm2d._check_input_dim.
+    ("expected 4D input", ErrorKind::InvalidShape),
+    // aten/src/ATen/native/Normalization.cpp: a running stat, weight or bias of another size.
+    ("elements not", ErrorKind::InvalidShape),
+    // torch/nn/functional.py, _verify_batch_size.
+    (
+        "Expected more than 1 value per channel when training",
+        ErrorKind::InvalidArgument,
+    ),
 ];
 
 /// The kind of a libtorch error message; `Unclassified` when no entry matches.
@@ -964,6 +973,18 @@ mod tests {
         // F.dropout(x, 1.5) (PyTorch 2.13.0)
         (
             "dropout probability has to be between 0 and 1, but got 1.5",
+            ErrorKind::InvalidArgument,
+        ),
+        // nn.BatchNorm2d(2)(torch.ones(2, 2, 3)) (PyTorch 2.13.0)
+        ("expected 4D input (got 3D input)", ErrorKind::InvalidShape),
+        // nn.BatchNorm2d(2)(torch.ones(2, 3, 2, 2)) (PyTorch 2.13.0)
+        (
+            "running_mean should contain 3 elements not 2",
+            ErrorKind::InvalidShape,
+        ),
+        // nn.BatchNorm2d(2)(torch.ones(1, 2, 1, 1)) (PyTorch 2.13.0)
+        (
+            "Expected more than 1 value per channel when training, got input size torch.Size([1, 2, 1, 1])",
             ErrorKind::InvalidArgument,
         ),
     ];

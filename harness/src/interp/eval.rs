@@ -594,6 +594,9 @@ impl<B: Backend> Interp<'_, B> {
                 if let Some(c) = mb.child(name) {
                     return Ok(PyVal::Module(c));
                 }
+                if let Some(b) = mb.buffer(name) {
+                    return Ok(b.map(PyVal::Tensor).unwrap_or(PyVal::None));
+                }
                 if name == "training" {
                     return Ok(PyVal::Bool(mb.training));
                 }

@@ -110,6 +110,11 @@ pub(crate) enum ModKind {
     Sigmoid,
     Tanh,
     Dropout(f64),
+    /// `momentum: None` is the cumulative average.
+    BatchNorm2d {
+        eps: f64,
+        momentum: Option<f64>,
+    },
     MseLoss(Reduction),
 }
 
@@ -119,6 +124,9 @@ pub(crate) struct Module<T> {
     pub kind: ModKind,
     pub params: Vec<(String, Option<T>)>,
     pub children: Vec<(String, ModRef<T>)>,
+    /// Buffers (`running_mean`, ...): attributes, not parameters; `None` where PyTorch
+    /// registers a `None` buffer (`track_running_stats=False`).
+    pub buffers: Vec<(String, Option<T>)>,
     /// `module.training`: set by `train()`/`eval()` on the module and all its children.
     pub training: bool,
 }
@@ -129,6 +137,7 @@ impl<T: Clone> Module<T> {
             kind,
             params: Vec::new(),
             children: Vec::new(),
+            buffers: Vec::new(),
             training: true,
         }
     }
@@ -151,12 +160,20 @@ impl<T: Clone> Module<T> {
             ModKind::Sigmoid => "Sigmoid",
             ModKind::Tanh => "Tanh",
             ModKind::Dropout(_) => "Dropout",
+            ModKind::BatchNorm2d { .. } => "BatchNorm2d",
             ModKind::MseLoss(_) => "MSELoss",
         }
     }
 
     pub(crate) fn param(&self, name: &str) -> Option<Option<T>> {
         self.params
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, t)| t.clone())
+    }
+
+    pub(crate) fn buffer(&self, name: &str) -> Option<Option<T>> {
+        self.buffers
             .iter()
             .find(|(n, _)| n == name)
             .map(|(_, t)| t.clone())

@@ -156,6 +156,7 @@ fn covers_the_statement_kinds() {
         "nn.Sequential(",
         "nn.Dropout(",
         "nn.Tanh()",
+        "nn.BatchNorm2d(",
         "requires_grad=True",
         "dtype=torch.float64",
     ];

@@ -169,7 +169,7 @@ impl<B: Backend> Interp<'_, B> {
             }
             "is_grad_enabled" => self.call(Call::IsGradEnabled),
             "Linear" | "Conv2d" | "Sequential" | "Flatten" | "ReLU" | "Sigmoid" | "Tanh"
-            | "Dropout" | "MSELoss" => self.make_module(name, a),
+            | "Dropout" | "BatchNorm2d" | "MSELoss" => self.make_module(name, a),
             "SGD" => self.make_sgd(a),
             "max" | "min" | "sum" | "abs" if first_is_tensor => self.tensor_fn(name, a),
             "print" | "range" | "len" | "list" | "tuple" | "float" | "int" | "bool" | "id"

@@ -1,10 +1,13 @@
 //! The `nn` modules and the optimizer: `nn.Linear(...)` and friends built out of backend calls
 //! (parameters initialised from the case's seed as PyTorch initialises them), their methods,
-//! their forward passes, and `optim.SGD`.
+//! their forward passes (`BatchNorm2d`'s as `_BatchNorm.forward` runs it), and `optim.SGD`.
 
 use super::args::{Args, as_f64, as_int, as_tensor, opt_bool, pair, reduction};
 use super::forward_args;
-use crate::backend::{Backend, Call, DType, Failure, TensorAttr, UnaryOp};
+use crate::backend::nn::NnCall;
+use crate::backend::{
+    Backend, Call, DType, Failure, InplaceOp, Operand, Scalar, TensorAttr, UnaryOp,
+};
 use crate::error_kind::ErrorKind;
 use crate::interp::value::{ModKind, ModRef, Module, PyVal, type_error, unsupported};
 use crate::interp::{Interp, Res};
@@ -31,6 +34,28 @@ impl<B: Backend> Interp<'_, B> {
         self.call(Call::RequiresGrad_ {
             x: t.clone(),
             flag: true,
+        })?;
+        Ok(t)
+    }
+
+    /// A new tensor of `value`, written once in place as `nn.init` and `reset_running_stats` do.
+    fn reset_filled(&mut self, shape: Vec<usize>, dtype: DType, value: f64) -> Res<B::Tensor> {
+        let t = as_tensor(
+            self.call(Call::Full {
+                shape,
+                value: Scalar::Int(0),
+                dtype,
+            })?,
+            "BatchNorm2d",
+        )?;
+        let value = if dtype == DType::I64 {
+            Scalar::Int(value as i64)
+        } else {
+            Scalar::Float(value)
+        };
+        self.call(Call::Fill_ {
+            x: t.clone(),
+            value,
         })?;
         Ok(t)
     }
@@ -164,6 +189,50 @@ impl<B: Backend> Interp<'_, B> {
                 }
                 Module::new(ModKind::Dropout(p))
             }
+            "BatchNorm2d" => {
+                let c = size(&mut a, "num_features")?;
+                let eps = a.take("eps").map(|v| as_f64(&v, name)).transpose()?;
+                let momentum = match a.take("momentum") {
+                    None => Some(0.1),
+                    Some(PyVal::None) => None,
+                    Some(v) => Some(as_f64(&v, name)?),
+                };
+                let affine = opt_bool(a.take("affine"), true, name)?;
+                let track = opt_bool(a.take("track_running_stats"), true, name)?;
+                let mut m = Module::new(ModKind::BatchNorm2d {
+                    eps: eps.unwrap_or(1e-5),
+                    momentum,
+                });
+                // `_NormBase.__init__`: allocated, then `reset_parameters` fills each in place
+                // (so each is at version 1): ones/zeros for weight/bias, zero_()/fill_(1)/zero_()
+                // for the running stats.
+                for (pname, v) in [("weight", 1.0), ("bias", 0.0)] {
+                    let t = if affine {
+                        let t = self.reset_filled(vec![c], DType::F32, v)?;
+                        self.call(Call::RequiresGrad_ {
+                            x: t.clone(),
+                            flag: true,
+                        })?;
+                        Some(t)
+                    } else {
+                        None
+                    };
+                    m.params.push((pname.into(), t));
+                }
+                for (bname, shape, dtype, v) in [
+                    ("running_mean", vec![c], DType::F32, 0.0),
+                    ("running_var", vec![c], DType::F32, 1.0),
+                    ("num_batches_tracked", vec![], DType::I64, 0.0),
+                ] {
+                    let t = if track {
+                        Some(self.reset_filled(shape, dtype, v)?)
+                    } else {
+                        None
+                    };
+                    m.buffers.push((bname.into(), t));
+                }
+                m
+            }
             _ => {
                 let r = reduction(a.take("reduction"))?;
                 Module::new(ModKind::MseLoss(r))
@@ -209,6 +278,71 @@ impl<B: Backend> Interp<'_, B> {
             weight_decay,
             nesterov,
         })
+    }
+
+    /// `_BatchNorm.forward` (torch/nn/modules/batchnorm.py), line for line.
+    fn batch_norm2d(
+        &mut self,
+        m: &ModRef<B::Tensor>,
+        x: B::Tensor,
+        eps: f64,
+        momentum: Option<f64>,
+    ) -> Res<PyVal<B::Tensor>> {
+        let ndim = match self.call(Call::GetAttr {
+            x: x.clone(),
+            attr: TensorAttr::Ndim,
+        })? {
+            PyVal::Int(n) => n,
+            _ => return Err(type_error("BatchNorm2d: ndim is no int")),
+        };
+        if ndim != 4 {
+            return Err(Failure::new(
+                ErrorKind::InvalidShape,
+                format!("expected 4D input (got {ndim}D input)"),
+            ));
+        }
+        let mb = m.borrow();
+        let training = mb.training;
+        let (weight, bias) = (mb.param("weight").flatten(), mb.param("bias").flatten());
+        let running_mean = mb.buffer("running_mean").flatten();
+        let running_var = mb.buffer("running_var").flatten();
+        let tracked = mb.buffer("num_batches_tracked").flatten();
+        drop(mb);
+        let track = running_mean.is_some();
+        let mut factor = momentum.unwrap_or(0.0);
+        if training
+            && track
+            && let Some(n) = tracked
+        {
+            self.call(Call::Inplace {
+                op: InplaceOp::Add,
+                x: n.clone(),
+                other: Operand::Scalar(Scalar::Int(1)),
+            })?;
+            if momentum.is_none() {
+                factor = match self.call(Call::Item { x: n })? {
+                    PyVal::Int(k) => 1.0 / k as f64,
+                    PyVal::Float(k) => 1.0 / k,
+                    _ => return Err(type_error("num_batches_tracked is no number")),
+                };
+            }
+        }
+        let bn_training = training || (running_mean.is_none() && running_var.is_none());
+        let (running_mean, running_var) = if !training || track {
+            (running_mean, running_var)
+        } else {
+            (None, None)
+        };
+        self.call(Call::Nn(NnCall::BatchNorm {
+            x,
+            running_mean,
+            running_var,
+            weight,
+            bias,
+            training: bn_training,
+            momentum: factor,
+            eps,
+        }))
     }
 
     fn module_params(m: &ModRef<B::Tensor>) -> Vec<(String, B::Tensor)> {
@@ -342,6 +476,9 @@ impl<B: Backend> Interp<'_, B> {
             ModKind::Dropout(p) => {
                 let training = m.borrow().training;
                 return self.dropout(x, p, training);
+            }
+            ModKind::BatchNorm2d { eps, momentum } => {
+                return self.batch_norm2d(m, x, eps, momentum);
             }
             ModKind::MseLoss(reduction) => {
                 let target = as_tensor(a.req("target")?, "MSELoss")?;

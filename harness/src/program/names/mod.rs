@@ -368,6 +368,13 @@ const LANGUAGE_FUNCTIONS: &[FnRow] = &[
         "p: number = 0.5, inplace: bool = False",
         Ret::Module,
     ),
+    (
+        "BatchNorm2d",
+        NN,
+        "num_features: int, eps: number = 1e-05, momentum: any = 0.1, affine: bool = True, \
+         track_running_stats: bool = True",
+        Ret::Module,
+    ),
     ("MSELoss", NN, "reduction: str = 'mean'", Ret::Module),
     // ---- optim ----
     (
