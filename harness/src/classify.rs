@@ -373,6 +373,9 @@ const TABLE: &[(&str, ErrorKind)] = &[
     ("Invalid learning rate", ErrorKind::InvalidArgument),
     ("Invalid momentum value", ErrorKind::InvalidArgument),
     ("Invalid weight_decay value", ErrorKind::InvalidArgument),
+    // torch/optim/adam.py, Adam.__init__.
+    ("Invalid epsilon value", ErrorKind::InvalidArgument),
+    ("Invalid beta parameter", ErrorKind::InvalidArgument),
     (
         "Nesterov momentum requires a momentum and zero dampening",
         ErrorKind::InvalidArgument,
@@ -973,6 +976,13 @@ mod tests {
         // F.dropout(x, 1.5) (PyTorch 2.13.0)
         (
             "dropout probability has to be between 0 and 1, but got 1.5",
+            ErrorKind::InvalidArgument,
+        ),
+        // optim.Adam([p], eps=-1e-3) (PyTorch 2.13.0)
+        ("Invalid epsilon value: -0.001", ErrorKind::InvalidArgument),
+        // optim.Adam([p], betas=(1.0, 0.999)) (PyTorch 2.13.0)
+        (
+            "Invalid beta parameter at index 0: 1.0",
             ErrorKind::InvalidArgument,
         ),
         // nn.BatchNorm2d(2)(torch.ones(2, 2, 3)) (PyTorch 2.13.0)

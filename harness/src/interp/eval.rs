@@ -610,7 +610,7 @@ impl<B: Backend> Interp<'_, B> {
                 )))
             }
             PyVal::Namespace(ns) => super::builtins::namespace_attr(ns, name),
-            PyVal::Optimizer(_) if matches!(name, "step" | "zero_grad") => {
+            PyVal::Optimizer(_) | PyVal::Adam(_) if matches!(name, "step" | "zero_grad") => {
                 Ok(PyVal::Method(Box::new(v), name.to_string()))
             }
             other => Err(type_error(format!(

@@ -23,6 +23,8 @@ pub(crate) enum PyVal<T> {
     Dtype(DType),
     Module(ModRef<T>),
     Optimizer(usize),
+    /// An `optim.Adam`, by its handle among the program's Adams (`Call::Nn`).
+    Adam(usize),
     Range(i64, i64, i64),
     /// `torch`, `nn`, `F`, `optim`, `math`, `autograd`.
     Namespace(&'static str),
@@ -54,6 +56,7 @@ impl<T> PyVal<T> {
             PyVal::Dtype(_) => "torch.dtype",
             PyVal::Module(_) => "Module",
             PyVal::Optimizer(_) => "SGD",
+            PyVal::Adam(_) => "Adam",
             PyVal::Range(..) => "range",
             PyVal::Namespace(_) => "module",
             PyVal::Builtin(_) => "builtin_function_or_method",

@@ -1,10 +1,11 @@
 //! The `nn` modules and the optimizer: `nn.Linear(...)` and friends built out of backend calls
 //! (parameters initialised from the case's seed as PyTorch initialises them), their methods,
-//! their forward passes (`BatchNorm2d`'s as `_BatchNorm.forward` runs it), and `optim.SGD`.
+//! their forward passes (`BatchNorm2d`'s as `_BatchNorm.forward` runs it), `optim.SGD` and
+//! `optim.Adam`.
 
 use super::args::{Args, as_f64, as_int, as_tensor, opt_bool, pair, reduction};
 use super::forward_args;
-use crate::backend::nn::NnCall;
+use crate::backend::nn::{AdamOptions, NnCall};
 use crate::backend::{
     Backend, Call, DType, Failure, InplaceOp, Operand, Scalar, TensorAttr, UnaryOp,
 };
@@ -242,23 +243,7 @@ impl<B: Backend> Interp<'_, B> {
     }
 
     pub(super) fn make_sgd(&mut self, mut a: Args<B::Tensor>) -> Res<PyVal<B::Tensor>> {
-        let params = match a.req("params")? {
-            PyVal::List(xs) | PyVal::Tuple(xs) => xs
-                .into_iter()
-                .map(|x| as_tensor(x, "SGD"))
-                .collect::<Res<Vec<_>>>()?,
-            PyVal::Tensor(_) => {
-                return Err(type_error(
-                    "params argument given to the optimizer should be an iterable of Tensors or dicts, but got torch.FloatTensor",
-                ));
-            }
-            other => {
-                return Err(type_error(format!(
-                    "SGD(): params must be a list of tensors, not {}",
-                    other.type_name()
-                )));
-            }
-        };
+        let params = Self::optim_params(&mut a, "SGD")?;
         let num = |a: &mut Args<B::Tensor>, key: &str, d: f64| -> Res<f64> {
             a.take(key)
                 .map(|v| as_f64(&v, "SGD"))
@@ -277,6 +262,82 @@ impl<B: Backend> Interp<'_, B> {
             dampening,
             weight_decay,
             nesterov,
+        })
+    }
+
+    /// `optim.Adam(params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0,
+    /// amsgrad=False)`; the checks of `Adam.__init__` are the backends'.
+    pub(super) fn make_adam(&mut self, mut a: Args<B::Tensor>) -> Res<PyVal<B::Tensor>> {
+        let params = Self::optim_params(&mut a, "Adam")?;
+        let num = |a: &mut Args<B::Tensor>, key: &str, d: f64| -> Res<f64> {
+            a.take(key)
+                .map(|v| as_f64(&v, "Adam"))
+                .transpose()
+                .map(|v| v.unwrap_or(d))
+        };
+        let lr = num(&mut a, "lr", 1e-3)?;
+        let betas = match a.take("betas") {
+            None | Some(PyVal::None) => (0.9, 0.999),
+            Some(PyVal::Tuple(b) | PyVal::List(b)) if b.len() == 2 => {
+                (as_f64(&b[0], "Adam")?, as_f64(&b[1], "Adam")?)
+            }
+            Some(other) => {
+                return Err(type_error(format!(
+                    "Adam(): betas must be a pair of numbers, not {}",
+                    other.type_name()
+                )));
+            }
+        };
+        let eps = num(&mut a, "eps", 1e-8)?;
+        let weight_decay = num(&mut a, "weight_decay", 0.0)?;
+        let amsgrad = opt_bool(a.take("amsgrad"), false, "Adam")?;
+        let options = AdamOptions {
+            lr,
+            betas,
+            eps,
+            weight_decay,
+            amsgrad,
+        };
+        match self.call(Call::Nn(NnCall::AdamNew { params, options }))? {
+            PyVal::Optimizer(i) => Ok(PyVal::Adam(i)),
+            _ => Err(type_error("Adam(): the backend gave no optimizer")),
+        }
+    }
+
+    /// `adam.step()` and `adam.zero_grad()`.
+    pub(super) fn adam_method(
+        &mut self,
+        optimizer: usize,
+        name: &str,
+        a: &mut Args<B::Tensor>,
+    ) -> Res<PyVal<B::Tensor>> {
+        if name == "step" {
+            return self.call(Call::Nn(NnCall::AdamStep { optimizer }));
+        }
+        if !opt_bool(a.take("set_to_none"), true, name)? {
+            return Err(unsupported("Adam.zero_grad(set_to_none=False)"));
+        }
+        self.call(Call::Nn(NnCall::AdamZeroGrad { optimizer }))
+    }
+
+    /// An optimizer's `params`: a list or tuple of tensors (parameter groups are not supported).
+    fn optim_params(a: &mut Args<B::Tensor>, opt: &str) -> Res<Vec<B::Tensor>> {
+        Ok(match a.req("params")? {
+            PyVal::List(xs) | PyVal::Tuple(xs) => xs
+                .into_iter()
+                .map(|x| as_tensor(x, opt))
+                .collect::<Res<Vec<_>>>()?,
+            PyVal::Tensor(_) => {
+                return Err(type_error(
+                    "params argument given to the optimizer should be an iterable of Tensors or dicts, but got torch.FloatTensor",
+                ));
+            }
+            other => {
+                return Err(type_error(format!(
+                    "{opt}(): params must be a list of tensors, not {}",
+                    other.type_name()
+                )));
+            }
         })
     }
 

@@ -384,6 +384,15 @@ const LANGUAGE_FUNCTIONS: &[FnRow] = &[
          weight_decay: number = 0, nesterov: bool = False",
         Ret::Optimizer,
     ),
+    // `betas` is a tuple, which a signature's default cannot spell; its default is the
+    // lowering's.
+    (
+        "Adam",
+        OPTIM,
+        "params: any, lr: number = 0.001, betas: any = None, eps: number = 1e-08, \
+         weight_decay: number = 0, amsgrad: bool = False",
+        Ret::Optimizer,
+    ),
     // ---- Python builtins ----
     ("print", BUILTIN, "*args: any", Ret::None),
     (
