@@ -407,6 +407,9 @@ const TABLE: &[(&str, ErrorKind)] = &[
     ("Invalid learning rate", ErrorKind::InvalidArgument),
     ("Invalid momentum value", ErrorKind::InvalidArgument),
     ("Invalid weight_decay value", ErrorKind::InvalidArgument),
+    // torch/optim/adam.py, Adam.__init__.
+    ("Invalid epsilon value", ErrorKind::InvalidArgument),
+    ("Invalid beta parameter", ErrorKind::InvalidArgument),
     (
         "Nesterov momentum requires a momentum and zero dampening",
         ErrorKind::InvalidArgument,
@@ -482,6 +485,15 @@ const TABLE: &[(&str, ErrorKind)] = &[
     // torch/nn/functional.py, dropout.
     (
         "dropout probability has to be between 0 and 1",
+        ErrorKind::InvalidArgument,
+    ),
+    // torch/nn/modules/batchnorm.py, BatchNorm2d._check_input_dim.
+    ("expected 4D input", ErrorKind::InvalidShape),
+    // aten/src/ATen/native/Normalization.cpp: a running stat, weight or bias of another size.
+    ("elements not", ErrorKind::InvalidShape),
+    // torch/nn/functional.py, _verify_batch_size.
+    (
+        "Expected more than 1 value per channel when training",
         ErrorKind::InvalidArgument,
     ),
 ];

@@ -538,6 +538,25 @@ const CAPTURED: &[(&str, ErrorKind)] = &[
         "dropout probability has to be between 0 and 1, but got 1.5",
         ErrorKind::InvalidArgument,
     ),
+    // optim.Adam([p], eps=-1e-3) (PyTorch 2.13.0)
+    ("Invalid epsilon value: -0.001", ErrorKind::InvalidArgument),
+    // optim.Adam([p], betas=(1.0, 0.999)) (PyTorch 2.13.0)
+    (
+        "Invalid beta parameter at index 0: 1.0",
+        ErrorKind::InvalidArgument,
+    ),
+    // nn.BatchNorm2d(2)(torch.ones(2, 2, 3)) (PyTorch 2.13.0)
+    ("expected 4D input (got 3D input)", ErrorKind::InvalidShape),
+    // nn.BatchNorm2d(2)(torch.ones(2, 3, 2, 2)) (PyTorch 2.13.0)
+    (
+        "running_mean should contain 3 elements not 2",
+        ErrorKind::InvalidShape,
+    ),
+    // nn.BatchNorm2d(2)(torch.ones(1, 2, 1, 1)) (PyTorch 2.13.0)
+    (
+        "Expected more than 1 value per channel when training, got input size torch.Size([1, 2, 1, 1])",
+        ErrorKind::InvalidArgument,
+    ),
 ];
 
 #[test]

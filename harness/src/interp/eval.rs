@@ -594,6 +594,12 @@ impl<B: Backend> Interp<'_, B> {
                 if let Some(c) = mb.child(name) {
                     return Ok(PyVal::Module(c));
                 }
+                if let Some(b) = mb.buffer(name) {
+                    return Ok(b.map(PyVal::Tensor).unwrap_or(PyVal::None));
+                }
+                if name == "training" {
+                    return Ok(PyVal::Bool(mb.training));
+                }
                 drop(mb);
                 if super::builtins::is_module_method(name) {
                     return Ok(PyVal::Method(Box::new(PyVal::Module(m)), name.to_string()));
@@ -604,7 +610,7 @@ impl<B: Backend> Interp<'_, B> {
                 )))
             }
             PyVal::Namespace(ns) => super::builtins::namespace_attr(ns, name),
-            PyVal::Optimizer(_) if matches!(name, "step" | "zero_grad") => {
+            PyVal::Optimizer(_) | PyVal::Adam(_) if matches!(name, "step" | "zero_grad") => {
                 Ok(PyVal::Method(Box::new(v), name.to_string()))
             }
             other => Err(type_error(format!(

@@ -23,6 +23,8 @@ pub(crate) enum PyVal<T> {
     Dtype(DType),
     Module(ModRef<T>),
     Optimizer(usize),
+    /// An `optim.Adam`, by its handle among the program's Adams (`Call::Nn`).
+    Adam(usize),
     Range(i64, i64, i64),
     /// `torch`, `nn`, `F`, `optim`, `math`, `autograd`.
     Namespace(&'static str),
@@ -54,6 +56,7 @@ impl<T> PyVal<T> {
             PyVal::Dtype(_) => "torch.dtype",
             PyVal::Module(_) => "Module",
             PyVal::Optimizer(_) => "SGD",
+            PyVal::Adam(_) => "Adam",
             PyVal::Range(..) => "range",
             PyVal::Namespace(_) => "module",
             PyVal::Builtin(_) => "builtin_function_or_method",
@@ -108,6 +111,13 @@ pub(crate) enum ModKind {
     },
     ReLU,
     Sigmoid,
+    Tanh,
+    Dropout(f64),
+    /// `momentum: None` is the cumulative average.
+    BatchNorm2d {
+        eps: f64,
+        momentum: Option<f64>,
+    },
     MseLoss(Reduction),
 }
 
@@ -117,6 +127,11 @@ pub(crate) struct Module<T> {
     pub kind: ModKind,
     pub params: Vec<(String, Option<T>)>,
     pub children: Vec<(String, ModRef<T>)>,
+    /// Buffers (`running_mean`, ...): attributes, not parameters; `None` where PyTorch
+    /// registers a `None` buffer (`track_running_stats=False`).
+    pub buffers: Vec<(String, Option<T>)>,
+    /// `module.training`: set by `train()`/`eval()` on the module and all its children.
+    pub training: bool,
 }
 
 impl<T: Clone> Module<T> {
@@ -125,6 +140,16 @@ impl<T: Clone> Module<T> {
             kind,
             params: Vec::new(),
             children: Vec::new(),
+            buffers: Vec::new(),
+            training: true,
+        }
+    }
+
+    /// `module.train(mode)`: this module and every module below it.
+    pub(crate) fn set_training(&mut self, mode: bool) {
+        self.training = mode;
+        for (_, c) in &self.children {
+            c.borrow_mut().set_training(mode);
         }
     }
 
@@ -136,12 +161,22 @@ impl<T: Clone> Module<T> {
             ModKind::Flatten { .. } => "Flatten",
             ModKind::ReLU => "ReLU",
             ModKind::Sigmoid => "Sigmoid",
+            ModKind::Tanh => "Tanh",
+            ModKind::Dropout(_) => "Dropout",
+            ModKind::BatchNorm2d { .. } => "BatchNorm2d",
             ModKind::MseLoss(_) => "MSELoss",
         }
     }
 
     pub(crate) fn param(&self, name: &str) -> Option<Option<T>> {
         self.params
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, t)| t.clone())
+    }
+
+    pub(crate) fn buffer(&self, name: &str) -> Option<Option<T>> {
+        self.buffers
             .iter()
             .find(|(n, _)| n == name)
             .map(|(_, t)| t.clone())

@@ -1,5 +1,5 @@
 //! The ops table's `nn.functional` and contraction rows that came with the losses and modules:
-//! `einsum`, `cross_entropy`, `nll_loss`. The last link of the `op_rows` chain (`rows.rs` says
+//! `einsum`, `cross_entropy`, `nll_loss`, `dropout`. The last link of the `op_rows` chain (`rows.rs` says
 //! how the chain works): the rows so far come in, these are appended, and all of them go to the
 //! consumer `$cb`.
 
@@ -25,6 +25,14 @@ macro_rules! nn_rows {
                 doc: "`log_softmax` then `nll_loss` for int64 class targets, or the mean over \
                       class probabilities for a target of the input's shape",
                 lower: |it, a| it.class_loss(a, true) },
+            "dropout" { spelled: [F],
+                sig: "input: tensor, p: number = 0.5, training: bool = True, inplace: bool = False",
+                ret: "tensor", family: Elementwise,
+                doc: "in training, `input * (mask / (1 - p))` (`MulBackward0`) with a Bernoulli(1 - p) \
+                      keep-mask drawn from the case's seed (libtorch's own draw is not used); the \
+                      input itself when not training or `p == 0`; `input * 0` for `p == 1`. \
+                      `inplace=True` is refused",
+                lower: |it, a| it.dropout_fn(a) },
         }
     };
 }

@@ -196,12 +196,16 @@ fn dropout(x: &Tensor, p: f64, training: bool, mask: Option<&Tensor>) -> R<Tenso
     }
     let mask = mask.ok_or_else(|| fail("dropout in training mode needs the harness's mask"))?;
     let prev = ffi::set_grad_enabled(false);
-    let noise = mask.f_to_kind(x.f_kind().or_fail()?).and_then(|mut n| {
-        let _ = n.f_div_scalar_(1.0 - p)?;
+    // The divisor goes in as a wrapped-number tensor, as Python's `div_(float)` passes it: a
+    // failing in-place call with a tch `Scalar` argument panics when the scalar is freed.
+    let noise = (|| -> R<Tensor> {
+        let mut n = mask.f_to_kind(x.f_kind().or_fail()?).or_fail()?;
+        let divisor = ffi::wrapped_scalar(crate::backend::Scalar::Float(1.0 - p)).or_fail()?;
+        let _ = n.f_div_(&divisor).or_fail()?;
         Ok(n)
-    });
+    })();
     ffi::set_grad_enabled(prev);
-    x.f_mul(&noise.or_fail()?).or_fail()
+    x.f_mul(&noise?).or_fail()
 }
 
 /// `F.batch_norm`: `_verify_batch_size` in training, then `torch.batch_norm`.

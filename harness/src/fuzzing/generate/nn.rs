@@ -1,5 +1,6 @@
-//! The nn family: a module (`nn.Linear`, sometimes in a `Sequential` with `Sigmoid`), built and
-//! called; `torch.einsum` on one or two operands; the class losses on a drawn target.
+//! The nn family: a module (`nn.Linear`, sometimes in a `Sequential` with an activation), built and
+//! called; `torch.einsum` on one or two operands; dropout and `BatchNorm2d` in training mode;
+//! the class losses on a drawn target.
 
 use super::build::*;
 use super::{Gen, Var};
@@ -10,11 +11,83 @@ use arbitrary::Result;
 impl Gen<'_, '_> {
     /// One draw of the nn family.
     pub(super) fn nn(&mut self) -> Result<Option<Stmt>> {
-        match self.u.int_in_range(0..=3u8)? {
+        match self.u.int_in_range(0..=5u8)? {
             0 | 1 => self.linear_module(),
             2 => self.einsum(),
+            3 => self.dropout(),
+            4 => self.batch_norm2d(),
             _ => self.class_loss(),
         }
+    }
+
+    /// `nn.BatchNorm2d(C)` in training mode on a 4-D float32 tensor with more than one value per
+    /// channel (`momentum=None` sometimes), built and called.
+    fn batch_norm2d(&mut self) -> Result<Option<Stmt>> {
+        let Some(a) = self.pick(|v| {
+            v.dtype == DType::F32
+                && v.shape.len() == 4
+                && v.shape[0] * v.shape[2] * v.shape[3] > 1
+                && v.shape[1] > 0
+        })?
+        else {
+            return Ok(None);
+        };
+        let kw = if self.ratio(1, 3)? {
+            vec![("momentum", e(ExprKind::None))]
+        } else {
+            vec![]
+        };
+        let m = self.fresh();
+        self.pending.push(assign(
+            &m,
+            call(
+                attr(name("nn"), "BatchNorm2d"),
+                ints(&[a.shape[1] as i64]),
+                kw,
+            ),
+        ));
+        let y = self.fresh();
+        // The affine parameters require grad, so the output does whenever grad mode is on.
+        let rg = self.grad_enabled;
+        self.bind(Var {
+            name: y.clone(),
+            shape: a.shape.clone(),
+            dtype: DType::F32,
+            requires_grad: rg,
+            leaf: !rg,
+            contiguous: true,
+            view_of_grad_leaf: false,
+            has_grad: false,
+        });
+        Ok(Some(assign(&y, call(name(&m), vec![a.expr()], vec![]))))
+    }
+
+    /// Dropout in training mode, `F.dropout` or an `nn.Dropout` module, on a non-empty float
+    /// tensor with `0 < p < 1`: always a new `MulBackward0` node on the harness's keep-mask.
+    /// (Eval mode, `p == 0` and an empty input give the input itself, which the generator's
+    /// model of fresh results does not describe.)
+    fn dropout(&mut self) -> Result<Option<Stmt>> {
+        let Some(a) = self.pick(|v| v.is_float() && v.numel() > 0)? else {
+            return Ok(None);
+        };
+        let p = float(*self.u.choose(&[0.25, 0.5, 0.75])?);
+        let value = if self.ratio(1, 2)? {
+            let kw = if self.ratio(1, 2)? {
+                vec![("training", boolean(true))]
+            } else {
+                vec![]
+            };
+            call(attr(name("F"), "dropout"), vec![a.expr(), p], kw)
+        } else {
+            let m = self.fresh();
+            self.pending.push(assign(
+                &m,
+                call(attr(name("nn"), "Dropout"), vec![p], vec![]),
+            ));
+            call(name(&m), vec![a.expr()], vec![])
+        };
+        let shape = a.shape.clone();
+        self.result(value, Some(shape), a.dtype, &[&a]).map(Some)
     }
 
     /// `torch.einsum` with an equation that fits a 1-D or 2-D float tensor.
@@ -97,9 +170,10 @@ impl Gen<'_, '_> {
             kw,
         );
         let module = if self.ratio(1, 3)? {
+            let act = *self.u.choose(&["Sigmoid", "Tanh", "ReLU"])?;
             call(
                 attr(name("nn"), "Sequential"),
-                vec![module, call(attr(name("nn"), "Sigmoid"), vec![], vec![])],
+                vec![module, call(attr(name("nn"), act), vec![], vec![])],
                 vec![],
             )
         } else {

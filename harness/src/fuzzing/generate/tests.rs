@@ -157,6 +157,9 @@ fn covers_the_statement_kinds() {
         "print(",
         "nn.Linear(",
         "nn.Sequential(",
+        "nn.Dropout(",
+        "nn.Tanh()",
+        "nn.BatchNorm2d(",
         "requires_grad=True",
         "dtype=torch.float64",
     ];

@@ -1,8 +1,9 @@
 //! The creation rows' lowerings (`tensor`, `ones`, `arange`, `randn`, `ones_like`, `new_ones`,
 //! ...) and the harness-made random data: `randn`, `rand` and parameter initialisation draw
-//! from the case's ChaCha8 stream, so both backends get the same bytes.
+//! from the case's ChaCha8 stream, so both backends get the same bytes; so does dropout's
+//! keep-mask.
 
-use super::args::{Args, as_f64, to_shape};
+use super::args::{Args, as_f64, as_tensor, to_shape};
 use crate::backend::{Backend, Call, DType, Failure, Scalar, TensorAttr, TensorData};
 use crate::error_kind::ErrorKind;
 use crate::interp::value::{PyVal, type_error, unsupported};
@@ -240,6 +241,19 @@ impl<B: Backend> Interp<'_, B> {
         }
         out.truncate(n);
         out
+    }
+
+    /// Dropout's Bernoulli(1 - p) keep-mask (bool, `shape`) from the case's stream, drawn here
+    /// once so that every backend (and a Python replay) applies the same one.
+    pub(crate) fn keep_mask(&mut self, shape: Vec<usize>, p: f64) -> Res<B::Tensor> {
+        let n = shape.iter().product();
+        let values = (0..n)
+            .map(|_| f64::from(u8::from(self.rng.random::<f64>() < 1.0 - p)))
+            .collect();
+        as_tensor(
+            self.tensor_from_values(shape, DType::Bool, values)?,
+            "dropout",
+        )
     }
 
     /// `U(-bound, bound)` values: `nn` parameters' initialisation.

@@ -133,6 +133,11 @@ impl<B: Backend> Interp<'_, B> {
                         Call::SgdZeroGrad { optimizer: o }
                     })
                 }
+                PyVal::Adam(o) => {
+                    let sig = &method_entry(TABLE.optimizer_method(&name), "Adam", &name)?.sig;
+                    let mut a = Args::bind(&name, sig, pos, kw)?;
+                    self.adam_method(o, &name, &mut a)
+                }
                 other => Err(type_error(format!(
                     "'{}' object has no method '{name}'",
                     other.type_name()
@@ -168,10 +173,10 @@ impl<B: Backend> Interp<'_, B> {
                 })
             }
             "is_grad_enabled" => self.call(Call::IsGradEnabled),
-            "Linear" | "Conv2d" | "Sequential" | "Flatten" | "ReLU" | "Sigmoid" | "MSELoss" => {
-                self.make_module(name, a)
-            }
+            "Linear" | "Conv2d" | "Sequential" | "Flatten" | "ReLU" | "Sigmoid" | "Tanh"
+            | "Dropout" | "BatchNorm2d" | "MSELoss" => self.make_module(name, a),
             "SGD" => self.make_sgd(a),
+            "Adam" => self.make_adam(a),
             "max" | "min" | "sum" | "abs" if first_is_tensor => self.tensor_fn(name, a),
             "print" | "range" | "len" | "list" | "tuple" | "float" | "int" | "bool" | "id"
             | "type" | "abs" | "min" | "max" | "sum" | "round" => self.python_builtin(name, a),

@@ -1,15 +1,28 @@
 //! The `nn` modules and the optimizer: `nn.Linear(...)` and friends built out of backend calls
 //! (parameters initialised from the case's seed as PyTorch initialises them), their methods,
-//! their forward passes, and `optim.SGD`.
+//! their forward passes (`BatchNorm2d`'s as `_BatchNorm.forward` runs it), `optim.SGD` and
+//! `optim.Adam`.
 
 use super::args::{Args, as_f64, as_int, as_tensor, opt_bool, pair, reduction};
 use super::forward_args;
-use crate::backend::{Backend, Call, DType, Failure, TensorAttr, UnaryOp};
+use crate::backend::nn::{AdamOptions, NnCall};
+use crate::backend::{
+    Backend, Call, DType, Failure, InplaceOp, Operand, Scalar, TensorAttr, UnaryOp,
+};
 use crate::error_kind::ErrorKind;
 use crate::interp::value::{ModKind, ModRef, Module, PyVal, type_error, unsupported};
 use crate::interp::{Interp, Res};
 use std::cell::RefCell;
 use std::rc::Rc;
+
+/// Python's `repr(float)` for the numbers the modules' and Adam's checks put in their messages.
+fn py_float(v: f64) -> String {
+    if v.is_finite() && v.fract() == 0.0 && v.abs() < 1e16 {
+        format!("{v:.1}")
+    } else {
+        format!("{v}")
+    }
+}
 
 impl<B: Backend> Interp<'_, B> {
     fn new_param(&mut self, shape: Vec<usize>, bound: f64) -> Res<B::Tensor> {
@@ -22,6 +35,28 @@ impl<B: Backend> Interp<'_, B> {
         self.call(Call::RequiresGrad_ {
             x: t.clone(),
             flag: true,
+        })?;
+        Ok(t)
+    }
+
+    /// A new tensor of `value`, written once in place as `nn.init` and `reset_running_stats` do.
+    fn reset_filled(&mut self, shape: Vec<usize>, dtype: DType, value: f64) -> Res<B::Tensor> {
+        let t = as_tensor(
+            self.call(Call::Full {
+                shape,
+                value: Scalar::Int(0),
+                dtype,
+            })?,
+            "BatchNorm2d",
+        )?;
+        let value = if dtype == DType::I64 {
+            Scalar::Int(value as i64)
+        } else {
+            Scalar::Float(value)
+        };
+        self.call(Call::Fill_ {
+            x: t.clone(),
+            value,
         })?;
         Ok(t)
     }
@@ -134,11 +169,71 @@ impl<B: Backend> Interp<'_, B> {
                     end: end.unwrap_or(-1),
                 })
             }
-            "ReLU" | "Sigmoid" => Module::new(if name == "ReLU" {
-                ModKind::ReLU
-            } else {
-                ModKind::Sigmoid
-            }),
+            "ReLU" => Module::new(ModKind::ReLU),
+            "Sigmoid" => Module::new(ModKind::Sigmoid),
+            "Tanh" => Module::new(ModKind::Tanh),
+            "Dropout" => {
+                let p = a.take("p").map(|v| as_f64(&v, name)).transpose()?;
+                if opt_bool(a.take("inplace"), false, name)? {
+                    return Err(unsupported("nn.Dropout(inplace=True)"));
+                }
+                let p = p.unwrap_or(0.5);
+                // nn.Dropout.__init__ checks `p` as F.dropout does.
+                if !(0.0..=1.0).contains(&p) {
+                    return Err(Failure::new(
+                        ErrorKind::InvalidArgument,
+                        format!(
+                            "dropout probability has to be between 0 and 1, but got {}",
+                            py_float(p)
+                        ),
+                    ));
+                }
+                Module::new(ModKind::Dropout(p))
+            }
+            "BatchNorm2d" => {
+                let c = size(&mut a, "num_features")?;
+                let eps = a.take("eps").map(|v| as_f64(&v, name)).transpose()?;
+                let momentum = match a.take("momentum") {
+                    None => Some(0.1),
+                    Some(PyVal::None) => None,
+                    Some(v) => Some(as_f64(&v, name)?),
+                };
+                let affine = opt_bool(a.take("affine"), true, name)?;
+                let track = opt_bool(a.take("track_running_stats"), true, name)?;
+                let mut m = Module::new(ModKind::BatchNorm2d {
+                    eps: eps.unwrap_or(1e-5),
+                    momentum,
+                });
+                // `_NormBase.__init__`: allocated, then `reset_parameters` fills each in place
+                // (so each is at version 1): ones/zeros for weight/bias, zero_()/fill_(1)/zero_()
+                // for the running stats.
+                for (pname, v) in [("weight", 1.0), ("bias", 0.0)] {
+                    let t = if affine {
+                        let t = self.reset_filled(vec![c], DType::F32, v)?;
+                        self.call(Call::RequiresGrad_ {
+                            x: t.clone(),
+                            flag: true,
+                        })?;
+                        Some(t)
+                    } else {
+                        None
+                    };
+                    m.params.push((pname.into(), t));
+                }
+                for (bname, shape, dtype, v) in [
+                    ("running_mean", vec![c], DType::F32, 0.0),
+                    ("running_var", vec![c], DType::F32, 1.0),
+                    ("num_batches_tracked", vec![], DType::I64, 0.0),
+                ] {
+                    let t = if track {
+                        Some(self.reset_filled(shape, dtype, v)?)
+                    } else {
+                        None
+                    };
+                    m.buffers.push((bname.into(), t));
+                }
+                m
+            }
             _ => {
                 let r = reduction(a.take("reduction"))?;
                 Module::new(ModKind::MseLoss(r))
@@ -148,23 +243,7 @@ impl<B: Backend> Interp<'_, B> {
     }
 
     pub(super) fn make_sgd(&mut self, mut a: Args<B::Tensor>) -> Res<PyVal<B::Tensor>> {
-        let params = match a.req("params")? {
-            PyVal::List(xs) | PyVal::Tuple(xs) => xs
-                .into_iter()
-                .map(|x| as_tensor(x, "SGD"))
-                .collect::<Res<Vec<_>>>()?,
-            PyVal::Tensor(_) => {
-                return Err(type_error(
-                    "params argument given to the optimizer should be an iterable of Tensors or dicts, but got torch.FloatTensor",
-                ));
-            }
-            other => {
-                return Err(type_error(format!(
-                    "SGD(): params must be a list of tensors, not {}",
-                    other.type_name()
-                )));
-            }
-        };
+        let params = Self::optim_params(&mut a, "SGD")?;
         let num = |a: &mut Args<B::Tensor>, key: &str, d: f64| -> Res<f64> {
             a.take(key)
                 .map(|v| as_f64(&v, "SGD"))
@@ -184,6 +263,147 @@ impl<B: Backend> Interp<'_, B> {
             weight_decay,
             nesterov,
         })
+    }
+
+    /// `optim.Adam(params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0,
+    /// amsgrad=False)`; the checks of `Adam.__init__` are the backends'.
+    pub(super) fn make_adam(&mut self, mut a: Args<B::Tensor>) -> Res<PyVal<B::Tensor>> {
+        let params = Self::optim_params(&mut a, "Adam")?;
+        let num = |a: &mut Args<B::Tensor>, key: &str, d: f64| -> Res<f64> {
+            a.take(key)
+                .map(|v| as_f64(&v, "Adam"))
+                .transpose()
+                .map(|v| v.unwrap_or(d))
+        };
+        let lr = num(&mut a, "lr", 1e-3)?;
+        let betas = match a.take("betas") {
+            None | Some(PyVal::None) => (0.9, 0.999),
+            Some(PyVal::Tuple(b) | PyVal::List(b)) if b.len() == 2 => {
+                (as_f64(&b[0], "Adam")?, as_f64(&b[1], "Adam")?)
+            }
+            Some(other) => {
+                return Err(type_error(format!(
+                    "Adam(): betas must be a pair of numbers, not {}",
+                    other.type_name()
+                )));
+            }
+        };
+        let eps = num(&mut a, "eps", 1e-8)?;
+        let weight_decay = num(&mut a, "weight_decay", 0.0)?;
+        let amsgrad = opt_bool(a.take("amsgrad"), false, "Adam")?;
+        let options = AdamOptions {
+            lr,
+            betas,
+            eps,
+            weight_decay,
+            amsgrad,
+        };
+        match self.call(Call::Nn(NnCall::AdamNew { params, options }))? {
+            PyVal::Optimizer(i) => Ok(PyVal::Adam(i)),
+            _ => Err(type_error("Adam(): the backend gave no optimizer")),
+        }
+    }
+
+    /// `adam.step()` and `adam.zero_grad()`.
+    pub(super) fn adam_method(
+        &mut self,
+        optimizer: usize,
+        name: &str,
+        a: &mut Args<B::Tensor>,
+    ) -> Res<PyVal<B::Tensor>> {
+        if name == "step" {
+            return self.call(Call::Nn(NnCall::AdamStep { optimizer }));
+        }
+        if !opt_bool(a.take("set_to_none"), true, name)? {
+            return Err(unsupported("Adam.zero_grad(set_to_none=False)"));
+        }
+        self.call(Call::Nn(NnCall::AdamZeroGrad { optimizer }))
+    }
+
+    /// An optimizer's `params`: a list or tuple of tensors (parameter groups are not supported).
+    fn optim_params(a: &mut Args<B::Tensor>, opt: &str) -> Res<Vec<B::Tensor>> {
+        Ok(match a.req("params")? {
+            PyVal::List(xs) | PyVal::Tuple(xs) => xs
+                .into_iter()
+                .map(|x| as_tensor(x, opt))
+                .collect::<Res<Vec<_>>>()?,
+            PyVal::Tensor(_) => {
+                return Err(type_error(
+                    "params argument given to the optimizer should be an iterable of Tensors or dicts, but got torch.FloatTensor",
+                ));
+            }
+            other => {
+                return Err(type_error(format!(
+                    "{opt}(): params must be a list of tensors, not {}",
+                    other.type_name()
+                )));
+            }
+        })
+    }
+
+    /// `_BatchNorm.forward` (torch/nn/modules/batchnorm.py), line for line.
+    fn batch_norm2d(
+        &mut self,
+        m: &ModRef<B::Tensor>,
+        x: B::Tensor,
+        eps: f64,
+        momentum: Option<f64>,
+    ) -> Res<PyVal<B::Tensor>> {
+        let ndim = match self.call(Call::GetAttr {
+            x: x.clone(),
+            attr: TensorAttr::Ndim,
+        })? {
+            PyVal::Int(n) => n,
+            _ => return Err(type_error("BatchNorm2d: ndim is no int")),
+        };
+        if ndim != 4 {
+            return Err(Failure::new(
+                ErrorKind::InvalidShape,
+                format!("expected 4D input (got {ndim}D input)"),
+            ));
+        }
+        let mb = m.borrow();
+        let training = mb.training;
+        let (weight, bias) = (mb.param("weight").flatten(), mb.param("bias").flatten());
+        let running_mean = mb.buffer("running_mean").flatten();
+        let running_var = mb.buffer("running_var").flatten();
+        let tracked = mb.buffer("num_batches_tracked").flatten();
+        drop(mb);
+        let track = running_mean.is_some();
+        let mut factor = momentum.unwrap_or(0.0);
+        if training
+            && track
+            && let Some(n) = tracked
+        {
+            self.call(Call::Inplace {
+                op: InplaceOp::Add,
+                x: n.clone(),
+                other: Operand::Scalar(Scalar::Int(1)),
+            })?;
+            if momentum.is_none() {
+                factor = match self.call(Call::Item { x: n })? {
+                    PyVal::Int(k) => 1.0 / k as f64,
+                    PyVal::Float(k) => 1.0 / k,
+                    _ => return Err(type_error("num_batches_tracked is no number")),
+                };
+            }
+        }
+        let bn_training = training || (running_mean.is_none() && running_var.is_none());
+        let (running_mean, running_var) = if !training || track {
+            (running_mean, running_var)
+        } else {
+            (None, None)
+        };
+        self.call(Call::Nn(NnCall::BatchNorm {
+            x,
+            running_mean,
+            running_var,
+            weight,
+            bias,
+            training: bn_training,
+            momentum: factor,
+            eps,
+        }))
     }
 
     fn module_params(m: &ModRef<B::Tensor>) -> Vec<(String, B::Tensor)> {
@@ -240,7 +460,8 @@ impl<B: Backend> Interp<'_, B> {
                 Ok(PyVal::Module(m.clone()))
             }
             "train" | "eval" => {
-                let _ = a.take("mode");
+                let mode = name == "train" && opt_bool(a.take("mode"), true, name)?;
+                m.borrow_mut().set_training(mode);
                 Ok(PyVal::Module(m.clone()))
             }
             "children" => Ok(PyVal::List(
@@ -301,14 +522,25 @@ impl<B: Backend> Interp<'_, B> {
                 }
             }
             ModKind::Flatten { start, end } => Call::Flatten { x, start, end },
-            ModKind::ReLU | ModKind::Sigmoid => Call::Unary {
-                op: if matches!(kind, ModKind::ReLU) {
-                    UnaryOp::Relu
-                } else {
-                    UnaryOp::Sigmoid
-                },
+            ModKind::ReLU => Call::Unary {
+                op: UnaryOp::Relu,
                 x,
             },
+            ModKind::Sigmoid => Call::Unary {
+                op: UnaryOp::Sigmoid,
+                x,
+            },
+            ModKind::Tanh => Call::Unary {
+                op: UnaryOp::Tanh,
+                x,
+            },
+            ModKind::Dropout(p) => {
+                let training = m.borrow().training;
+                return self.dropout(x, p, training);
+            }
+            ModKind::BatchNorm2d { eps, momentum } => {
+                return self.batch_norm2d(m, x, eps, momentum);
+            }
             ModKind::MseLoss(reduction) => {
                 let target = as_tensor(a.req("target")?, "MSELoss")?;
                 Call::MseLoss {

@@ -1,6 +1,7 @@
 //! The lowerings of the `nn` area's functions: `torch.einsum` (Python's argument handling in
 //! `torch.functional.einsum`), `F.nll_loss` and `F.cross_entropy` (the deprecated
-//! `size_average`/`reduce` arguments are refused).
+//! `size_average`/`reduce` arguments are refused), and dropout (`F.dropout`, `nn.Dropout`) on
+//! the harness's keep-mask.
 
 use super::args::{Args, as_f64, as_tensor};
 use crate::backend::nn::NnCall;
@@ -10,6 +11,43 @@ use crate::interp::value::{PyVal, type_error, unsupported};
 use crate::interp::{Interp, Res};
 
 impl<B: Backend> Interp<'_, B> {
+    /// `F.dropout(input, p=0.5, training=True, inplace=False)`.
+    pub(crate) fn dropout_fn(&mut self, a: &mut Args<B::Tensor>) -> Res<PyVal<B::Tensor>> {
+        let x = a.input()?;
+        let p = match a.take("p") {
+            None => 0.5,
+            Some(v) => as_f64(&v, "dropout")?,
+        };
+        let training = a.flag("training", true)?;
+        if a.flag("inplace", false)? {
+            return Err(unsupported("F.dropout(inplace=True)"));
+        }
+        self.dropout(x, p, training)
+    }
+
+    /// Dropout's forward. The keep-mask is drawn only where libtorch would draw its noise
+    /// (training, `0 < p < 1`, a non-empty input), so the case's stream moves as PyTorch's does.
+    pub(crate) fn dropout(
+        &mut self,
+        x: B::Tensor,
+        p: f64,
+        training: bool,
+    ) -> Res<PyVal<B::Tensor>> {
+        let mut mask = None;
+        if training && p > 0.0 && p < 1.0 {
+            let shape = self.shape_of(&x)?;
+            if shape.iter().product::<usize>() > 0 {
+                mask = Some(self.keep_mask(shape, p)?);
+            }
+        }
+        self.call(Call::Nn(NnCall::Dropout {
+            x,
+            p,
+            training,
+            mask,
+        }))
+    }
+
     /// `torch.einsum(equation, *operands)`, or `torch.einsum(equation, [operands])`.
     pub(crate) fn einsum(&mut self, a: &mut Args<B::Tensor>) -> Res<PyVal<B::Tensor>> {
         let equation = match a.req("equation")? {

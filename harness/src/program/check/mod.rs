@@ -523,6 +523,8 @@ impl<'s> Checker<'s> {
             }
             T::NnModule => match name {
                 "weight" | "bias" => T::Tensor,
+                "training" => T::Bool,
+                "running_mean" | "running_var" | "num_batches_tracked" => T::Tensor,
                 _ => T::Unknown,
             },
             T::Optimizer => {

@@ -361,6 +361,20 @@ const LANGUAGE_FUNCTIONS: &[FnRow] = &[
     ),
     ("ReLU", NN, "", Ret::Module),
     ("Sigmoid", NN, "", Ret::Module),
+    ("Tanh", NN, "", Ret::Module),
+    (
+        "Dropout",
+        NN,
+        "p: number = 0.5, inplace: bool = False",
+        Ret::Module,
+    ),
+    (
+        "BatchNorm2d",
+        NN,
+        "num_features: int, eps: number = 1e-05, momentum: any = 0.1, affine: bool = True, \
+         track_running_stats: bool = True",
+        Ret::Module,
+    ),
     ("MSELoss", NN, "reduction: str = 'mean'", Ret::Module),
     // ---- optim ----
     (
@@ -368,6 +382,15 @@ const LANGUAGE_FUNCTIONS: &[FnRow] = &[
         OPTIM,
         "params: any, lr: number = 0.001, momentum: number = 0, dampening: number = 0, \
          weight_decay: number = 0, nesterov: bool = False",
+        Ret::Optimizer,
+    ),
+    // `betas` is a tuple, which a signature's default cannot spell; its default is the
+    // lowering's.
+    (
+        "Adam",
+        OPTIM,
+        "params: any, lr: number = 0.001, betas: any = None, eps: number = 1e-08, \
+         weight_decay: number = 0, amsgrad: bool = False",
         Ret::Optimizer,
     ),
     // ---- Python builtins ----
