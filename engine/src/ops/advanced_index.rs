@@ -49,8 +49,8 @@ struct Plan {
     /// when a position is out of range.
     src: Vec<usize>,
     /// The first out-of-range position in result order, with every element's position (or the
-    /// out-of-range index, its dim and size) and what `written_before_oob` needs to walk them
-    /// in libtorch's order.
+    /// out-of-range index, its dim and size) and what `kernel_writes` needs to walk them in
+    /// libtorch's order.
     oob: Option<Error>,
     entries: Vec<std::result::Result<usize, (i64, usize, usize)>>,
     out_dims: Vec<Option<usize>>,
@@ -66,12 +66,12 @@ impl Plan {
         }
     }
 
-    /// The writes `index_put_`'s CPU kernel makes before it meets an out-of-range position, as
-    /// `(result element, position)`, and that position's error. The kernel checks each position
-    /// as it reaches it, walking TensorIterator's order: the result dims sorted by the strides
+    /// The writes `index_put_`'s CPU kernel makes, as `(result element, position)`, in its order,
+    /// up to the first out-of-range position it meets (and that position's error). The kernel
+    /// checks each position as it reaches it, walking TensorIterator's order: the result dims sorted by the strides
     /// of its operands, the restrided `self` first (`self_strides`: 0 over the indexed dims),
     /// then the values (`value_strides`), then the index tensors (`reorder_dimensions`).
-    fn written_before_oob(
+    fn kernel_writes(
         &self,
         self_strides: &[isize],
         value_strides: Vec<isize>,
@@ -309,17 +309,10 @@ fn plan(shape: &[usize], indices: &[Option<Tensor>]) -> Result<Plan> {
         .iter()
         .find_map(|e| e.err())
         .map(|(index, dim, size)| Error::IndexOutOfRange { index, dim, size });
-    if oob.is_none() {
-        let src = entries.iter().map(|e| e.unwrap_or(0)).collect();
-        return Ok(Plan {
-            out_shape,
-            src,
-            oob,
-            entries: Vec::new(),
-            out_dims: Vec::new(),
-            index_strides: Vec::new(),
-        });
-    }
+    let src = match oob {
+        None => entries.iter().map(|e| e.unwrap_or(0)).collect(),
+        Some(_) => Vec::new(),
+    };
     let index_strides = defined
         .iter()
         .filter_map(|&d| bstrides[d].as_ref())
@@ -336,7 +329,7 @@ fn plan(shape: &[usize], indices: &[Option<Tensor>]) -> Result<Plan> {
         .collect();
     Ok(Plan {
         out_shape,
-        src: Vec::new(),
+        src,
         oob,
         entries,
         out_dims,
@@ -349,44 +342,50 @@ fn gather<T: StorageElem>(x: &Tensor, p: &Plan) -> Result<Tensor> {
     Tensor::from_vec(p.src.iter().map(|&i| v[i]).collect(), &p.out_shape)
 }
 
+/// How `index_put_`'s kernel meets memory, for [`scatter`]: its writes in its own order
+/// ([`Plan::kernel_writes`]), through `x`'s strides (an expanded `x` shares storage elements
+/// between positions), reading each value when it writes it (so a value tensor over `x`'s
+/// buffer sees the writes before it: `value_cells`, its storage element per result element).
+struct Kernel<'a> {
+    writes: &'a [(usize, usize)],
+    value_cells: Option<Vec<usize>>,
+}
+
 /// `x` (its shape, contiguous) with `values` (broadcast to the plan's result) written at the
-/// plan's sources, in result order (a later duplicate wins, or adds with `accumulate`); or
-/// only the `partial` writes, `(result element, position)`, when given.
+/// plan's sources, in result order (a later duplicate wins, or adds with `accumulate`): the
+/// out-of-place `index_put`; or as the in-place kernel writes them (`kernel`).
 fn scatter<T: StorageElem>(
     x: &Tensor,
     p: &Plan,
-    partial: Option<&[(usize, usize)]>,
+    kernel: Option<&Kernel<'_>>,
     values: &Tensor,
     accumulate: Option<fn(T, T) -> T>,
 ) -> Result<Tensor> {
     let mut out = x.contiguous_vec::<T>()?;
     let vals = values.expand_raw(&p.out_shape)?.contiguous_vec::<T>()?;
-    let writes: Vec<(usize, T)> = match partial {
-        None => p.src.iter().copied().zip(vals).collect(),
-        Some(w) => w.iter().map(|&(r, i)| (i, vals[r])).collect(),
-    };
     let combine = |old: T, v: T| match accumulate {
         Some(add) => add(old, v),
         None => v,
     };
-    let layout = x.layout();
-    if layout.has_internal_overlap() {
-        // An expanded `x`: the kernel writes through its strides, so every position that shares
-        // a storage element with a written one reads the element's last write.
-        let cell: Vec<usize> = layout.indices().collect();
-        let mut cells: std::collections::HashMap<usize, T> =
-            cell.iter().copied().zip(out.iter().copied()).collect();
-        for (i, v) in writes {
-            let c = cells.entry(cell[i]).or_insert(v);
-            *c = combine(*c, v);
-        }
-        for (o, c) in out.iter_mut().zip(&cell) {
-            *o = cells[c];
-        }
-    } else {
-        for (i, v) in writes {
+    let Some(k) = kernel else {
+        for (&i, v) in p.src.iter().zip(vals) {
             out[i] = combine(out[i], v);
         }
+        return Tensor::from_vec(out, &x.shape());
+    };
+    let cell: Vec<usize> = x.layout().indices().collect();
+    let mut cells: std::collections::HashMap<usize, T> =
+        cell.iter().copied().zip(out.iter().copied()).collect();
+    for &(r, i) in k.writes {
+        let v = match &k.value_cells {
+            Some(vc) => cells.get(&vc[r]).copied().unwrap_or(vals[r]),
+            None => vals[r],
+        };
+        let c = cells.entry(cell[i]).or_insert(v);
+        *c = combine(*c, v);
+    }
+    for (o, c) in out.iter_mut().zip(&cell) {
+        *o = cells[c];
     }
     Tensor::from_vec(out, &x.shape())
 }
@@ -410,27 +409,48 @@ fn scatter_any(x: &Tensor, p: &Plan, values: &Tensor, accumulate: bool) -> Resul
 fn scatter_some(
     x: &Tensor,
     p: &Plan,
-    partial: Option<&[(usize, usize)]>,
+    k: Option<&Kernel<'_>>,
     values: &Tensor,
     accumulate: bool,
 ) -> Result<Tensor> {
     let values = &crate::with_no_grad(|| values.to_dtype(x.dtype()))?;
-    let w = partial;
     match x.dtype() {
-        DType::F32 => scatter::<f32>(x, p, w, values, accumulate.then_some(|a, b| a + b)),
-        DType::F64 => scatter::<f64>(x, p, w, values, accumulate.then_some(|a, b| a + b)),
-        DType::I64 => scatter::<i64>(
-            x,
-            p,
-            w,
-            values,
-            accumulate.then_some(|a: i64, b| a.wrapping_add(b)),
-        ),
-        DType::I32 => scatter::<i32>(x, p, w, values, accumulate.then_some(i32::wrapping_add)),
-        DType::I16 => scatter::<i16>(x, p, w, values, accumulate.then_some(i16::wrapping_add)),
-        DType::I8 => scatter::<i8>(x, p, w, values, accumulate.then_some(i8::wrapping_add)),
-        DType::Bool => scatter::<bool>(x, p, w, values, accumulate.then_some(|a, b| a | b)),
+        DType::F32 => scatter::<f32>(x, p, k, values, accumulate.then_some(|a, b| a + b)),
+        DType::F64 => scatter::<f64>(x, p, k, values, accumulate.then_some(|a, b| a + b)),
+        DType::I64 => scatter::<i64>(x, p, k, values, accumulate.then_some(i64::wrapping_add)),
+        DType::I32 => scatter::<i32>(x, p, k, values, accumulate.then_some(i32::wrapping_add)),
+        DType::I16 => scatter::<i16>(x, p, k, values, accumulate.then_some(i16::wrapping_add)),
+        DType::I8 => scatter::<i8>(x, p, k, values, accumulate.then_some(i8::wrapping_add)),
+        DType::Bool => scatter::<bool>(x, p, k, values, accumulate.then_some(|a, b| a | b)),
     }
+}
+
+/// `index_put_`'s kernel on `x`: its writes, up to an out-of-range position, through `x`'s
+/// storage, reading values that share it as they are when written. Returns the result and the
+/// out-of-range error, if one stopped the kernel.
+fn index_put_kernel(
+    x: &Tensor,
+    p: &Plan,
+    values: &Tensor,
+    accumulate: bool,
+) -> Result<(Tensor, Option<Error>)> {
+    let vs = values.layout().broadcast_strides(&p.out_shape);
+    let (writes, e) = p.kernel_writes(&x.layout().strides, vs.clone());
+    let value_cells = values.shares_storage(x).then(|| {
+        crate::layout::Layout {
+            shape: p.out_shape.clone(),
+            strides: vs,
+            offset: values.layout().offset,
+        }
+        .indices()
+        .collect()
+    });
+    let k = Kernel {
+        writes: &writes,
+        value_cells,
+    };
+    let out = crate::with_no_grad(|| scatter_some(x, p, Some(&k), values, accumulate))?;
+    Ok((out, e))
 }
 
 /// `assert_no_overlap`: the same tensor, or dense layouts over intersecting ranges of one
@@ -578,10 +598,7 @@ impl Tensor {
                 } else {
                     values.clone()
                 };
-                let vs = v.layout().broadcast_strides(&p.out_shape);
-                let (writes, e) = p.written_before_oob(&self.layout().strides, vs);
-                let partial =
-                    crate::with_no_grad(|| scatter_some(self, &p, Some(&writes), &v, accumulate))?;
+                let (partial, e) = index_put_kernel(self, &p, &v, accumulate)?;
                 self.write_from(&partial)?;
                 return Err(e.unwrap_or(Error::IndexEmptyDim));
             }
@@ -600,6 +617,9 @@ impl Tensor {
                 } else {
                     values.clone()
                 };
+                if self.layout().has_internal_overlap() || v.shares_storage(self) {
+                    return Ok(index_put_kernel(self, &p, &v, accumulate)?.0);
+                }
                 scatter_any(self, &p, &v, accumulate)
             },
             |rec| {

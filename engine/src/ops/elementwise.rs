@@ -198,6 +198,7 @@ impl Tensor {
         let dt = promote_with_scalar(self.dtype(), e);
         if dt.is_narrow_int() {
             // No gradient flows through integers: the int64 power, wrapped back.
+            refuse_int_history(&[self], dt)?;
             return cast(&cast(self, DType::I64)?.pow_scalar(e)?, dt);
         }
         let x = cast(self, dt)?;
@@ -230,6 +231,7 @@ impl Tensor {
         cpu_only("pow", &[self, e])?;
         let dt = promote_tensors(self.dtype(), self.ndim(), e.dtype(), e.ndim());
         if dt.is_narrow_int() {
+            refuse_int_history(&[self, e], dt)?;
             let (a, b) = (cast(self, DType::I64)?, cast(e, DType::I64)?);
             return cast(&a.pow_tensor(&b)?, dt);
         }
@@ -271,6 +273,7 @@ impl Tensor {
         let base = base.into();
         let dt = promote_with_scalar(self.dtype(), base);
         if dt.is_narrow_int() {
+            refuse_int_history(&[self], dt)?;
             return cast(&cast(self, DType::I64)?.pow_scalar_base(base)?, dt);
         }
         let b = Tensor::scalar(base, dt);
@@ -634,4 +637,13 @@ fn powi(a: i64, b: i64) -> i64 {
         base = base.wrapping_mul(base);
     }
     acc
+}
+
+/// An integer result cannot carry history: what `Recorder::finish` refuses for the int64 path
+/// (an integer tensor has history only through `fill_`/`copy_` from one that requires grad).
+fn refuse_int_history(inputs: &[&Tensor], dt: DType) -> Result<()> {
+    if crate::is_grad_enabled() && inputs.iter().any(|t| t.requires_grad()) {
+        return Err(Error::AutogradDtype(dt.scalar_type_name()));
+    }
+    Ok(())
 }

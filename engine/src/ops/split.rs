@@ -69,6 +69,9 @@ impl Tensor {
 
     /// `split(split_size, dim)`: pieces of `split_size` along `dim`, the last one shorter.
     pub fn split(&self, split_size: i64, dim: i64) -> Result<Vec<Tensor>> {
+        // The autograd wrapper reads `self`'s grad_fn (a stale no_grad view fails) before the
+        // kernel checks its arguments; `chunk` has no wrapper and checks its own first.
+        crate::autograd::precheck(&[self])?;
         if self.ndim() == 0 {
             return Err(Error::InvalidArgument(
                 "split expects at least a 1-dimensional tensor".into(),
@@ -99,6 +102,9 @@ impl Tensor {
 
     /// `split(sizes, dim)` with a list: pieces of the given sizes, which must sum to the size.
     pub fn split_with_sizes(&self, sizes: &[i64], dim: i64) -> Result<Vec<Tensor>> {
+        // The autograd wrapper reads `self`'s grad_fn (a stale no_grad view fails) before the
+        // kernel checks its arguments; `chunk` has no wrapper and checks its own first.
+        crate::autograd::precheck(&[self])?;
         if self.ndim() == 0 {
             return Err(Error::InvalidArgument(
                 "split expects at least a 1-dimensional tensor".into(),
@@ -154,6 +160,9 @@ impl Tensor {
 
     /// `unbind(dim)`: the entries along `dim`, each without that dim.
     pub fn unbind(&self, dim: i64) -> Result<Vec<Tensor>> {
+        // The autograd wrapper reads `self`'s grad_fn (a stale no_grad view fails) before the
+        // kernel checks its arguments; `chunk` has no wrapper and checks its own first.
+        crate::autograd::precheck(&[self])?;
         if self.ndim() == 0 {
             return Err(Error::InvalidArgument(format!(
                 "Dimension specified as {dim} but tensor has no dimensions"
