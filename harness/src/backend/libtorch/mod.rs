@@ -289,11 +289,11 @@ macro_rules! libtorch_binary {
     (@number_ $h:ident, $s:expr, $it:ident) => {
         $h.$it(&ffi::wrapped_scalar($s).or_fail()?).map(drop).or_fail()
     };
-    (@number_ $h:ident, $s:expr, $it:ident, $itn:ident) => {
-        $h.$itn(tch_scalar($s)).map(drop).or_fail()
+    (@number_ $h:ident, $s:expr, $it:ident, $itn:path) => {
+        $itn(&$h, $s).or_fail()
     };
     ($( $V:ident { engine: [$($e:ident)?], tch: $t:ident, number: $num:ident $(($nf:path))?,
-        in_place: [$($ie:ident, $it:ident $(, $itn:ident)?)?], $($rest:tt)* } ),* $(,)?) => {
+        in_place: [$($ie:ident, $it:ident $(, $itn:path)?)?], $($rest:tt)* } ),* $(,)?) => {
         fn binary(op: BinaryOp, a: &Tensor, b: &Operand<TorchTensor>) -> R<Tensor> {
             match b {
                 Operand::Tensor(t) => match op {
