@@ -415,6 +415,13 @@ const TABLE: &[(&str, ErrorKind)] = &[
     ("could not infer output dtype", ErrorKind::DtypeNotSupported),
     // AT_DISPATCH macros (aten/src/ATen/Dispatch.h): "\"softmax_lastdim_kernel_impl\" not implemented for 'Long'".
     ("not implemented for", ErrorKind::DtypeNotSupported),
+    // torch/csrc/autograd/FunctionsManual.cpp, not_implemented_base: the backward of an op
+    // derivatives.yaml marks not_implemented ("derivative for aten::floor_divide is not
+    // implemented"). The program asks for a gradient PyTorch does not define; `NotImplemented`
+    // is kept for a backend's own gaps, and never agrees.
+    ("derivative for aten::", ErrorKind::InvalidArgument),
+    // aten/src/ATen/native/cpu/BinaryOpsKernel.cpp: an integer `//` or `%` by zero.
+    ("ZeroDivisionError", ErrorKind::InvalidArgument),
     // aten/src/ATen/native/TensorIterator / device checks.
     (
         "Expected all tensors to be on the same device",
@@ -961,6 +968,13 @@ mod tests {
             "weight tensor should be defined either for all 3 classes or no classes but got weight tensor of shape: [2]",
             ErrorKind::InvalidArgument,
         ),
+        // (torch.ones(1, requires_grad=True) // 2).sum().backward() (PyTorch 2.13.0)
+        (
+            "derivative for aten::floor_divide is not implemented",
+            ErrorKind::InvalidArgument,
+        ),
+        // torch.tensor([7, -7]) % 0 (PyTorch 2.13.0)
+        ("ZeroDivisionError", ErrorKind::InvalidArgument),
         // F.dropout(x, 1.5) (PyTorch 2.13.0)
         (
             "dropout probability has to be between 0 and 1, but got 1.5",

@@ -129,10 +129,6 @@ pub(crate) use unary_table;
 /// - `doc`: what it computes, for its line in `cases/FORMAT.md`.
 ///
 /// The order is the generator's: operators are drawn by position among the rows drawn.
-///
-/// `floor_divide` and `remainder` wait
-/// for the engine's methods: their `engine` column becomes `[floor_divide]` / `[remainder]` and
-/// their `draw` `General` (and their cases leave `cases/known_divergences.yaml`).
 macro_rules! binary_table {
     ($cb:ident) => {
         $cb! {
@@ -194,22 +190,21 @@ macro_rules! binary_table {
                 dtype: Promote, domain: All, draw: No, rounds: false,
                 doc: "the elementwise smaller of two tensors",
             },
-            // Not drawn until the engine has it: every program holding one would diverge.
             FloorDivide {
-                engine: [], tch: f_floor_divide, number: Wrapped, in_place: [],
+                engine: [floor_divide], tch: f_floor_divide, number: Wrapped, in_place: [],
                 name: "floor_divide", spelled: [Method, Torch],
                 sig: "input: tensor, other: tensor_or_number",
                 operator: ["//"], reflected: No,
-                dtype: Promote, domain: NonZero, draw: No, rounds: true,
+                dtype: Promote, domain: NonZero, draw: General, rounds: true,
                 doc: "`input // other`, rounded toward minus infinity",
             },
-            // Not drawn until the engine has it: every program holding one would diverge.
             Remainder {
-                engine: [], tch: f_remainder_tensor, number: Scalar(remainder_scalar), in_place: [],
+                engine: [remainder], tch: f_remainder_tensor,
+                number: Scalar(ffi::remainder_scalar), in_place: [],
                 name: "remainder", spelled: [Method, Torch],
                 sig: "input: tensor, other: tensor_or_number",
                 operator: ["%"], reflected: No,
-                dtype: Promote, domain: NonZero, draw: No, rounds: true,
+                dtype: Promote, domain: NonZero, draw: General, rounds: true,
                 doc: "`input % other`, with the sign of `other` (Python's `%`)",
             },
             Eq {
@@ -594,7 +589,7 @@ mod tests {
         assert_eq!(InplaceOp::from_name("div_"), Some(InplaceOp::Div));
         assert_eq!(InplaceOp::Mul.binary(), BinaryOp::Mul);
         assert_eq!(BinaryOp::Sub.row().in_place, Some(InplaceOp::Sub));
-        assert!(!BinaryOp::Remainder.row().in_engine);
+        assert!(BinaryOp::Remainder.row().in_engine);
         assert!(BinaryOp::Maximum.row().in_engine);
         assert_eq!(BinaryOp::Lt.row().reflected, Reflected::Flip(BinaryOp::Gt));
     }

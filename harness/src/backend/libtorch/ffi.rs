@@ -133,6 +133,13 @@ unsafe extern "C" {
     ) -> *mut c_char;
     fn shim_fill_(t: *const C_tensor, kind: c_int, f: f64, i: i64) -> *mut c_char;
     fn shim_pow_inplace_scalar(t: *const C_tensor, kind: c_int, f: f64, i: i64) -> *mut c_char;
+    fn shim_remainder_scalar(
+        t: *const C_tensor,
+        kind: c_int,
+        f: f64,
+        i: i64,
+        out: *mut *mut C_tensor,
+    ) -> *mut c_char;
     fn shim_pow_tensor_scalar(
         t: *const C_tensor,
         kind: c_int,
@@ -678,6 +685,14 @@ pub fn fill_(t: &Tensor, value: Scalar) -> ShimResult<()> {
 pub fn pow_inplace_scalar(t: &Tensor, exponent: Scalar) -> ShimResult<()> {
     let (k, f, i) = scalar_parts(exponent);
     check(unsafe { shim_pow_inplace_scalar(t.as_ptr(), k, f, i) })
+}
+
+/// `x % other` with a Python number `other`.
+pub fn remainder_scalar(t: &Tensor, other: Scalar) -> ShimResult<Tensor> {
+    let (k, f, i) = scalar_parts(other);
+    let mut out = std::ptr::null_mut();
+    check(unsafe { shim_remainder_scalar(t.as_ptr(), k, f, i, &mut out) })?;
+    made(out, "remainder")
 }
 
 /// `x ** exponent` with a Python number exponent.

@@ -217,20 +217,6 @@ fn to_list<T>(data: &TensorData) -> Value<T> {
     build(data.dtype, &data.shape, &data.values)
 }
 
-/// A Python number as tch's Scalar (a bool as the int Python's parser makes of it).
-fn tch_scalar(s: Scalar) -> tch::Scalar {
-    match s {
-        Scalar::Bool(b) => tch::Scalar::int(b as i64),
-        Scalar::Int(i) => tch::Scalar::int(i),
-        Scalar::Float(f) => tch::Scalar::float(f),
-    }
-}
-
-/// `x % 2`: `remainder(Tensor, Scalar)`, the overload Python's `__mod__` binds a number to.
-fn remainder_scalar(x: &Tensor, s: Scalar) -> Result<Tensor, TchError> {
-    x.f_remainder(tch_scalar(s))
-}
-
 /// A Python number where Python's argument parser takes only a tensor
 /// (`torch.maximum(x, 2)`): its TypeError.
 fn refused_number(op: BinaryOp, s: Scalar) -> Failure {
