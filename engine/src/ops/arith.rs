@@ -348,6 +348,8 @@ impl Tensor {
             DType::F64 => zip::<f64, f64>(&x, &y, |p, q| Ok(rem_float(p, q)))?,
             DType::I64 => zip::<i64, i64>(&x, &y, rem_int)?,
             DType::Bool => {
+                // The iterator's broadcast check comes before the kernel's dtype refusal.
+                crate::layout::broadcast_shapes(&x.shape(), &y.shape())?;
                 return Err(Error::DtypeNotSupported {
                     op: "remainder_cpu",
                     dtype: "Bool",
