@@ -452,6 +452,13 @@ const TABLE: &[(&str, ErrorKind)] = &[
     ("could not infer output dtype", ErrorKind::DtypeNotSupported),
     // AT_DISPATCH macros (aten/src/ATen/Dispatch.h): "\"softmax_lastdim_kernel_impl\" not implemented for 'Long'".
     ("not implemented for", ErrorKind::DtypeNotSupported),
+    // torch/csrc/autograd/FunctionsManual.cpp, not_implemented_base: the backward of an op
+    // derivatives.yaml marks not_implemented ("derivative for aten::floor_divide is not
+    // implemented"). The program asks for a gradient PyTorch does not define; `NotImplemented`
+    // is kept for a backend's own gaps, and never agrees.
+    ("derivative for aten::", ErrorKind::InvalidArgument),
+    // aten/src/ATen/native/cpu/BinaryOpsKernel.cpp: an integer `//` or `%` by zero.
+    ("ZeroDivisionError", ErrorKind::InvalidArgument),
     // aten/src/ATen/native/TensorIterator / device checks.
     (
         "Expected all tensors to be on the same device",

@@ -357,6 +357,8 @@ impl Tensor {
                 as_dtype(&zip::<i64, i64>(&x, &y, rem_int)?, d)?
             }
             DType::Bool => {
+                // The iterator's broadcast check comes before the kernel's dtype refusal.
+                crate::layout::broadcast_shapes(&x.shape(), &y.shape())?;
                 return Err(Error::DtypeNotSupported {
                     op: "remainder_cpu",
                     dtype: "Bool",

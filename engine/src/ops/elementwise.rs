@@ -251,7 +251,16 @@ impl Tensor {
                 }
             })?,
             DType::F32 => map2::<f32, f32, f32>(&a, &b, |x, y| x.powf(y))?,
-            _ => map2::<f64, f64, f64>(&a, &b, |x, y| x.powf(y))?,
+            DType::F64 => map2::<f64, f64, f64>(&a, &b, |x, y| x.powf(y))?,
+            DType::I8 | DType::I16 | DType::I32 => unreachable!("narrow ints return above"),
+            // ATen's pow kernel has no bool loop; the iterator's broadcast check comes first.
+            DType::Bool => {
+                crate::layout::broadcast_shapes(&a.shape(), &b.shape())?;
+                return Err(Error::DtypeNotSupported {
+                    op: "pow",
+                    dtype: "Bool",
+                });
+            }
         };
         if let Some(mut rec) = Recorder::new("PowBackward1", &[self, e])? {
             let (na, nb) = (rec.needs(0), rec.needs(1));

@@ -76,6 +76,10 @@ pub trait UnaryRow {
     type Backward: BinaryKernel;
     const GRAD_FN: &'static str;
     const SAVES: Saves;
+    /// Whether the in-place op refuses a bool tensor before the write's overlap check, as
+    /// libtorch's `neg_` (its meta function) and `relu_` (a check in front of `clamp_min_`) do;
+    /// `abs_` refuses it in its kernel, after the check.
+    const BOOL_FIRST: bool = false;
     /// The op on a bool tensor, for rows with an int kernel; the others compute bools (and
     /// ints) in the default float dtype.
     fn on_bool(x: &Tensor) -> Result<Tensor> {
@@ -143,6 +147,9 @@ fn unary<R: UnaryRow>(x: &Tensor) -> Result<Tensor> {
 /// The in-place op of a unary row: libtorch's checks, the write through `x`'s layout, the
 /// version bump and the history rebase of `ops::inplace`, with the out-of-place op's node.
 fn unary_<R: UnaryRow>(x: &Tensor) -> Result<Tensor> {
+    if R::BOOL_FIRST && x.dtype() == DType::Bool {
+        R::on_bool(x)?;
+    }
     inplace(
         x,
         &[],
@@ -256,6 +263,8 @@ macro_rules! unary_ops {
                     type Backward = Backward;
                     const GRAD_FN: &'static str = stringify!($grad_fn);
                     const SAVES: Saves = Saves::$saves;
+                    const BOOL_FIRST: bool =
+                        matches!(stringify!($name).as_bytes(), b"neg" | b"relu");
                     bool_rule!($(|$bx| $b)?);
                 }
             }

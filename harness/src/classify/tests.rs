@@ -533,6 +533,13 @@ const CAPTURED: &[(&str, ErrorKind)] = &[
         "weight tensor should be defined either for all 3 classes or no classes but got weight tensor of shape: [2]",
         ErrorKind::InvalidArgument,
     ),
+    // (torch.ones(1, requires_grad=True) // 2).sum().backward() (PyTorch 2.13.0)
+    (
+        "derivative for aten::floor_divide is not implemented",
+        ErrorKind::InvalidArgument,
+    ),
+    // torch.tensor([7, -7]) % 0 (PyTorch 2.13.0)
+    ("ZeroDivisionError", ErrorKind::InvalidArgument),
     // F.dropout(x, 1.5) (PyTorch 2.13.0)
     (
         "dropout probability has to be between 0 and 1, but got 1.5",

@@ -23,74 +23,73 @@ use serde::{Deserialize, Serialize};
 ///
 /// The order is the generator's: `draw` picks by position among the rows it may draw.
 ///
-/// In-place unary methods are switched off until the engine has them (`exp_`, `log_`, `neg_`,
-/// `sqrt_`, `abs_`, `sin_`, `cos_`, `tanh_`, `sigmoid_`, `relu_`, `reciprocal_`): switching one
-/// on is writing its two methods into its row's `in_place`.
+/// Every row has its in-place form: libtorch has one for each of these ops, and so does the
+/// engine (its table rows generate both methods).
 macro_rules! unary_table {
     ($cb:ident) => {
         $cb! {
             Exp {
-                engine: exp, tch: f_exp, in_place: [],
+                engine: exp, tch: f_exp, in_place: [exp_, f_exp_],
                 name: "exp", spelled: [Method, Torch],
                 dtype: ToFloat, domain: Moderate, draw: Smooth, rounds: true,
                 doc: "`e ** x`",
             },
             Log {
-                engine: log, tch: f_log, in_place: [],
+                engine: log, tch: f_log, in_place: [log_, f_log_],
                 name: "log", spelled: [Method, Torch],
                 dtype: ToFloat, domain: Positive, draw: Smooth, rounds: true,
                 doc: "the natural logarithm",
             },
             Sqrt {
-                engine: sqrt, tch: f_sqrt, in_place: [],
+                engine: sqrt, tch: f_sqrt, in_place: [sqrt_, f_sqrt_],
                 name: "sqrt", spelled: [Method, Torch],
                 dtype: ToFloat, domain: Positive, draw: Smooth, rounds: true,
                 doc: "the square root",
             },
             Abs {
-                engine: abs, tch: f_abs, in_place: [],
+                engine: abs, tch: f_abs, in_place: [abs_, f_abs_],
                 name: "abs", spelled: [Method, Torch],
                 dtype: Same, domain: All, draw: General, rounds: false,
                 doc: "the absolute value",
             },
             Sin {
-                engine: sin, tch: f_sin, in_place: [],
+                engine: sin, tch: f_sin, in_place: [sin_, f_sin_],
                 name: "sin", spelled: [Method, Torch],
                 dtype: ToFloat, domain: All, draw: Smooth, rounds: true,
                 doc: "the sine",
             },
             Cos {
-                engine: cos, tch: f_cos, in_place: [],
+                engine: cos, tch: f_cos, in_place: [cos_, f_cos_],
                 name: "cos", spelled: [Method, Torch],
                 dtype: ToFloat, domain: All, draw: Smooth, rounds: true,
                 doc: "the cosine",
             },
             Tanh {
-                engine: tanh, tch: f_tanh, in_place: [],
+                engine: tanh, tch: f_tanh, in_place: [tanh_, f_tanh_],
                 name: "tanh", spelled: [Method, Torch, F],
                 dtype: ToFloat, domain: All, draw: Smooth, rounds: true,
                 doc: "the hyperbolic tangent",
             },
             Sigmoid {
-                engine: sigmoid, tch: f_sigmoid, in_place: [],
+                engine: sigmoid, tch: f_sigmoid, in_place: [sigmoid_, f_sigmoid_],
                 name: "sigmoid", spelled: [Method, Torch, F],
                 dtype: ToFloat, domain: All, draw: Smooth, rounds: true,
                 doc: "`1 / (1 + e ** -x)`",
             },
             Relu {
-                engine: relu, tch: f_relu, in_place: [],
+                engine: relu, tch: f_relu, in_place: [relu_, f_relu_],
                 name: "relu", spelled: [Method, Torch, F],
                 dtype: Same, domain: All, draw: General, rounds: false,
                 doc: "`x` where positive, else 0",
             },
             Neg {
-                engine: neg, tch: f_neg, in_place: [],
+                engine: neg, tch: f_neg, in_place: [neg_, f_neg_],
                 name: "neg", spelled: [Method, Torch],
                 dtype: SameNotBool, domain: All, draw: Smooth, rounds: false,
                 doc: "`-x`",
             },
             Reciprocal {
-                engine: reciprocal, tch: f_reciprocal, in_place: [],
+                engine: reciprocal, tch: f_reciprocal, in_place: [reciprocal_, f_reciprocal_],
                 name: "reciprocal", spelled: [Method, Torch],
                 dtype: ToFloat, domain: NonZero, draw: Smooth, rounds: true,
                 doc: "`1 / x`",
@@ -116,8 +115,9 @@ pub(crate) use unary_table;
 /// - `tch: f_add`: tch's fallible method on two tensors;
 /// - `number`: how Python passes a number as the other operand ([`Number`]); `Scalar(f)` names
 ///   the libtorch backend's function for the Scalar overload;
-/// - `in_place: [add_, f_add_]`: the engine's and tch's in-place methods (a third, tch's
-///   in-place Scalar overload, where `number` is `Scalar`); `[]` where the engine has none;
+/// - `in_place: [add_, f_add_]`: the engine's and tch's in-place methods (and a third where
+///   `number` is `Scalar`: the libtorch backend's function for the in-place Scalar overload, not
+///   tch's, which panics when libtorch raises); `[]` where the engine has none;
 /// - `name`, `spelled`, `sig`: the Python name, where it may be written, and its function
 ///   signature (the method's is the same without `input`);
 /// - `operator`: the Python operator that lowers to it (`["+"]`), if any; `reflected`: what a
@@ -129,11 +129,6 @@ pub(crate) use unary_table;
 /// - `doc`: what it computes, for its line in `cases/FORMAT.md`.
 ///
 /// The order is the generator's: operators are drawn by position among the rows drawn.
-///
-/// `pow_` is switched off until the engine has it; switching it on is writing
-/// `[pow_, f_pow_tensor_, f_pow_]` into `Pow`'s `in_place`. `floor_divide` and `remainder` wait
-/// for the engine's methods: their `engine` column becomes `[floor_divide]` / `[remainder]` and
-/// their `draw` `General` (and their cases leave `cases/known_divergences.yaml`).
 macro_rules! binary_table {
     ($cb:ident) => {
         $cb! {
@@ -170,7 +165,8 @@ macro_rules! binary_table {
                 doc: "true division `input / other`",
             },
             Pow {
-                engine: [pow], tch: f_pow, number: Scalar(ffi::pow_tensor_scalar), in_place: [],
+                engine: [pow], tch: f_pow, number: Scalar(ffi::pow_tensor_scalar),
+                in_place: [pow_, f_pow_tensor_, ffi::pow_inplace_scalar],
                 name: "pow", spelled: [Method, Torch],
                 sig: "input: tensor_or_number, exponent: tensor_or_number",
                 operator: ["**"], reflected: ScalarBase,
@@ -194,22 +190,21 @@ macro_rules! binary_table {
                 dtype: Promote, domain: All, draw: No, rounds: false,
                 doc: "the elementwise smaller of two tensors",
             },
-            // Not drawn until the engine has it: every program holding one would diverge.
             FloorDivide {
-                engine: [], tch: f_floor_divide, number: Wrapped, in_place: [],
+                engine: [floor_divide], tch: f_floor_divide, number: Wrapped, in_place: [],
                 name: "floor_divide", spelled: [Method, Torch],
                 sig: "input: tensor, other: tensor_or_number",
                 operator: ["//"], reflected: No,
-                dtype: Promote, domain: NonZero, draw: No, rounds: true,
+                dtype: Promote, domain: NonZero, draw: General, rounds: true,
                 doc: "`input // other`, rounded toward minus infinity",
             },
-            // Not drawn until the engine has it: every program holding one would diverge.
             Remainder {
-                engine: [], tch: f_remainder_tensor, number: Scalar(remainder_scalar), in_place: [],
+                engine: [remainder], tch: f_remainder_tensor,
+                number: Scalar(ffi::remainder_scalar), in_place: [],
                 name: "remainder", spelled: [Method, Torch],
                 sig: "input: tensor, other: tensor_or_number",
                 operator: ["%"], reflected: No,
-                dtype: Promote, domain: NonZero, draw: No, rounds: true,
+                dtype: Promote, domain: NonZero, draw: General, rounds: true,
                 doc: "`input % other`, with the sign of `other` (Python's `%`)",
             },
             Eq {
@@ -447,7 +442,7 @@ macro_rules! some_inplace {
 
 macro_rules! binary_rows {
     ($( $V:ident { engine: [$($e:ident)?], tch: $t:ident, number: $num:ident $(($nf:path))?,
-        in_place: [$($ie:ident, $it:ident $(, $itn:ident)?)?],
+        in_place: [$($ie:ident, $it:ident $(, $itn:path)?)?],
         name: $name:literal, spelled: [$($sp:ident),*], sig: $sig:literal,
         operator: [$($opsym:literal)?], reflected: $refl:ident $(($fl:ident))?,
         dtype: $dt:ident, domain: $dom:ident, draw: $draw:ident, rounds: $rounds:literal,
@@ -594,7 +589,7 @@ mod tests {
         assert_eq!(InplaceOp::from_name("div_"), Some(InplaceOp::Div));
         assert_eq!(InplaceOp::Mul.binary(), BinaryOp::Mul);
         assert_eq!(BinaryOp::Sub.row().in_place, Some(InplaceOp::Sub));
-        assert!(!BinaryOp::Remainder.row().in_engine);
+        assert!(BinaryOp::Remainder.row().in_engine);
         assert!(BinaryOp::Maximum.row().in_engine);
         assert_eq!(BinaryOp::Lt.row().reflected, Reflected::Flip(BinaryOp::Gt));
     }

@@ -295,7 +295,7 @@ macro_rules! engine_binary {
         $a.$e(operand($b)).or_fail()
     };
     ($( $V:ident { engine: [$($e:ident)?], tch: $t:ident, number: $num:ident $(($nf:path))?,
-        in_place: [$($ie:ident, $it:ident $(, $itn:ident)?)?], $($rest:tt)* } ),* $(,)?) => {
+        in_place: [$($ie:ident, $it:ident $(, $itn:path)?)?], $($rest:tt)* } ),* $(,)?) => {
         fn binary(op: BinaryOp, a: &Tensor, b: &Operand<Tensor>) -> R<Tensor> {
             match op {
                 $( BinaryOp::$V => engine_binary!(@call $num, a, b, op $(, $e)?), )*

@@ -132,6 +132,14 @@ unsafe extern "C" {
         out: *mut *mut C_tensor,
     ) -> *mut c_char;
     fn shim_fill_(t: *const C_tensor, kind: c_int, f: f64, i: i64) -> *mut c_char;
+    fn shim_pow_inplace_scalar(t: *const C_tensor, kind: c_int, f: f64, i: i64) -> *mut c_char;
+    fn shim_remainder_scalar(
+        t: *const C_tensor,
+        kind: c_int,
+        f: f64,
+        i: i64,
+        out: *mut *mut C_tensor,
+    ) -> *mut c_char;
     fn shim_pow_tensor_scalar(
         t: *const C_tensor,
         kind: c_int,
@@ -674,6 +682,20 @@ pub fn linspace(start: f64, end: f64, steps: i64, dtype: DType) -> ShimResult<Te
 pub fn fill_(t: &Tensor, value: Scalar) -> ShimResult<()> {
     let (k, f, i) = scalar_parts(value);
     check(unsafe { shim_fill_(t.as_ptr(), k, f, i) })
+}
+
+/// `x.pow_(exponent)` with a Python number exponent.
+pub fn pow_inplace_scalar(t: &Tensor, exponent: Scalar) -> ShimResult<()> {
+    let (k, f, i) = scalar_parts(exponent);
+    check(unsafe { shim_pow_inplace_scalar(t.as_ptr(), k, f, i) })
+}
+
+/// `x % other` with a Python number `other`.
+pub fn remainder_scalar(t: &Tensor, other: Scalar) -> ShimResult<Tensor> {
+    let (k, f, i) = scalar_parts(other);
+    let mut out = std::ptr::null_mut();
+    check(unsafe { shim_remainder_scalar(t.as_ptr(), k, f, i, &mut out) })?;
+    made(out, "remainder")
 }
 
 /// `x ** exponent` with a Python number exponent.

@@ -223,20 +223,6 @@ fn to_list<T>(data: &TensorData) -> Value<T> {
     build(data.dtype, &data.shape, &data.values)
 }
 
-/// A Python number as tch's Scalar (a bool as the int Python's parser makes of it).
-fn tch_scalar(s: Scalar) -> tch::Scalar {
-    match s {
-        Scalar::Bool(b) => tch::Scalar::int(b as i64),
-        Scalar::Int(i) => tch::Scalar::int(i),
-        Scalar::Float(f) => tch::Scalar::float(f),
-    }
-}
-
-/// `x % 2`: `remainder(Tensor, Scalar)`, the overload Python's `__mod__` binds a number to.
-fn remainder_scalar(x: &Tensor, s: Scalar) -> Result<Tensor, TchError> {
-    x.f_remainder(tch_scalar(s))
-}
-
 /// A Python number where Python's argument parser takes only a tensor
 /// (`torch.maximum(x, 2)`): its TypeError.
 fn refused_number(op: BinaryOp, s: Scalar) -> Failure {
@@ -295,11 +281,11 @@ macro_rules! libtorch_binary {
     (@number_ $h:ident, $s:expr, $it:ident) => {
         $h.$it(&ffi::wrapped_scalar($s).or_fail()?).map(drop).or_fail()
     };
-    (@number_ $h:ident, $s:expr, $it:ident, $itn:ident) => {
-        $h.$itn(tch_scalar($s)).map(drop).or_fail()
+    (@number_ $h:ident, $s:expr, $it:ident, $itn:path) => {
+        $itn(&$h, $s).or_fail()
     };
     ($( $V:ident { engine: [$($e:ident)?], tch: $t:ident, number: $num:ident $(($nf:path))?,
-        in_place: [$($ie:ident, $it:ident $(, $itn:ident)?)?], $($rest:tt)* } ),* $(,)?) => {
+        in_place: [$($ie:ident, $it:ident $(, $itn:path)?)?], $($rest:tt)* } ),* $(,)?) => {
         fn binary(op: BinaryOp, a: &Tensor, b: &Operand<TorchTensor>) -> R<Tensor> {
             match b {
                 Operand::Tensor(t) => match op {

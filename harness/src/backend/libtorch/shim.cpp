@@ -536,6 +536,21 @@ char* shim_pow_tensor_scalar(const at::Tensor* t, int kind, double f, int64_t i,
   SHIM_TRY({ *out = boxed(at::pow(*t, make_scalar(kind, f, i))); })
 }
 
+// x.pow_(number), x **= number: pow_.Scalar (PowBackward0).
+char* shim_pow_inplace_scalar(const at::Tensor* t, int kind, double f, int64_t i) {
+  SHIM_TRY({
+    at::Tensor self = *t;
+    self.pow_(make_scalar(kind, f, i));
+  })
+}
+
+// x % number: remainder.Scalar (RemainderBackward0), the overload Python's __mod__ binds a
+// number to.
+char* shim_remainder_scalar(const at::Tensor* t, int kind, double f, int64_t i,
+                            at::Tensor** out) {
+  SHIM_TRY({ *out = boxed(at::remainder(*t, make_scalar(kind, f, i))); })
+}
+
 // number ** x: pow.Scalar (PowBackward2).
 char* shim_pow_scalar(int kind, double f, int64_t i, const at::Tensor* exp, at::Tensor** out) {
   SHIM_TRY({ *out = boxed(at::pow(make_scalar(kind, f, i), *exp)); })

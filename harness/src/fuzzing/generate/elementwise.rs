@@ -5,7 +5,9 @@
 use super::build::*;
 use super::{Gen, Var};
 use crate::backend::DType;
-use crate::ops::{BINARY, BinaryDtype, BinaryOp, BinaryRow, Domain, Spelling, UNARY, UnaryRow};
+use crate::ops::{
+    BINARY, BinaryDtype, BinaryOp, BinaryRow, Domain, Reflected, Spelling, UNARY, UnaryRow,
+};
 use crate::program::ast::{BinOp, CmpOp, Expr, Stmt};
 use arbitrary::Result;
 use std::sync::LazyLock;
@@ -151,7 +153,8 @@ impl Gen<'_, '_> {
         };
         let as_int = !diff && self.ratio(1, 3)?;
         let sc = if as_int { int(s as i64) } else { float(s) };
-        let reflected = self.ratio(1, 3)?;
+        // `2 // x` and `2 % x` are not in the language (their rows' `reflected` is `No`).
+        let reflected = row.reflected != Reflected::No && self.ratio(1, 3)?;
         let value = match (row.domain, reflected) {
             (Domain::Positive, false) => bin(op, a.expr(), int(2)),
             (Domain::Positive, true) => bin(op, float(1.5), a.expr()),
