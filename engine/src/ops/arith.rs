@@ -52,7 +52,9 @@ fn zip<T: crate::storage::StorageElem, O: crate::storage::StorageElem>(
     b: &Tensor,
     f: impl Fn(T, T) -> Result<O>,
 ) -> Result<Tensor> {
-    let shape = crate::layout::broadcast_shapes(&a.shape(), &b.shape())?;
+    // The output is laid out as TensorIterator lays it out (a permuted input gives a permuted
+    // result), which `is_contiguous`, `view` and `reshape` observe.
+    let (shape, strides) = crate::ops::broadcast_out(&a.layout(), &b.layout())?;
     let av = a.expand_raw(&shape)?.contiguous_vec::<T>()?;
     let bv = b.expand_raw(&shape)?.contiguous_vec::<T>()?;
     let out = av
@@ -60,7 +62,11 @@ fn zip<T: crate::storage::StorageElem, O: crate::storage::StorageElem>(
         .zip(bv)
         .map(|(x, y)| f(x, y))
         .collect::<Result<Vec<O>>>()?;
-    Tensor::from_vec(out, &shape)
+    let out = Tensor::from_vec(out, &shape)?;
+    if strides == crate::layout::contiguous_strides(&shape) {
+        return Ok(out);
+    }
+    crate::ops::copy_strided(&out, strides)
 }
 
 /// ATen's `div_floor_floating`: Python's `//`, with IEEE results for a zero divisor.
@@ -373,12 +379,13 @@ impl Tensor {
         }
         if let Some(mut rec) = Recorder::new("RemainderBackward1", &[self, &b])? {
             let nb = rec.needs(1);
-            let sx = rec.save(self);
-            let sb = rec.save(&b);
+            // Only `other`'s formula reads them, so libtorch saves them only when it is needed.
+            let saved = nb.then(|| (rec.save(self), rec.save(&b)));
             rec.finish(&out, move |ctx, g| {
-                let (p, q) = (ctx.unpack(sx)?, ctx.unpack(sb)?);
                 // other: -grad * self.div(other, rounding_mode="floor").
                 let gb = opt(nb, || {
+                    let (sx, sb) = saved.expect("saved when other needs a gradient");
+                    let (p, q) = (ctx.unpack(sx)?, ctx.unpack(sb)?);
                     let dt = promote_tensors(p.dtype(), p.ndim(), q.dtype(), q.ndim());
                     let f = floor_div_kernel(&as_dtype(&p, dt)?, &as_dtype(&q, dt)?, dt)?;
                     g.neg()?.mul(&f)

@@ -128,6 +128,10 @@ fn forward<T: Float + StorageElem>(
             invstd[c] = o::<T>() / (rv[c] + from(eps)).sqrt();
         }
     }
+    // ATen's contiguous kernel computes `x * alpha + beta` as one `fmadd`; any other layout
+    // goes through TensorIterator's `input * alpha + beta`, which libtorch builds without FMA
+    // contraction (a constant channel then normalises to exactly 0).
+    let fused = x.is_contiguous();
     let mut out = vec![z::<T>(); xv.len()];
     for c in 0..g.c {
         let w = wv.as_ref().map_or(o::<T>(), |w| w[c]);
@@ -136,8 +140,11 @@ fn forward<T: Float + StorageElem>(
         let beta = b - mean[c] * alpha;
         for p in g.planes(c) {
             for i in p..p + g.image {
-                // `x * alpha + beta`, one FMA in ATen's (contracted) vectorised kernel.
-                out[i] = xv[i].mul_add(alpha, beta);
+                out[i] = if fused {
+                    xv[i].mul_add(alpha, beta)
+                } else {
+                    xv[i] * alpha + beta
+                };
             }
         }
     }

@@ -70,7 +70,7 @@ pub(crate) fn co_locate<const N: usize>(ts: [&Tensor; N]) -> Result<[Tensor; N]>
 }
 
 /// The broadcast shape and TensorIterator's result strides of two operands.
-fn broadcast_out(la: &Layout, lb: &Layout) -> Result<(Vec<usize>, Vec<isize>)> {
+pub(crate) fn broadcast_out(la: &Layout, lb: &Layout) -> Result<(Vec<usize>, Vec<isize>)> {
     let shape = broadcast_shapes(&la.shape, &lb.shape)?;
     let strides = memory_format::iterator_strides(&shape, &[la, lb]);
     Ok((shape, strides))
