@@ -123,6 +123,10 @@ impl Node {
             // libtorch gives accumulators the highest priority so leaves are filled as soon
             // as they are ready.
             NodeKind::AccumulateGrad(_) => u64::MAX,
+            // libtorch runs a NotImplemented node as soon as it is ready, level with the
+            // accumulators (ties in the order the edges were reached): `((x // 2) * w.exp())`
+            // fails before `w.grad` is written, `(w * (x // 2))` after (torch 2.13.0).
+            _ if name == "NotImplemented" => u64::MAX,
             _ => NEXT_SEQ.fetch_add(1, Ordering::Relaxed),
         };
         Arc::new(Node {
