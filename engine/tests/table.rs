@@ -177,6 +177,7 @@ fn grad_fn_names_are_libtorchs() {
         ("reciprocal", "ReciprocalBackward0"),
         ("sgn", "SgnBackward0"),
         ("log1p", "Log1PBackward0"),
+        ("expm1", "Expm1Backward0"),
     ];
     for (op, name) in LIBTORCH {
         assert_eq!(row(op).grad_fn, *name);

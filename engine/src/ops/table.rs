@@ -363,6 +363,11 @@ unary_ops! {
         float: |x| x.ln_1p() => "log1p(x)",
         backward: |g, x| g / (x + 1.0) => "g / (x + 1)",
     }
+    /// `e^x - 1`, accurate for small `x`.
+    expm1, expm1_, Expm1Backward0, saves Output {
+        float: |x| x.exp_m1() => "expm1(x)",
+        backward: |g, r| g * (r + 1.0) => "g * (r + 1)",
+    }
     /// `max(x, 0)` as `clamp_min(x, 0)` computes it: only a negative is replaced, so NaN and
     /// `-0.0` come through; integers keep their dtype, bools are refused.
     relu, relu_, ReluBackward0, saves Output {

@@ -158,6 +158,13 @@ pub enum Call<T> {
         min: Option<Scalar>,
         max: Option<Scalar>,
     },
+    /// `x.clamp_min(bound)` (`is_min`) or `x.clamp_max(bound)`: their own ATen ops, with
+    /// their own grad_fn (`ClampMinBackward0`, `ClampMaxBackward0`), not `clamp`'s.
+    ClampSide {
+        x: T,
+        bound: Scalar,
+        is_min: bool,
+    },
     Where {
         cond: T,
         a: Operand<T>,
@@ -338,6 +345,11 @@ pub enum Call<T> {
         x: T,
         min: Option<Scalar>,
         max: Option<Scalar>,
+    },
+    ClampSide_ {
+        x: T,
+        bound: Scalar,
+        is_min: bool,
     },
     /// `x[items] = value`: Python takes the view `x[items]` and then `copy_`s a tensor into it
     /// or `fill_`s a scalar.

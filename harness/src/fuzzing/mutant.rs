@@ -363,6 +363,7 @@ impl<B: Backend> Backend for Mutant<B> {
                 | Call::Fill_ { .. }
                 | Call::Copy_ { .. }
                 | Call::Clamp_ { .. }
+                | Call::ClampSide_ { .. }
                 | Call::SetIndex { .. }),
             ) => {
                 let x = match &call {
@@ -371,6 +372,7 @@ impl<B: Backend> Backend for Mutant<B> {
                     | Call::Fill_ { x, .. }
                     | Call::Copy_ { x, .. }
                     | Call::Clamp_ { x, .. }
+                    | Call::ClampSide_ { x, .. }
                     | Call::SetIndex { x, .. } => x.clone(),
                     _ => unreachable!(),
                 };

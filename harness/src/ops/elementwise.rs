@@ -100,6 +100,12 @@ macro_rules! unary_table {
                 dtype: ToFloat, domain: Positive, draw: Smooth, rounds: true,
                 doc: "`log(1 + x)`, accurate for small `x`",
             },
+            Expm1 {
+                engine: expm1, tch: f_expm1, in_place: [expm1_, f_expm1_],
+                name: "expm1", spelled: [Method, Torch],
+                dtype: ToFloat, domain: Moderate, draw: Smooth, rounds: true,
+                doc: "`e ** x - 1`, accurate for small `x`",
+            },
         }
     };
 }

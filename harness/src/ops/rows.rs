@@ -110,6 +110,22 @@ macro_rules! op_rows {
                     let (min, max) = (a.opt_scalar("min")?, a.opt_scalar("max")?);
                     it.call(Call::Clamp { x, min, max })
                 } },
+            "clamp_min" { spelled: [Method, Torch], sig: "input: tensor, min: number",
+                ret: "tensor", family: Elementwise,
+                doc: "`input` raised to at least `min` (`ClampMinBackward0`: the gradient passes \
+                      where `input >= min`)",
+                lower: |it, a| {
+                    let (x, bound) = (a.input()?, a.number("min")?);
+                    it.call(Call::ClampSide { x, bound, is_min: true })
+                } },
+            "clamp_max" { spelled: [Method, Torch], sig: "input: tensor, max: number",
+                ret: "tensor", family: Elementwise,
+                doc: "`input` lowered to at most `max` (`ClampMaxBackward0`: the gradient passes \
+                      where `input <= max`)",
+                lower: |it, a| {
+                    let (x, bound) = (a.input()?, a.number("max")?);
+                    it.call(Call::ClampSide { x, bound, is_min: false })
+                } },
             "where" { spelled: [Method, Torch],
                 sig: "condition: tensor, input: tensor_or_number, other: tensor_or_number",
                 ret: "tensor", family: Elementwise,
@@ -399,6 +415,18 @@ macro_rules! op_rows {
                     let x = a.input()?;
                     let (min, max) = (a.opt_scalar("min")?, a.opt_scalar("max")?);
                     it.in_place(x.clone(), Call::Clamp_ { x, min, max })
+                } },
+            "clamp_min_" { spelled: [Method], sig: "input: tensor, min: number",
+                ret: "tensor", family: Inplace, doc: "`clamp_min`, in place",
+                lower: |it, a| {
+                    let (x, bound) = (a.input()?, a.number("min")?);
+                    it.in_place(x.clone(), Call::ClampSide_ { x, bound, is_min: true })
+                } },
+            "clamp_max_" { spelled: [Method], sig: "input: tensor, max: number",
+                ret: "tensor", family: Inplace, doc: "`clamp_max`, in place",
+                lower: |it, a| {
+                    let (x, bound) = (a.input()?, a.number("max")?);
+                    it.in_place(x.clone(), Call::ClampSide_ { x, bound, is_min: false })
                 } },
 
             // ---- autograd ----

@@ -447,6 +447,11 @@ impl EngineBackend {
             Call::PowScalarBase { base, exp } => t(exp.pow_scalar_base(escalar(base))),
             Call::Unary { op, x } => unary(op, &x).map(wrap),
             Call::Clamp { x, min, max } => t(x.clamp(min.map(escalar), max.map(escalar))),
+            Call::ClampSide { x, bound, is_min } => t(if is_min {
+                x.clamp_min(escalar(bound))
+            } else {
+                x.clamp_max(escalar(bound))
+            }),
             Call::Where { cond, a, b } => t(cond.where_(&operand(&a), &operand(&b))),
 
             // ---- reductions ----
@@ -541,6 +546,14 @@ impl EngineBackend {
             }
             Call::Clamp_ { x, min, max } => {
                 x.clamp_(min.map(escalar), max.map(escalar)).or_fail()?;
+                Ok(wrap(x))
+            }
+            Call::ClampSide_ { x, bound, is_min } => {
+                if is_min {
+                    x.clamp_min_(escalar(bound)).or_fail()?;
+                } else {
+                    x.clamp_max_(escalar(bound)).or_fail()?;
+                }
                 Ok(wrap(x))
             }
             Call::SetIndex { x, items, value } => {

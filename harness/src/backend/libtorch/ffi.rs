@@ -101,6 +101,15 @@ unsafe extern "C" {
         inplace: c_int,
         out: *mut *mut C_tensor,
     ) -> *mut c_char;
+    fn shim_clamp_side(
+        t: *const C_tensor,
+        is_min: c_int,
+        kind: c_int,
+        f: f64,
+        i: i64,
+        inplace: c_int,
+        out: *mut *mut C_tensor,
+    ) -> *mut c_char;
     fn shim_torch_version() -> *mut c_char;
     fn shim_full(
         shape: *const i64,
@@ -574,6 +583,29 @@ pub fn clone(t: &Tensor) -> ShimResult<Tensor> {
 }
 
 /// `x.clamp(min, max)`, or `x.clamp_(min, max)` when `inplace` (then `Ok(None)`).
+/// `clamp_min(bound)` (`is_min`) or `clamp_max(bound)`, in place where asked (then `None`).
+pub fn clamp_side(
+    t: &Tensor,
+    bound: Scalar,
+    is_min: bool,
+    inplace: bool,
+) -> ShimResult<Option<Tensor>> {
+    let (k, f, i) = scalar_parts(bound);
+    let mut out = std::ptr::null_mut();
+    check(unsafe {
+        shim_clamp_side(
+            t.as_ptr(),
+            is_min as c_int,
+            k,
+            f,
+            i,
+            inplace as c_int,
+            &mut out,
+        )
+    })?;
+    Ok(owned(out))
+}
+
 pub fn clamp(
     t: &Tensor,
     min: Option<Scalar>,

@@ -507,6 +507,12 @@ impl LibtorchBackend {
                 Some(r) => Ok(Self::wrap(r)),
                 None => Err(fail("clamp returned no tensor")),
             },
+            Call::ClampSide { x, bound, is_min } => {
+                match ffi::clamp_side(&x.0, bound, is_min, false).or_fail()? {
+                    Some(r) => Ok(Self::wrap(r)),
+                    None => Err(fail("clamp_min/clamp_max returned no tensor")),
+                }
+            }
             Call::Where { cond, a, b } => {
                 let side = |o: &Operand<TorchTensor>| match o {
                     Operand::Tensor(t) => Ok(t.0.shallow_clone()),
@@ -657,6 +663,10 @@ impl LibtorchBackend {
             }
             Call::Clamp_ { x, min, max } => {
                 ffi::clamp(&x.0, min, max, true).or_fail()?;
+                Ok(Value::Tensor(x))
+            }
+            Call::ClampSide_ { x, bound, is_min } => {
+                ffi::clamp_side(&x.0, bound, is_min, true).or_fail()?;
                 Ok(Value::Tensor(x))
             }
             Call::SetIndex { x, items, value } => {

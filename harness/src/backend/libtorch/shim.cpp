@@ -474,6 +474,22 @@ char* shim_clamp(const at::Tensor* t, int has_min, int min_kind, double min_f, i
   })
 }
 
+// `x.clamp_min(v)` / `x.clamp_max(v)` and their in-place forms with a Python number: the
+// Scalar overloads (ClampMinBackward0, ClampMaxBackward0), taken here for tch's Scalar panic.
+char* shim_clamp_side(const at::Tensor* t, int is_min, int kind, double f, int64_t i, int inplace,
+                      at::Tensor** out) {
+  SHIM_TRY({
+    c10::Scalar v = make_scalar(kind, f, i);
+    at::Tensor self = *t;
+    if (inplace) {
+      if (is_min) self.clamp_min_(v); else self.clamp_max_(v);
+      *out = nullptr;
+    } else {
+      *out = boxed(is_min ? self.clamp_min(v) : self.clamp_max(v));
+    }
+  })
+}
+
 // The libtorch this was built against, as "2.13.0".
 char* shim_torch_version() {
   return dup(std::to_string(TORCH_VERSION_MAJOR) + "." + std::to_string(TORCH_VERSION_MINOR) +

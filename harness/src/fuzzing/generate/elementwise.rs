@@ -56,13 +56,19 @@ impl Gen<'_, '_> {
             8 if !diff => {
                 let lo = self.value()?;
                 let hi = lo + 1.0;
-                let kw = match self.u.int_in_range(0..=2u8)? {
-                    0 => vec![("min", float(lo))],
-                    1 => vec![("max", float(hi))],
-                    _ => vec![("min", float(lo)), ("max", float(hi))],
+                let (name, args, kw) = match self.u.int_in_range(0..=4u8)? {
+                    0 => ("clamp", vec![], vec![("min", float(lo))]),
+                    1 => ("clamp", vec![], vec![("max", float(hi))]),
+                    2 => ("clamp_min", vec![float(lo)], vec![]),
+                    3 => ("clamp_max", vec![float(hi)], vec![]),
+                    _ => (
+                        "clamp",
+                        vec![],
+                        vec![("min", float(lo)), ("max", float(hi))],
+                    ),
                 };
                 self.result(
-                    method(a.expr(), "clamp", vec![], kw),
+                    method(a.expr(), name, args, kw),
                     Some(a.shape.clone()),
                     a.dtype,
                     &[&a],

@@ -103,11 +103,13 @@ impl Gen<'_, '_> {
                 )
             }
             _ => {
-                let kw = vec![("min", float(self.value()?))];
-                (
-                    expr_stmt(method(a.expr(), "clamp_", vec![], kw)),
-                    Some(None),
-                )
+                let v = float(self.value()?);
+                let call = match self.u.int_in_range(0..=2u8)? {
+                    0 => method(a.expr(), "clamp_", vec![], vec![("min", v)]),
+                    1 => method(a.expr(), "clamp_min_", vec![v], vec![]),
+                    _ => method(a.expr(), "clamp_max_", vec![v], vec![]),
+                };
+                (expr_stmt(call), Some(None))
             }
         };
         if let Some(other) = other.filter(|_| ok_write) {

@@ -435,6 +435,10 @@ impl<'s> Checker<'s> {
                 let tb = self.expr(b);
                 if ta == T::Tensor || tb == T::Tensor {
                     T::Tensor
+                } else if ta == T::Unknown || tb == T::Unknown {
+                    // `t3 > 0.0` of a name the checker cannot type (a tensor out of `split`)
+                    // may be a tensor.
+                    T::Unknown
                 } else {
                     T::Bool
                 }
