@@ -136,10 +136,14 @@ fn floor_div_kernel(a: &Tensor, b: &Tensor, dt: DType) -> Result<Tensor> {
             let (a, b) = (as_dtype(a, DType::I64)?, as_dtype(b, DType::I64)?);
             as_dtype(&floor_div_kernel(&a, &b, DType::I64)?, d)
         }
-        DType::Bool => Err(Error::DtypeNotSupported {
-            op: "div_floor_cpu",
-            dtype: "Bool",
-        }),
+        // The iterator's broadcast check comes before the kernel's dtype refusal.
+        DType::Bool => {
+            crate::layout::broadcast_shapes(&a.shape(), &b.shape())?;
+            Err(Error::DtypeNotSupported {
+                op: "div_floor_cpu",
+                dtype: "Bool",
+            })
+        }
     }
 }
 

@@ -292,6 +292,17 @@ impl<'a, B: Backend> Shadow<'a, B> {
         Some(())
     }
 
+    /// Whether `x` holds integers or bools.
+    fn is_integer(&mut self, x: &B::Tensor) -> bool {
+        matches!(
+            self.inner.call(Call::GetAttr {
+                x: x.clone(),
+                attr: TensorAttr::Dtype
+            }),
+            Ok(Value::Dtype(d)) if !d.is_float()
+        )
+    }
+
     /// Runs `call`, then rounds its result the way a float32 machine might.
     fn call_rounded(&mut self, call: Call<B::Tensor>) -> Result<Value<B::Tensor>, Failure> {
         let prev = match self.inner.call(Call::SetGradEnabled { enabled: false }) {
@@ -335,6 +346,23 @@ impl<B: Backend> Backend for Shadow<'_, B> {
                 | Call::PowScalarBase { .. }
                 | Call::Where { .. }
         );
+        // A float op on integers computes in float32 inside the backend, so the shadow hands it
+        // the integers as float64 first: its result is then the float64 truth, which the float32
+        // result is measured against (`tensor(4).expm1()`), not that result widened.
+        let call = match call {
+            Call::Unary { op, x }
+                if op.row().dtype == crate::ops::UnaryDtype::ToFloat && self.is_integer(&x) =>
+            {
+                match self.inner.call(Call::ToDtype {
+                    x: x.clone(),
+                    dtype: DType::F64,
+                }) {
+                    Ok(Value::Tensor(w)) => Call::Unary { op, x: w },
+                    _ => Call::Unary { op, x },
+                }
+            }
+            c => c,
+        };
         let call = widen_call(call);
         let v = if self.perturb.is_some() {
             self.call_rounded(call)?
