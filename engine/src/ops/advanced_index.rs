@@ -86,36 +86,16 @@ impl Plan {
             value_strides,
         ];
         operands.extend(self.index_strides.iter().cloned());
-        // 1: dim0 goes after dim1; -1: before; 0: ambiguous (TensorIterator's `should_swap`).
-        let should_swap = |d0: usize, d1: usize| -> i32 {
-            for st in &operands {
-                let (s0, s1) = (st[d0], st[d1]);
-                if s0 == 0 || s1 == 0 {
-                    continue;
-                }
-                if s0 != s1 {
-                    return if s0 < s1 { -1 } else { 1 };
-                }
-                if shape[d0] > shape[d1] {
-                    return 1;
-                }
-            }
-            0
-        };
-        let mut perm: Vec<usize> = (0..ndim).rev().collect();
-        for i in 1..ndim {
-            let mut dim1 = i;
-            for dim0 in (0..i).rev() {
-                match should_swap(perm[dim0], perm[dim1]) {
-                    c if c > 0 => {
-                        perm.swap(dim0, dim1);
-                        dim1 = dim0;
-                    }
-                    c if c < 0 => break,
-                    _ => {}
-                }
-            }
-        }
+        let layouts: Vec<crate::layout::Layout> = operands
+            .into_iter()
+            .map(|strides| crate::layout::Layout {
+                shape: shape.clone(),
+                strides,
+                offset: 0,
+            })
+            .collect();
+        let perm =
+            crate::memory_format::iteration_order(shape, &layouts.iter().collect::<Vec<_>>());
         let rows = contiguous_strides(shape);
         let mut idx = vec![0usize; ndim];
         let mut writes = Vec::new();
