@@ -392,13 +392,15 @@ impl Tensor {
             let saved = nb.then(|| (rec.save(self), rec.save(&b)));
             rec.finish(&out, move |ctx, g| {
                 // other: -grad * self.div(other, rounding_mode="floor").
-                let gb = opt(nb, || {
-                    let (sx, sb) = saved.expect("saved when other needs a gradient");
-                    let (p, q) = (ctx.unpack(sx)?, ctx.unpack(sb)?);
-                    let dt = promote_tensors(p.dtype(), p.ndim(), q.dtype(), q.ndim());
-                    let f = floor_div_kernel(&as_dtype(&p, dt)?, &as_dtype(&q, dt)?, dt)?;
-                    g.neg()?.mul(&f)
-                })?;
+                let gb = match saved {
+                    Some((sx, sb)) => {
+                        let (p, q) = (ctx.unpack(sx)?, ctx.unpack(sb)?);
+                        let dt = promote_tensors(p.dtype(), p.ndim(), q.dtype(), q.ndim());
+                        let f = floor_div_kernel(&as_dtype(&p, dt)?, &as_dtype(&q, dt)?, dt)?;
+                        Some(g.neg()?.mul(&f)?)
+                    }
+                    None => None,
+                };
                 Ok(vec![Some(g), gb])
             })?;
         }

@@ -48,17 +48,7 @@ impl Gen<'_, '_> {
         ));
         let y = self.fresh();
         // The affine parameters require grad, so the output does whenever grad mode is on.
-        let rg = self.grad_enabled;
-        self.bind(Var {
-            name: y.clone(),
-            shape: a.shape.clone(),
-            dtype: DType::F32,
-            requires_grad: rg,
-            leaf: !rg,
-            contiguous: true,
-            view_of_grad_leaf: false,
-            has_grad: false,
-        });
+        self.bind_module_output(&y, a.shape.clone());
         Ok(Some(assign(&y, call(name(&m), vec![a.expr()], vec![]))))
     }
 
@@ -181,10 +171,17 @@ impl Gen<'_, '_> {
         };
         let y = self.fresh();
         // Parameters require grad, so the output does whenever grad mode is on.
-        let rg = self.grad_enabled;
         self.pending.push(assign(&m, module));
+        self.bind_module_output(&y, shape);
+        Ok(Some(assign(&y, call(name(&m), vec![a.expr()], vec![]))))
+    }
+
+    /// A module's float32 output: its parameters require grad, so it does whenever grad mode
+    /// is on.
+    fn bind_module_output(&mut self, y: &str, shape: Vec<usize>) {
+        let rg = self.grad_enabled;
         self.bind(Var {
-            name: y.clone(),
+            name: y.to_string(),
             shape,
             dtype: DType::F32,
             requires_grad: rg,
@@ -193,6 +190,5 @@ impl Gen<'_, '_> {
             view_of_grad_leaf: false,
             has_grad: false,
         });
-        Ok(Some(assign(&y, call(name(&m), vec![a.expr()], vec![]))))
     }
 }
